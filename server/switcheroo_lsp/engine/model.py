@@ -20,7 +20,9 @@ class ReceiverKind(enum.Enum):
     DATA = "data"  # data loaders, samplers, datasets
     EMA = "ema"  # EMA helpers keep weights in a format of their own
     TRAINER = "trainer"  # trainer loops, callbacks, accelerators, other stateful helpers
-    MODULE_FUNCTION = "module-function"  # dist_cp.load_state_dict(...), apex amp.load_state_dict(...)
+    MODULE_FUNCTION = (
+        "module-function"  # dist_cp.load_state_dict(...), apex amp.load_state_dict(...)
+    )
 
     @property
     def is_model(self) -> bool:
@@ -73,7 +75,9 @@ class Finding:
     keywords: tuple[tuple[str, str], ...]  # (name, source text) of keyword arguments, in order
     usage: Usage
     fixable: bool  # False: diagnostic only, `reason` says why
-    reason: str | None = None  # why no fix is offered (e.g. `**kwargs`, unpacking that cannot be kept)
+    reason: str | None = (
+        None  # why no fix is offered (e.g. `**kwargs`, unpacking that cannot be kept)
+    )
     code: str = CODE_CHECKPOINT
 
     @property

@@ -1,0 +1,54 @@
+"""Settings: loose JSON in, typed settings out, never an exception."""
+
+import pytest
+
+from switcheroo_lsp.settings import PreambleMode, RunMode, Settings, Severity
+
+
+def test_defaults_when_nothing_is_given():
+    settings, problems = Settings.from_dict(None)
+    assert settings == Settings()
+    assert settings.severity is Severity.INFORMATION
+    assert settings.assignment_name == "variables"
+    assert problems == []
+
+
+def test_camel_case_and_section_wrapper_are_accepted():
+    settings, problems = Settings.from_dict(
+        {
+            "switcheroo": {
+                "severity": "Warning",
+                "fixOnSave": True,
+                "run": "onSave",
+                "preamble": "import",
+            }
+        }
+    )
+    assert settings.severity is Severity.WARNING
+    assert settings.fix_on_save is True
+    assert settings.run is RunMode.ON_SAVE
+    assert settings.preamble is PreambleMode.IMPORT
+    assert problems == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ({"severity": "loud"}, "severity"),
+        ({"assignmentName": "not an identifier"}, "assignmentName"),
+        ({"maxFileSize": -3}, "maxFileSize"),
+        ({"fixOnSave": "yes"}, "fixOnSave"),
+        ({"exclude": [1, 2]}, "exclude"),
+    ],
+)
+def test_invalid_values_fall_back_to_defaults_with_a_problem(raw, field):
+    settings, problems = Settings.from_dict(raw)
+    assert settings == Settings()
+    assert len(problems) == 1 and field in problems[0]
+
+
+def test_unknown_keys_and_non_objects_are_reported_not_raised():
+    settings, problems = Settings.from_dict({"bogus": 1})
+    assert settings == Settings() and "bogus" in problems[0]
+    settings, problems = Settings.from_dict(["not", "an", "object"])
+    assert settings == Settings() and "object" in problems[0]
