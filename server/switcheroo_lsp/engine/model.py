@@ -110,3 +110,12 @@ class FixResult:
     def ok(self) -> bool:
         """True when there are edits and no error."""
         return self.error is None and bool(self.edits)
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """All calls found in a text; ``syntax_error`` is set (and findings empty) when it does not parse."""
+
+    findings: tuple[Finding, ...] = ()
+    syntax_error: str | None = None  # e.g. "line 3: invalid syntax"
+    syntax_error_line: int | None = None  # 0-based
