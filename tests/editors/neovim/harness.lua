@@ -20,6 +20,18 @@ local function write_file(path, text)
   file:close()
 end
 
+--- Clients attached to `bufnr` (every client without it); works from Neovim 0.7 (no get_clients) on.
+function M.clients(bufnr, name)
+  local all = vim.lsp.get_clients and vim.lsp.get_clients() or vim.lsp.get_active_clients()
+  local out = {}
+  for _, client in ipairs(all) do
+    if (name == nil or client.name == name) and (bufnr == nil or vim.lsp.buf_is_attached(bufnr, client.id)) then
+      out[#out + 1] = client
+    end
+  end
+  return out
+end
+
 M.case = vim.json.decode(read_file(assert(os.getenv("SWITCHEROO_NVIM_CASE"), "SWITCHEROO_NVIM_CASE is not set")))
 M.result = {}
 M.wait_ms = M.case.wait_ms or 15000
@@ -27,7 +39,7 @@ M.wait_ms = M.case.wait_ms or 15000
 --- The editor's state, appended to every failure so a red test says what Neovim saw.
 local function describe_state()
   local lines = {}
-  local ok_clients, clients = pcall(vim.lsp.get_clients)
+  local ok_clients, clients = pcall(M.clients)
   if ok_clients then
     local names = {}
     for _, client in ipairs(clients) do
@@ -52,7 +64,8 @@ local function describe_state()
   for _, d in ipairs(diagnostics) do
     lines[#lines + 1] = ("    %d:%d-%d:%d %s %s"):format(d.lnum, d.col, d.end_lnum, d.end_col, tostring(d.code), d.message)
   end
-  local messages = vim.api.nvim_exec2("messages", { output = true }).output
+  local messages = vim.api.nvim_exec2 and vim.api.nvim_exec2("messages", { output = true }).output
+    or vim.api.nvim_exec("messages", true)
   if messages ~= "" then
     lines[#lines + 1] = "  :messages\n" .. messages
   end
@@ -108,7 +121,7 @@ end
 
 --- Open a file in the current window and return its buffer.
 function M.edit(path)
-  vim.cmd.edit(vim.fn.fnameescape(path))
+  vim.cmd("edit " .. vim.fn.fnameescape(path))
   return vim.api.nvim_get_current_buf()
 end
 
@@ -116,7 +129,7 @@ end
 function M.attached_client(bufnr)
   local client
   M.wait_for("the switcheroo server to attach to " .. vim.api.nvim_buf_get_name(bufnr), function()
-    client = vim.lsp.get_clients({ bufnr = bufnr, name = "switcheroo" })[1]
+    client = M.clients(bufnr, "switcheroo")[1]
     return client ~= nil and client.initialized
   end)
   return client

@@ -1,7 +1,7 @@
 -- Put the cursor on the case's call and apply the quick fix the way a user does:
 -- vim.lsp.buf.code_action({ apply = true }) sends textDocument/codeAction with the cursor line's
 -- diagnostics, resolves the action if needed and applies its edit. Records the buffer afterwards.
-local h = dofile(vim.fs.dirname(debug.getinfo(1, "S").source:sub(2)) .. "/harness.lua")
+local h = dofile(vim.fn.fnamemodify(debug.getinfo(1, "S").source:sub(2), ":h") .. "/harness.lua")
 
 --- The code actions the server offers at the cursor, as Neovim asks for them (no `only`).
 local function offered_actions(buf, client)

@@ -3,7 +3,7 @@
 --   "setting": fixOnSave = true, so the server answers textDocument/willSaveWaitUntil;
 --   "none":    neither (the control: :write must leave the code alone).
 -- Records the file as written and the buffer right after :write returns, without waiting.
-local h = dofile(vim.fs.dirname(debug.getinfo(1, "S").source:sub(2)) .. "/harness.lua")
+local h = dofile(vim.fn.fnamemodify(debug.getinfo(1, "S").source:sub(2), ":h") .. "/harness.lua")
 
 h.run(function()
   h.load_snippet("switcheroo.lua")
