@@ -90,20 +90,19 @@ class NeovimRun:
     project: Path
     work: Path
 
-    def run(self, script: str, **case: Any) -> dict[str, Any]:
-        """Run tests/editors/neovim/<script> with `case`; return what it recorded, or fail."""
+    def launch(self, script: str, **case: Any) -> subprocess.CompletedProcess[str]:
+        """Run tests/editors/neovim/<script> with `case` (bounded by NVIM_TIMEOUT_S)."""
         case_file = self.work / "case.json"
-        result_file = self.work / "result.json"
-        result_file.unlink(missing_ok=True)
+        self.result_file.unlink(missing_ok=True)
         case_file.write_text(json.dumps({"snippets_dir": str(SNIPPETS), **case}), encoding="utf-8")
         env = {
             **self.env,
             "SWITCHEROO_NVIM_CASE": str(case_file),
-            "SWITCHEROO_NVIM_RESULT": str(result_file),
+            "SWITCHEROO_NVIM_RESULT": str(self.result_file),
         }
         command = [self.nvim, "--headless", "--clean", "-u", str(SCRIPTS / script)]
         try:
-            done = subprocess.run(
+            return subprocess.run(
                 command,
                 env=env,
                 cwd=self.project,
@@ -117,15 +116,23 @@ class NeovimRun:
                 f"Neovim ({script}) did not finish within {NVIM_TIMEOUT_S} s\n"
                 f"{_decode(exc.stdout)}{_decode(exc.stderr)}{self._lsp_log()}"
             )
+
+    def run(self, script: str, **case: Any) -> dict[str, Any]:
+        """Run the script; return what it recorded, or fail with Neovim's message and the LSP log."""
+        done = self.launch(script, **case)
         if done.returncode != 0:
             pytest.fail(
                 f"Neovim ({script}) exited with {done.returncode}\n"
                 f"{done.stdout}{done.stderr}{self._lsp_log()}"
             )
-        if not result_file.exists():
+        if not self.result_file.exists():
             pytest.fail(f"Neovim ({script}) exited 0 but recorded nothing\n{done.stderr}")
-        result: dict[str, Any] = json.loads(result_file.read_text(encoding="utf-8"))
+        result: dict[str, Any] = json.loads(self.result_file.read_text(encoding="utf-8"))
         return result
+
+    @property
+    def result_file(self) -> Path:
+        return self.work / "result.json"
 
     def _lsp_log(self) -> str:
         """The tail of Neovim's LSP log (server stderr lands there), for failure messages."""
@@ -390,6 +397,20 @@ def test_utf8_ranges_are_exact_with_cjk_and_emoji_before_the_call(neovim: Neovim
         fixed_line
         == f'{UTF8_PREFIX}variables = KeyMapper.from_torch(checkpoint["model"]){UTF8_SUFFIX}'
     )
+
+
+# --- the harness itself ----------------------------------------------------------------------
+
+
+@pytest.mark.editor
+def test_a_failing_script_exits_non_zero_with_a_readable_message(neovim: NeovimRun) -> None:
+    path = write_source(neovim, "clean.py", "import torch\n\nprint(torch.__version__)\n")
+
+    done = neovim.launch("diagnostics.lua", file=str(path), wait_ms=1500)
+
+    assert done.returncode == 1
+    assert 'FAIL: timed out after 1500 ms waiting for a "checkpoint-keys" diagnostic' in done.stderr
+    assert "clean.py" in done.stderr  # the editor's state comes with the message
 
 
 # --- Neovim 0.7 (old client API, UTF-16) ---------------------------------------------------------
