@@ -365,6 +365,49 @@ def test_write_without_fix_on_save_leaves_the_code_alone(neovim: NeovimRun) -> N
     assert seen["modified_after_write"] is False
 
 
+# --- commands --------------------------------------------------------------------------------
+
+
+@pytest.mark.editor
+def test_migrate_workspace_command_migrates_every_python_file_after_wall(
+    neovim: NeovimRun, tmp_path: Path
+) -> None:
+    opened = write_source(neovim, "train.py", TRAIN)
+    (neovim.project / "models").mkdir()
+    closed = write_source(neovim, "models/trainer.py", TRAINER)
+    (neovim.project / ".venv").mkdir()
+    vendored = write_source(neovim, ".venv/vendored.py", TRAINER)
+
+    seen = neovim.run(
+        "command.lua",
+        file=str(opened),
+        command="switcheroo.migrateWorkspace",
+        files=[str(opened), str(closed)],
+    )
+
+    assert seen["changed_buffers"] == sorted([str(opened), str(closed)])
+    assert opened.read_text(encoding="utf-8") == engine_fix_all(TRAIN)
+    assert closed.read_text(encoding="utf-8") == engine_fix_all(TRAINER)
+    assert vendored.read_text(encoding="utf-8") == TRAINER  # .venv is excluded by default
+    assert_compiles(opened, tmp_path)
+    assert_compiles(closed, tmp_path)
+
+
+@pytest.mark.editor
+def test_migrate_file_command_migrates_the_current_buffer(neovim: NeovimRun) -> None:
+    path = write_source(neovim, "train.py", TRAIN)
+
+    seen = neovim.run(
+        "command.lua",
+        file=str(path),
+        command="switcheroo.migrateFile",
+        arguments="current-uri",
+        files=[str(path)],
+    )
+
+    assert seen["written"][str(path)] == engine_fix_all(TRAIN)
+
+
 # --- positions -------------------------------------------------------------------------------
 
 
