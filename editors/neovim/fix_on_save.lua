@@ -1,4 +1,4 @@
--- switcheroo-lsp in Neovim 0.11+: migrate every load_state_dict call of a Python buffer on :write.
+-- switcheroo-lsp in Neovim 0.11+: migrate every load_state_dict call of a buffer on :write.
 -- Copy to ~/.config/nvim/plugin/switcheroo_fix_on_save.lua, next to switcheroo.lua.
 -- vim.lsp.buf.code_action({ apply = true }) is asynchronous and can land after the file is
 -- written, so this asks for source.fixAll.switcheroo and applies it synchronously instead.
@@ -48,7 +48,6 @@ end
 
 vim.api.nvim_create_autocmd("BufWritePre", {
   group = vim.api.nvim_create_augroup("switcheroo_fix_on_save", { clear = true }),
-  pattern = "*.py",
   desc = "switcheroo: apply source.fixAll.switcheroo before writing",
   callback = function(args)
     if vim.b[args.buf].switcheroo_fix_on_save == false then
