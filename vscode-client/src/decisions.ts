@@ -1,0 +1,322 @@
+/**
+ * Everything the extension decides on its own, kept free of the `vscode` module so that
+ * `npm test` can check it with plain Node: which interpreter runs the server, the server's
+ * command line, which settings reach the server, and when a change needs a restart.
+ */
+
+import * as path from "node:path";
+
+/** The settings section the server reads (initializationOptions and workspace/configuration). */
+export const SECTION = "switcheroo";
+
+/** The Python module that is the language server. */
+export const SERVER_MODULE = "switcheroo_lsp";
+
+/** The PyPI distribution that provides {@link SERVER_MODULE}. */
+export const PYPI_PACKAGE = "switcheroo-lsp";
+
+/** Used when neither the setting nor the Python extension names an interpreter. */
+export const FALLBACK_INTERPRETER = "python3";
+
+/** The server's settings as it names them (API.md), with the server's own defaults. */
+export interface ServerSettings {
+  enable: boolean;
+  severity: "error" | "warning" | "information" | "hint";
+  run: "onType" | "onSave";
+  fixOnSave: boolean;
+  assignmentName: string;
+  preamble: "inline" | "import";
+  exclude: string[];
+  maxFileSize: number;
+  hintNonModel: boolean;
+}
+
+export const SERVER_DEFAULTS: Readonly<ServerSettings> = Object.freeze({
+  enable: true,
+  severity: "information",
+  run: "onType",
+  fixOnSave: false,
+  assignmentName: "variables",
+  preamble: "inline",
+  exclude: [],
+  maxFileSize: 2_000_000,
+  hintNonModel: true,
+});
+
+/** Keys of the server's settings, in a stable order. */
+export const SERVER_SETTING_KEYS = Object.keys(SERVER_DEFAULTS) as (keyof ServerSettings)[];
+
+/** Client-only settings under the same section: they never reach the server. */
+export const CLIENT_ONLY_KEYS = ["interpreter", "trace"] as const;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The object sent as initializationOptions, in didChangeConfiguration and as the answer to
+ * workspace/configuration: the server's keys only (the server reports unknown keys as problems),
+ * each with the user's value or the default. Values are passed as the user wrote them; the
+ * server validates them and says what it ignored.
+ */
+export function toServerSettings(section: unknown): ServerSettings {
+  const raw = isRecord(section) ? section : {};
+  const out: Record<string, unknown> = {};
+  for (const key of SERVER_SETTING_KEYS) {
+    const value = raw[key];
+    const fallback = SERVER_DEFAULTS[key];
+    out[key] = value === undefined || value === null ? (Array.isArray(fallback) ? [...fallback] : fallback) : value;
+  }
+  return out as unknown as ServerSettings;
+}
+
+/** Where the interpreter came from, shown in the output channel and in error messages. */
+export type InterpreterSource = "setting" | "python-extension" | "default";
+
+export interface InterpreterChoice {
+  python: string;
+  source: InterpreterSource;
+}
+
+export interface InterpreterInputs {
+  /** The `switcheroo.interpreter` setting as the user wrote it (may be empty or undefined). */
+  configured: string | undefined;
+  /** What the Python extension has selected for the workspace, if it is installed and answered. */
+  fromPythonExtension: string | undefined;
+  /** fsPath of the first workspace folder, for `${workspaceFolder}` and relative paths. */
+  workspaceFolder: string | undefined;
+  /** The user's home directory, for `~`. */
+  home: string;
+}
+
+/**
+ * Expand `~`, `${workspaceFolder}` and `${userHome}` in an interpreter setting, and resolve a
+ * relative path (one with a separator, like `.venv/bin/python`) against the workspace folder.
+ * A bare command name (`python3.11`) is left for PATH lookup.
+ */
+export function expandInterpreterPath(value: string, workspaceFolder: string | undefined, home: string): string {
+  let expanded = value.trim();
+  if (workspaceFolder !== undefined) {
+    expanded = expanded.split("${workspaceFolder}").join(workspaceFolder);
+  }
+  expanded = expanded.split("${userHome}").join(home);
+  if (expanded === "~") {
+    expanded = home;
+  } else if (expanded.startsWith("~/") || expanded.startsWith("~\\")) {
+    expanded = path.join(home, expanded.slice(2));
+  }
+  const hasSeparator = expanded.includes("/") || expanded.includes("\\");
+  if (hasSeparator && !path.isAbsolute(expanded) && !/^[A-Za-z]:[\\/]/.test(expanded) && workspaceFolder !== undefined) {
+    expanded = path.join(workspaceFolder, expanded);
+  }
+  return expanded;
+}
+
+/** The setting wins, then the Python extension's selection, then `python3`. */
+export function chooseInterpreter(inputs: InterpreterInputs): InterpreterChoice {
+  const configured = inputs.configured?.trim();
+  if (configured) {
+    return { python: expandInterpreterPath(configured, inputs.workspaceFolder, inputs.home), source: "setting" };
+  }
+  const selected = inputs.fromPythonExtension?.trim();
+  if (selected) {
+    return { python: selected, source: "python-extension" };
+  }
+  return { python: FALLBACK_INTERPRETER, source: "default" };
+}
+
+/** How the server process is started: `<python> -m switcheroo_lsp` over stdio. */
+export function serverCommandLine(python: string): { command: string; args: string[] } {
+  return { command: python, args: ["-m", SERVER_MODULE] };
+}
+
+/**
+ * Arguments that make the interpreter exit 0 when the server module is importable and
+ * {@link MODULE_MISSING_EXIT} when it is not, without importing (running) the module.
+ */
+export const MODULE_MISSING_EXIT = 3;
+export function moduleProbeArgs(): string[] {
+  return [
+    "-c",
+    `import importlib.util, sys; sys.exit(0 if importlib.util.find_spec(${JSON.stringify(SERVER_MODULE)}) else ${MODULE_MISSING_EXIT})`,
+  ];
+}
+
+/** Quote one word for the shell an integrated terminal runs. */
+export function quoteForShell(word: string, platform: NodeJS.Platform): string {
+  if (platform === "win32") {
+    // PowerShell: single quotes are literal; double an inner single quote.
+    return /^[A-Za-z0-9_\-.:\\/]+$/.test(word) ? word : `'${word.replace(/'/g, "''")}'`;
+  }
+  return /^[A-Za-z0-9_\-.,:/=+@%]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The line typed into a terminal to install the server into the chosen interpreter. */
+export function pipInstallCommandLine(python: string, platform: NodeJS.Platform): string {
+  const quoted = quoteForShell(python, platform);
+  // PowerShell needs the call operator to run a quoted path.
+  const invoke = platform === "win32" && quoted.startsWith("'") ? `& ${quoted}` : quoted;
+  return `${invoke} -m pip install ${PYPI_PACKAGE}`;
+}
+
+/**
+ * A configuration change needs a new server process only when it changes which interpreter
+ * runs it; every other `switcheroo.*` setting is sent to the running server.
+ */
+export type ConfigurationChange = "restart" | "notify" | "ignore";
+export function classifyConfigurationChange(affects: (section: string) => boolean): ConfigurationChange {
+  if (affects(`${SECTION}.interpreter`)) {
+    return "restart";
+  }
+  if (affects("python.defaultInterpreterPath")) {
+    return "restart";
+  }
+  if (affects(SECTION)) {
+    return "notify";
+  }
+  return "ignore";
+}
+
+/**
+ * Arguments for the server's `switcheroo.migrateFile` command: the palette passes none, so
+ * the active editor's document URI is supplied; explicit arguments are kept as they are.
+ * Returns undefined when there is nothing to migrate.
+ */
+export function migrateFileArguments(args: readonly unknown[], activeDocumentUri: string | undefined): unknown[] | undefined {
+  if (args.length > 0 && args[0] !== undefined && args[0] !== null) {
+    const first: unknown = args[0];
+    // A Uri object (from an explorer or editor context menu) becomes its string form.
+    if (isRecord(first) && typeof first["scheme"] === "string" && typeof first["toString"] === "function") {
+      const asString = (first["toString"] as () => unknown).call(first);
+      if (typeof asString === "string") {
+        return [asString, ...args.slice(1)];
+      }
+    }
+    return [...args];
+  }
+  return activeDocumentUri === undefined ? undefined : [activeDocumentUri];
+}
+
+/** Just enough of the Python extension's public API (`ms-python.python` exports) to find its interpreter. */
+interface PythonEnvironmentsApi {
+  getActiveEnvironmentPath(resource?: unknown): { path?: unknown } | undefined;
+  resolveEnvironment?(environment: unknown): Promise<unknown>;
+}
+
+function environmentsOf(api: unknown): PythonEnvironmentsApi | undefined {
+  if (!isRecord(api) || !isRecord(api["environments"])) {
+    return undefined;
+  }
+  const environments = api["environments"];
+  if (typeof environments["getActiveEnvironmentPath"] !== "function") {
+    return undefined;
+  }
+  return environments as unknown as PythonEnvironmentsApi;
+}
+
+function executablePathOf(resolved: unknown): string | undefined {
+  if (!isRecord(resolved) || !isRecord(resolved["executable"])) {
+    return undefined;
+  }
+  const uri = resolved["executable"]["uri"];
+  if (isRecord(uri) && typeof uri["fsPath"] === "string" && uri["fsPath"]) {
+    return uri["fsPath"];
+  }
+  return undefined;
+}
+
+/**
+ * The interpreter the Python extension selected for `resource`, from whatever its exported API
+ * offers: `environments.getActiveEnvironmentPath` (resolved to the executable, since the path may
+ * name an environment folder) or the older `settings.getExecutionDetails`. Any failure or an
+ * unexpected shape gives undefined: the Python extension is optional.
+ */
+export async function interpreterFromPythonApi(api: unknown, resource: unknown): Promise<string | undefined> {
+  try {
+    if (isRecord(api) && api["ready"] instanceof Promise) {
+      await withTimeout(api["ready"], 5000);
+    }
+    const environments = environmentsOf(api);
+    if (environments !== undefined) {
+      const active = environments.getActiveEnvironmentPath(resource);
+      const activePath = active !== undefined && typeof active.path === "string" ? active.path : undefined;
+      if (activePath) {
+        if (typeof environments.resolveEnvironment === "function") {
+          const resolved = await withTimeout(environments.resolveEnvironment(active), 5000).catch(() => undefined);
+          const executable = executablePathOf(resolved);
+          if (executable) {
+            return executable;
+          }
+        }
+        return activePath;
+      }
+    }
+    if (isRecord(api) && isRecord(api["settings"]) && typeof api["settings"]["getExecutionDetails"] === "function") {
+      const details: unknown = (api["settings"]["getExecutionDetails"] as (r: unknown) => unknown)(resource);
+      if (isRecord(details) && Array.isArray(details["execCommand"]) && typeof details["execCommand"][0] === "string") {
+        return details["execCommand"][0] || undefined;
+      }
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    if (timer !== undefined) {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** What the module probe found, and the message the user sees for it. */
+export type ProbeOutcome =
+  | { kind: "ok" }
+  | { kind: "module-missing"; message: string }
+  | { kind: "interpreter-missing"; message: string }
+  | { kind: "interpreter-failed"; message: string };
+
+/** Turn the probe's exit into a user-facing outcome (spawn error code, exit code, stderr). */
+export function probeOutcome(
+  choice: InterpreterChoice,
+  result: { errorCode?: string | undefined; exitCode: number | null; stderr: string },
+): ProbeOutcome {
+  const where =
+    choice.source === "setting"
+      ? "set in switcheroo.interpreter"
+      : choice.source === "python-extension"
+        ? "selected in the Python extension"
+        : "the default; set switcheroo.interpreter to choose another";
+  if (result.errorCode === "ENOENT") {
+    return {
+      kind: "interpreter-missing",
+      message: `Switcheroo: the Python interpreter "${choice.python}" (${where}) was not found.`,
+    };
+  }
+  if (result.exitCode === 0) {
+    return { kind: "ok" };
+  }
+  if (result.exitCode === MODULE_MISSING_EXIT) {
+    return {
+      kind: "module-missing",
+      message: `Switcheroo: the server module "${SERVER_MODULE}" is not installed in ${choice.python} (${where}).`,
+    };
+  }
+  const detail = result.stderr.trim().split("\n").slice(-1)[0] ?? "";
+  return {
+    kind: "interpreter-failed",
+    message:
+      `Switcheroo: could not run "${choice.python}" (${where})` +
+      (result.errorCode ? `: ${result.errorCode}` : result.exitCode !== null ? `: exit code ${result.exitCode}` : "") +
+      (detail ? ` (${detail})` : "") +
+      ".",
+  };
+}

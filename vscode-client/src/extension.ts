@@ -1,0 +1,439 @@
+/**
+ * VS Code entry point: starts `<python> -m switcheroo_lsp` with vscode-languageclient, keeps it
+ * in step with the interpreter and the settings, and tells the user plainly when it cannot run.
+ * The decisions themselves live in decisions.ts (unit-tested without VS Code).
+ */
+
+import { execFile } from "node:child_process";
+import * as os from "node:os";
+import * as vscode from "vscode";
+import {
+  DidChangeConfigurationNotification,
+  type ExecuteCommandSignature,
+  LanguageClient,
+  type LanguageClientOptions,
+  RevealOutputChannelOn,
+  type ServerOptions,
+  State,
+  TransportKind,
+} from "vscode-languageclient/node";
+
+import {
+  chooseInterpreter,
+  classifyConfigurationChange,
+  type InterpreterChoice,
+  interpreterFromPythonApi,
+  migrateFileArguments,
+  moduleProbeArgs,
+  pipInstallCommandLine,
+  type ProbeOutcome,
+  probeOutcome,
+  SECTION,
+  serverCommandLine,
+  toServerSettings,
+} from "./decisions";
+
+const CLIENT_ID = "switcheroo"; // also makes `switcheroo.trace.server` work
+const CLIENT_NAME = "Switcheroo";
+const PYTHON_EXTENSION_ID = "ms-python.python";
+const MIGRATE_FILE = "switcheroo.migrateFile";
+const MIGRATE_WORKSPACE = "switcheroo.migrateWorkspace";
+/** Commands the server registers through executeCommandProvider (vscode-languageclient registers them). */
+const SERVER_COMMANDS = [MIGRATE_FILE, MIGRATE_WORKSPACE];
+const PROBE_TIMEOUT_MS = 30_000;
+
+/** Owns the one language client of the window and its lifecycle. */
+class SwitcherooServer implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private choice: InterpreterChoice | undefined;
+  /** Why the server is not running, for the stand-in commands. */
+  private notRunningReason = "it has not started yet";
+  private standIns: vscode.Disposable[] = [];
+  /** Serialises start/stop so rapid setting changes cannot start two servers. */
+  private queue: Promise<void> = Promise.resolve();
+  private installWatch: NodeJS.Timeout | undefined;
+  private disposed = false;
+
+  constructor(private readonly output: vscode.OutputChannel) {
+    this.registerStandIns();
+  }
+
+  /** Queue a (re)start; resolves when it has finished, successfully or not. */
+  restart(reason: string): Promise<void> {
+    this.queue = this.queue.then(() => this.doRestart(reason)).catch((error: unknown) => {
+      this.log(`restart failed: ${describe(error)}`);
+    });
+    return this.queue;
+  }
+
+  /** Send the current settings to the running server (it also answers workspace/configuration). */
+  async notifySettings(): Promise<void> {
+    const client = this.client;
+    if (client === undefined || client.state !== State.Running) {
+      return;
+    }
+    const settings = toServerSettings(settingsSection());
+    this.log(`settings changed: ${JSON.stringify(settings)}`);
+    await client.sendNotification(DidChangeConfigurationNotification.type, { settings: { [SECTION]: settings } });
+  }
+
+  get interpreterSource(): InterpreterChoice["source"] | undefined {
+    return this.choice?.source;
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    this.stopInstallWatch();
+    this.disposeStandIns();
+    await this.stopClient();
+  }
+
+  private async doRestart(reason: string): Promise<void> {
+    if (this.disposed) {
+      return;
+    }
+    this.log(`starting the server (${reason})`);
+    await this.stopClient();
+    const choice = await resolveInterpreter();
+    this.choice = choice;
+    this.log(`interpreter: ${choice.python} (${describeSource(choice)})`);
+
+    const outcome = await probe(choice);
+    if (outcome.kind !== "ok") {
+      this.notRunningReason = outcome.message.replace(/^Switcheroo: /, "");
+      this.log(outcome.message);
+      this.registerStandIns();
+      void this.explain(outcome, choice);
+      return;
+    }
+
+    const { command, args } = serverCommandLine(choice.python);
+    const serverOptions: ServerOptions = {
+      command,
+      args,
+      transport: TransportKind.stdio,
+      options: {
+        cwd: firstWorkspaceFolder()?.uri.fsPath,
+        env: { ...process.env, PYTHONUNBUFFERED: "1", PYTHONIOENCODING: "utf-8" },
+      },
+    };
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: [
+        { scheme: "file", language: "python" },
+        { scheme: "untitled", language: "python" },
+      ],
+      outputChannel: this.output,
+      traceOutputChannel: this.output,
+      revealOutputChannelOn: RevealOutputChannelOn.Never,
+      initializationOptions: toServerSettings(settingsSection()),
+      initializationFailedHandler: (error: unknown) => {
+        this.log(`the server failed to initialize: ${describe(error)}`);
+        return false;
+      },
+      middleware: {
+        executeCommand: (command: string, args: unknown[], next: ExecuteCommandSignature) =>
+          this.executeServerCommand(command, args, next),
+        workspace: {
+          // The server asks for section "switcheroo": answer with its keys only (no interpreter/trace).
+          configuration: async (params, token, next) => {
+            const result: unknown = await next(params, token);
+            if (!Array.isArray(result)) {
+              return result as never;
+            }
+            return result.map((value: unknown, index: number) =>
+              params.items[index]?.section === SECTION ? toServerSettings(value) : value,
+            );
+          },
+        },
+      },
+    };
+
+    this.disposeStandIns(); // the client registers the server's commands itself
+    const client = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
+    this.client = client;
+    try {
+      await client.start();
+      this.log(`the server is running (${command} ${args.join(" ")})`);
+    } catch (error: unknown) {
+      this.client = undefined;
+      this.notRunningReason = `it failed to start: ${describe(error)}`;
+      this.log(`the server failed to start: ${describe(error)}`);
+      this.registerStandIns();
+      void client.dispose().catch(() => undefined);
+      void vscode.window
+        .showErrorMessage(`Switcheroo: the server failed to start with ${choice.python}.`, "Show Log", "Restart Server")
+        .then((picked) => this.onNotificationChoice(picked, choice));
+    }
+  }
+
+  private async executeServerCommand(command: string, args: unknown[], next: ExecuteCommandSignature): Promise<unknown> {
+    if (command === MIGRATE_FILE) {
+      const editor = vscode.window.activeTextEditor;
+      const activeUri = editor?.document.languageId === "python" ? editor.document.uri.toString() : undefined;
+      const fixed = migrateFileArguments(args, activeUri);
+      if (fixed === undefined) {
+        void vscode.window.showWarningMessage("Switcheroo: open a Python file to migrate its load_state_dict calls.");
+        return undefined;
+      }
+      return next(command, fixed);
+    }
+    if (command === MIGRATE_WORKSPACE && args.length === 0) {
+      const go = "Migrate";
+      const picked = await vscode.window.showWarningMessage(
+        "Switcheroo: rewrite every model load_state_dict call in all Python files of this workspace?",
+        { modal: true, detail: "Files are changed on disk. Files excluded by switcheroo.exclude are left alone." },
+        go,
+      );
+      if (picked !== go) {
+        return undefined;
+      }
+    }
+    return next(command, args);
+  }
+
+  private async explain(outcome: Exclude<ProbeOutcome, { kind: "ok" }>, choice: InterpreterChoice): Promise<void> {
+    if (outcome.kind === "module-missing") {
+      const picked = await vscode.window.showWarningMessage(
+        `${outcome.message} Install it with pip?`,
+        "Install",
+        "Choose Interpreter",
+        "Show Log",
+      );
+      await this.onNotificationChoice(picked, choice);
+      return;
+    }
+    const picked = await vscode.window.showErrorMessage(outcome.message, "Choose Interpreter", "Show Log");
+    await this.onNotificationChoice(picked, choice);
+  }
+
+  private async onNotificationChoice(picked: string | undefined, choice: InterpreterChoice): Promise<void> {
+    switch (picked) {
+      case "Install":
+        this.installInTerminal(choice);
+        break;
+      case "Choose Interpreter":
+        await vscode.commands.executeCommand("workbench.action.openSettings", `${SECTION}.interpreter`);
+        break;
+      case "Show Log":
+        this.output.show(true);
+        break;
+      case "Restart Server":
+        await this.restart("requested");
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Run pip in a visible terminal, then start the server as soon as the module is importable. */
+  private installInTerminal(choice: InterpreterChoice): void {
+    const terminal = vscode.window.createTerminal({ name: "Switcheroo: install server" });
+    terminal.show();
+    const line = pipInstallCommandLine(choice.python, process.platform);
+    terminal.sendText(line, true);
+    this.log(`install requested in a terminal: ${line}`);
+    this.stopInstallWatch();
+    const started = Date.now();
+    const tick = async (): Promise<void> => {
+      this.installWatch = undefined;
+      if (this.disposed || Date.now() - started > 15 * 60_000) {
+        return;
+      }
+      const outcome = await probe(choice);
+      if (outcome.kind === "ok") {
+        this.log("the server module is now installed");
+        await this.restart("installed");
+        return;
+      }
+      this.installWatch = setTimeout(() => void tick(), 3000);
+    };
+    this.installWatch = setTimeout(() => void tick(), 3000);
+  }
+
+  private stopInstallWatch(): void {
+    if (this.installWatch !== undefined) {
+      clearTimeout(this.installWatch);
+      this.installWatch = undefined;
+    }
+  }
+
+  private async stopClient(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client === undefined) {
+      return;
+    }
+    try {
+      if (client.state === State.Running || client.state === State.Starting) {
+        await client.stop(5000);
+      }
+    } catch (error: unknown) {
+      this.log(`stopping the server: ${describe(error)}`);
+    }
+    await client.dispose().catch(() => undefined);
+    this.registerStandIns();
+  }
+
+  /**
+   * While the server is down, its commands would be "not found": stand-ins explain why instead.
+   * They are removed before a client starts, because the client registers the real ones.
+   */
+  private registerStandIns(): void {
+    if (this.standIns.length > 0 || this.disposed) {
+      return;
+    }
+    for (const command of SERVER_COMMANDS) {
+      this.standIns.push(
+        vscode.commands.registerCommand(command, async () => {
+          const picked = await vscode.window.showWarningMessage(
+            `Switcheroo: the server is not running: ${this.notRunningReason}`,
+            "Restart Server",
+            "Show Log",
+          );
+          if (picked === "Restart Server") {
+            await this.restart("requested");
+          } else if (picked === "Show Log") {
+            this.output.show(true);
+          }
+        }),
+      );
+    }
+  }
+
+  private disposeStandIns(): void {
+    for (const disposable of this.standIns) {
+      disposable.dispose();
+    }
+    this.standIns = [];
+  }
+
+  private log(message: string): void {
+    this.output.appendLine(`[client ${new Date().toISOString()}] ${message}`);
+  }
+}
+
+function settingsSection(): unknown {
+  const config = vscode.workspace.getConfiguration(SECTION, firstWorkspaceFolder()?.uri);
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(toServerSettings({}))) {
+    out[key] = config.get(key);
+  }
+  return out;
+}
+
+function firstWorkspaceFolder(): vscode.WorkspaceFolder | undefined {
+  return vscode.workspace.workspaceFolders?.[0];
+}
+
+/** The Python extension's exported API, if it is installed; never throws. */
+async function pythonExtensionApi(): Promise<unknown> {
+  const extension = vscode.extensions.getExtension(PYTHON_EXTENSION_ID);
+  if (extension === undefined) {
+    return undefined;
+  }
+  try {
+    return extension.isActive ? extension.exports : await extension.activate();
+  } catch {
+    return undefined;
+  }
+}
+
+async function resolveInterpreter(): Promise<InterpreterChoice> {
+  const folder = firstWorkspaceFolder();
+  const configured = vscode.workspace.getConfiguration(SECTION, folder?.uri).get<string>("interpreter");
+  const fromPythonExtension = configured?.trim() ? undefined : await interpreterFromPythonApi(await pythonExtensionApi(), folder?.uri);
+  return chooseInterpreter({
+    configured,
+    fromPythonExtension,
+    workspaceFolder: folder?.uri.fsPath,
+    home: os.homedir(),
+  });
+}
+
+/** Ask the interpreter whether it can import the server, without running the server. */
+function probe(choice: InterpreterChoice): Promise<ProbeOutcome> {
+  return new Promise((resolve) => {
+    execFile(
+      choice.python,
+      moduleProbeArgs(),
+      { timeout: PROBE_TIMEOUT_MS, cwd: firstWorkspaceFolder()?.uri.fsPath, windowsHide: true },
+      (error, _stdout, stderr) => {
+        const code = (error as NodeJS.ErrnoException | null)?.code;
+        const exitCode = error === null ? 0 : typeof code === "number" ? code : null;
+        const errorCode = typeof code === "string" ? code : error?.killed ? "timed out" : undefined;
+        resolve(probeOutcome(choice, { errorCode, exitCode, stderr: String(stderr) }));
+      },
+    );
+  });
+}
+
+function describeSource(choice: InterpreterChoice): string {
+  switch (choice.source) {
+    case "setting":
+      return "from switcheroo.interpreter";
+    case "python-extension":
+      return "selected in the Python extension";
+    default:
+      return "default";
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+let server: SwitcherooServer | undefined;
+
+export function activate(context: vscode.ExtensionContext): void {
+  const output = vscode.window.createOutputChannel(CLIENT_NAME);
+  context.subscriptions.push(output);
+  const instance = new SwitcherooServer(output);
+  server = instance;
+  context.subscriptions.push({ dispose: () => void instance.dispose() });
+
+  context.subscriptions.push(
+    vscode.commands.registerCommand("switcheroo.restartServer", () => instance.restart("Switcheroo: Restart Server")),
+    vscode.commands.registerCommand("switcheroo.showOutput", () => output.show(true)),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      const change = classifyConfigurationChange((section) => event.affectsConfiguration(section));
+      if (change === "restart") {
+        if (event.affectsConfiguration(`${SECTION}.interpreter`) || instance.interpreterSource !== "setting") {
+          void instance.restart("the interpreter setting changed");
+        }
+      } else if (change === "notify") {
+        void instance.notifySettings();
+      }
+    }),
+  );
+
+  void watchPythonExtension(context, instance);
+  void instance.restart("activation");
+}
+
+/** Restart when the Python extension's selected interpreter changes (and we are using it). */
+async function watchPythonExtension(context: vscode.ExtensionContext, instance: SwitcherooServer): Promise<void> {
+  const api = await pythonExtensionApi();
+  if (typeof api !== "object" || api === null) {
+    return;
+  }
+  const environments = (api as { environments?: { onDidChangeActiveEnvironmentPath?: unknown } }).environments;
+  const onDidChange = environments?.onDidChangeActiveEnvironmentPath;
+  if (typeof onDidChange !== "function") {
+    return;
+  }
+  try {
+    const subscription = (onDidChange as vscode.Event<unknown>)(() => {
+      if (instance.interpreterSource !== "setting") {
+        void instance.restart("the Python extension's interpreter changed");
+      }
+    });
+    context.subscriptions.push(subscription);
+  } catch {
+    // The API is optional; without the event the user can still restart by command.
+  }
+}
+
+export async function deactivate(): Promise<void> {
+  await server?.dispose();
+  server = undefined;
+}

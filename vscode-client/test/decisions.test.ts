@@ -1,0 +1,284 @@
+/**
+ * What the client decides without asking VS Code: interpreter choice, the server command line,
+ * the settings the server receives, restart-or-notify, and the migrateFile argument.
+ * Run with `npm test` (node's built-in test runner over the compiled files).
+ */
+
+import assert from "node:assert/strict";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+
+import {
+  chooseInterpreter,
+  classifyConfigurationChange,
+  expandInterpreterPath,
+  FALLBACK_INTERPRETER,
+  interpreterFromPythonApi,
+  migrateFileArguments,
+  MODULE_MISSING_EXIT,
+  moduleProbeArgs,
+  pipInstallCommandLine,
+  probeOutcome,
+  SERVER_DEFAULTS,
+  serverCommandLine,
+  toServerSettings,
+} from "../src/decisions";
+
+const HOME = path.join(path.sep, "home", "ada");
+const FOLDER = path.join(path.sep, "work", "project");
+
+describe("interpreter choice", () => {
+  it("prefers the switcheroo.interpreter setting over the Python extension", () => {
+    const choice = chooseInterpreter({
+      configured: "/opt/py/bin/python",
+      fromPythonExtension: "/venv/bin/python",
+      workspaceFolder: FOLDER,
+      home: HOME,
+    });
+    assert.deepEqual(choice, { python: "/opt/py/bin/python", source: "setting" });
+  });
+
+  it("uses the Python extension's interpreter when the setting is empty or blank", () => {
+    for (const configured of [undefined, "", "   "]) {
+      const choice = chooseInterpreter({ configured, fromPythonExtension: "/venv/bin/python", workspaceFolder: FOLDER, home: HOME });
+      assert.deepEqual(choice, { python: "/venv/bin/python", source: "python-extension" });
+    }
+  });
+
+  it("falls back to python3 when neither names an interpreter", () => {
+    const choice = chooseInterpreter({ configured: "", fromPythonExtension: undefined, workspaceFolder: undefined, home: HOME });
+    assert.deepEqual(choice, { python: FALLBACK_INTERPRETER, source: "default" });
+    assert.equal(FALLBACK_INTERPRETER, "python3");
+  });
+
+  it("expands ~, ${userHome} and ${workspaceFolder}, and resolves relative paths against the folder", () => {
+    assert.equal(expandInterpreterPath("~/venv/bin/python", FOLDER, HOME), path.join(HOME, "venv/bin/python"));
+    assert.equal(expandInterpreterPath("${userHome}/py", FOLDER, HOME), `${HOME}/py`);
+    assert.equal(
+      expandInterpreterPath("${workspaceFolder}/.venv/bin/python", FOLDER, HOME),
+      `${FOLDER}/.venv/bin/python`,
+    );
+    assert.equal(expandInterpreterPath(".venv/bin/python", FOLDER, HOME), path.join(FOLDER, ".venv/bin/python"));
+  });
+
+  it("leaves a bare command name for PATH lookup and an absolute path as it is", () => {
+    assert.equal(expandInterpreterPath("python3.11", FOLDER, HOME), "python3.11");
+    assert.equal(expandInterpreterPath("  /usr/bin/python3  ", FOLDER, HOME), "/usr/bin/python3");
+    assert.equal(expandInterpreterPath("C:\\Python311\\python.exe", FOLDER, HOME), "C:\\Python311\\python.exe");
+  });
+});
+
+describe("the Python extension's API (optional)", () => {
+  const executable = (fsPath: string) => ({ executable: { uri: { fsPath } } });
+
+  it("resolves the active environment to its executable", async () => {
+    const api = {
+      ready: Promise.resolve(),
+      environments: {
+        getActiveEnvironmentPath: () => ({ id: "x", path: "/envs/conda-env" }),
+        resolveEnvironment: () => Promise.resolve(executable("/envs/conda-env/bin/python")),
+      },
+    };
+    assert.equal(await interpreterFromPythonApi(api, undefined), "/envs/conda-env/bin/python");
+  });
+
+  it("passes the workspace resource to getActiveEnvironmentPath", async () => {
+    const seen: unknown[] = [];
+    const api = {
+      environments: {
+        getActiveEnvironmentPath: (resource: unknown) => {
+          seen.push(resource);
+          return { path: "/venv/bin/python" };
+        },
+      },
+    };
+    const resource = { fsPath: FOLDER };
+    assert.equal(await interpreterFromPythonApi(api, resource), "/venv/bin/python");
+    assert.deepEqual(seen, [resource]);
+  });
+
+  it("uses the active path when the environment cannot be resolved", async () => {
+    const api = {
+      environments: {
+        getActiveEnvironmentPath: () => ({ path: "/venv/bin/python" }),
+        resolveEnvironment: () => Promise.reject(new Error("boom")),
+      },
+    };
+    assert.equal(await interpreterFromPythonApi(api, undefined), "/venv/bin/python");
+  });
+
+  it("falls back to the older settings.getExecutionDetails API", async () => {
+    const api = { settings: { getExecutionDetails: () => ({ execCommand: ["/old/python", "-X"] }) } };
+    assert.equal(await interpreterFromPythonApi(api, undefined), "/old/python");
+  });
+
+  it("gives undefined for a missing, odd or throwing API instead of failing", async () => {
+    const throwing = {
+      environments: {
+        getActiveEnvironmentPath: () => {
+          throw new Error("not ready");
+        },
+      },
+    };
+    for (const api of [undefined, null, 42, {}, { environments: {} }, { environments: { getActiveEnvironmentPath: () => undefined } }, throwing]) {
+      assert.equal(await interpreterFromPythonApi(api, undefined), undefined);
+    }
+  });
+});
+
+describe("server command line", () => {
+  it("runs the switcheroo_lsp module with the chosen interpreter over stdio", () => {
+    assert.deepEqual(serverCommandLine("/venv/bin/python"), { command: "/venv/bin/python", args: ["-m", "switcheroo_lsp"] });
+  });
+
+  it("probes for the module without importing it and signals a missing module with its own exit code", () => {
+    const args = moduleProbeArgs();
+    assert.equal(args[0], "-c");
+    assert.match(args[1] ?? "", /find_spec\("switcheroo_lsp"\)/);
+    assert.doesNotMatch(args[1] ?? "", /import switcheroo_lsp/);
+    assert.match(args[1] ?? "", new RegExp(`else ${MODULE_MISSING_EXIT}\\)`));
+  });
+
+  it("installs into the chosen interpreter with pip, quoting paths with spaces", () => {
+    assert.equal(pipInstallCommandLine("/venv/bin/python", "linux"), "/venv/bin/python -m pip install switcheroo-lsp");
+    assert.equal(
+      pipInstallCommandLine("/Users/a b/it's/python", "darwin"),
+      `'/Users/a b/it'\\''s/python' -m pip install switcheroo-lsp`,
+    );
+    assert.equal(
+      pipInstallCommandLine("C:\\Program Files\\Python\\python.exe", "win32"),
+      "& 'C:\\Program Files\\Python\\python.exe' -m pip install switcheroo-lsp",
+    );
+  });
+});
+
+describe("probe outcome", () => {
+  const choice = { python: "/venv/bin/python", source: "setting" as const };
+
+  it("is ok on exit 0", () => {
+    assert.deepEqual(probeOutcome(choice, { exitCode: 0, stderr: "" }), { kind: "ok" });
+  });
+
+  it("names the module and the interpreter when the module is missing", () => {
+    const outcome = probeOutcome(choice, { exitCode: MODULE_MISSING_EXIT, stderr: "" });
+    assert.equal(outcome.kind, "module-missing");
+    assert.ok("message" in outcome);
+    assert.match(outcome.message, /switcheroo_lsp/);
+    assert.match(outcome.message, /\/venv\/bin\/python/);
+    assert.match(outcome.message, /switcheroo\.interpreter/);
+  });
+
+  it("says the interpreter does not exist when spawning fails with ENOENT", () => {
+    const outcome = probeOutcome({ python: "python3", source: "default" }, { errorCode: "ENOENT", exitCode: null, stderr: "" });
+    assert.equal(outcome.kind, "interpreter-missing");
+    assert.ok("message" in outcome);
+    assert.match(outcome.message, /"python3".*not found/);
+  });
+
+  it("reports any other failure with the last line of stderr", () => {
+    const outcome = probeOutcome(choice, { exitCode: 1, stderr: "Traceback\nSyntaxError: bad\n" });
+    assert.equal(outcome.kind, "interpreter-failed");
+    assert.ok("message" in outcome);
+    assert.match(outcome.message, /exit code 1 \(SyntaxError: bad\)/);
+  });
+});
+
+describe("settings sent to the server", () => {
+  it("are the server's defaults when nothing is set", () => {
+    assert.deepEqual(toServerSettings(undefined), {
+      enable: true,
+      severity: "information",
+      run: "onType",
+      fixOnSave: false,
+      assignmentName: "variables",
+      preamble: "inline",
+      exclude: [],
+      maxFileSize: 2000000,
+      hintNonModel: true,
+    });
+  });
+
+  it("carry every server setting the user set, under the server's names", () => {
+    const user = {
+      enable: false,
+      severity: "warning",
+      run: "onSave",
+      fixOnSave: true,
+      assignmentName: "params",
+      preamble: "import",
+      exclude: ["legacy/**"],
+      maxFileSize: 1000,
+      hintNonModel: false,
+    };
+    assert.deepEqual(toServerSettings(user), user);
+  });
+
+  it("leave out client-only settings (interpreter, trace) and unknown keys", () => {
+    const sent = toServerSettings({ interpreter: "/venv/bin/python", trace: { server: "verbose" }, bogus: 1, severity: "hint" });
+    assert.equal(sent.severity, "hint");
+    assert.deepEqual(Object.keys(sent).sort(), Object.keys(SERVER_DEFAULTS).sort());
+  });
+
+  it("do not share the default exclude list between calls", () => {
+    const first = toServerSettings({});
+    first.exclude.push("x");
+    assert.deepEqual(toServerSettings({}).exclude, []);
+    assert.deepEqual(SERVER_DEFAULTS.exclude, []);
+  });
+
+  it("match the defaults contributed in package.json, setting by setting", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const manifest = JSON.parse(await readFile(path.join(__dirname, "..", "..", "package.json"), "utf8")) as {
+      contributes: { configuration: { properties: Record<string, { default: unknown; description?: string; markdownDescription?: string }> } };
+    };
+    const properties = manifest.contributes.configuration.properties;
+    for (const [key, value] of Object.entries(SERVER_DEFAULTS)) {
+      const property = properties[`switcheroo.${key}`];
+      assert.ok(property, `package.json contributes switcheroo.${key}`);
+      assert.deepEqual(property.default, value, `default of switcheroo.${key}`);
+      assert.ok(property.description ?? property.markdownDescription, `switcheroo.${key} has a description`);
+    }
+    assert.ok(properties["switcheroo.interpreter"], "package.json contributes switcheroo.interpreter");
+  });
+});
+
+describe("configuration changes", () => {
+  const affecting = (...sections: string[]) => (section: string) =>
+    sections.some((changed) => changed === section || changed.startsWith(`${section}.`));
+
+  it("restart the server when the interpreter changes", () => {
+    assert.equal(classifyConfigurationChange(affecting("switcheroo.interpreter")), "restart");
+    assert.equal(classifyConfigurationChange(affecting("python.defaultInterpreterPath")), "restart");
+  });
+
+  it("are sent to the running server for every other switcheroo setting", () => {
+    assert.equal(classifyConfigurationChange(affecting("switcheroo.severity")), "notify");
+    assert.equal(classifyConfigurationChange(affecting("switcheroo.exclude")), "notify");
+  });
+
+  it("are ignored when they concern other extensions", () => {
+    assert.equal(classifyConfigurationChange(affecting("editor.fontSize")), "ignore");
+  });
+});
+
+describe("migrateFile arguments", () => {
+  const uri = "file:///work/project/train.py";
+
+  it("supply the active document's URI when the palette passes none", () => {
+    assert.deepEqual(migrateFileArguments([], uri), [uri]);
+    assert.deepEqual(migrateFileArguments([undefined], uri), [uri]);
+  });
+
+  it("keep an explicit URI argument", () => {
+    assert.deepEqual(migrateFileArguments(["file:///other.py"], uri), ["file:///other.py"]);
+  });
+
+  it("turn a Uri object into its string form", () => {
+    const uriObject = { scheme: "file", path: "/x.py", toString: () => "file:///x.py" };
+    assert.deepEqual(migrateFileArguments([uriObject], uri), ["file:///x.py"]);
+  });
+
+  it("give undefined when there is no argument and no Python editor", () => {
+    assert.equal(migrateFileArguments([], undefined), undefined);
+  });
+});
