@@ -1,0 +1,25 @@
+"""One human-readable sentence per finding, shared by the command line and the editor."""
+
+from __future__ import annotations
+
+from switcheroo_lsp.engine.model import Finding
+
+
+def _call_text(finding: Finding) -> str:
+    return (
+        f"{finding.receiver}.load_state_dict(...)" if finding.receiver else "load_state_dict(...)"
+    )
+
+
+def explain(finding: Finding) -> str:
+    """Why this call matters when porting to JAX/Flax, and what (if anything) the fix does."""
+    call = _call_text(finding)
+    if not finding.kind.is_model:
+        return f"`{call}` needs no checkpoint migration: {finding.reason or finding.kind.value}"
+    message = (
+        f"`{call}` loads PyTorch weights in place; Flax has no such method and names and lays out "
+        "parameters differently: convert the state with KeyMapper.from_torch"
+    )
+    if not finding.fixable and finding.reason:
+        message += f" (no automatic fix: {finding.reason})"
+    return message

@@ -1,0 +1,298 @@
+"""Where the KeyMapper goes in a file, and its text.
+
+The preamble is written once per file: after a shebang, encoding cookie and license header, the
+module docstring, ``from __future__`` imports and the top import block (which may be interleaved
+with setup code such as ``sys.path.append``), before any module-level code that uses it, with
+PEP 8 blank lines. Its imports are left out when the file already has them before that point.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import re
+from dataclasses import dataclass
+
+from switcheroo_lsp.engine.text import LineIndex, detect_newline
+from switcheroo_lsp.settings import PreambleMode
+
+_IMPORT_LINE = "from switcheroo_lsp.runtime import KeyMapper"
+_INDENT = re.compile(
+    r":[ \t]*(?:#[^\r\n]*)?(?:\r\n|\r|\n)(?:[ \t]*(?:#[^\r\n]*)?(?:\r\n|\r|\n))*([ \t]+)\S"
+)
+_CODING = re.compile(r"^[ \t\f]*#.*?coding[:=]")
+
+
+@dataclass(frozen=True)
+class HeadStatement:
+    """A top-level statement of the file's head: where it starts, where its last line ends."""
+
+    start: int
+    end: int  # offset of the start of the line after the statement
+    importish: bool  # an import, or a guard (try/if) holding only imports
+
+
+@dataclass(frozen=True)
+class HeadFacts:
+    """What the preamble placement needs to know about a file's top, computed at scan time."""
+
+    top: int  # after shebang, coding cookie, license header, docstring, __future__ imports
+    top_has_content: bool  # something (docstring, header...) precedes `top`
+    statements: tuple[HeadStatement, ...]  # candidates for the import block, in order
+    bindings: tuple[tuple[str, str, int], ...]  # (bound name, `import` statement text key, end)
+    keymapper_bound: bool  # the module defines or imports KeyMapper already
+    newline: str
+    indent: str  # the file's indentation unit
+
+
+def _binding_keys(node: ast.stmt) -> list[str]:
+    """Normalized keys for what an import binds: `np=numpy`, `jax=jax`, `jnp=jax.numpy`."""
+    keys = []
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            if alias.asname:
+                keys.append(f"{alias.asname}={alias.name}")
+            elif "." not in alias.name:
+                keys.append(f"{alias.name}={alias.name}")
+    elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+        for alias in node.names:
+            keys.append(f"{alias.asname or alias.name}={node.module}.{alias.name}")
+    return keys
+
+
+def _is_importish(node: ast.stmt) -> bool:
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return True
+    if isinstance(node, ast.Try):
+        blocks = [node.body, node.orelse, node.finalbody, *(h.body for h in node.handlers)]
+    elif isinstance(node, ast.If):
+        blocks = [node.body, node.orelse]
+    else:
+        return False
+    inner = [s for block in blocks for s in block]
+    has_import = any(isinstance(s, (ast.Import, ast.ImportFrom)) for s in inner)
+    simple = (ast.Import, ast.ImportFrom, ast.Pass, ast.Assign, ast.Expr, ast.Raise, ast.If)
+    return has_import and all(isinstance(s, simple) for s in inner)
+
+
+def _binds_keymapper(node: ast.stmt) -> bool:
+    if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+        return node.name == "KeyMapper"
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return any((a.asname or a.name.split(".")[0]) == "KeyMapper" for a in node.names)
+    if isinstance(node, ast.Assign):
+        return any(isinstance(t, ast.Name) and t.id == "KeyMapper" for t in node.targets)
+    if isinstance(node, ast.AnnAssign):
+        return isinstance(node.target, ast.Name) and node.target.id == "KeyMapper"
+    if isinstance(node, ast.If | ast.Try):
+        inner = [*node.body, *node.orelse]
+        if isinstance(node, ast.Try):
+            inner += [*node.finalbody, *(s for h in node.handlers for s in h.body)]
+        return any(_binds_keymapper(s) for s in inner)
+    return False
+
+
+def _header_end(index: LineIndex, first_code_line: int) -> int:
+    """Offset after the shebang, coding cookie and a license comment block set off by a blank line."""
+    end_line = 0
+    for line in range(first_code_line):
+        stripped = index.line_text(line).strip()
+        if line < 2 and (stripped.startswith("#!") or _CODING.match(stripped)):
+            end_line = line + 1
+        elif not stripped:
+            # a blank line closes the comment block above it: that block is header
+            end_line = line + 1
+    return index.starts[end_line] if end_line < len(index.starts) else len(index.text)
+
+
+def head_facts(tree: ast.Module, index: LineIndex) -> HeadFacts:
+    """Compute the preamble placement facts of a parsed file."""
+    body = tree.body
+    text = index.text
+
+    def line_after(node: ast.stmt) -> int:
+        end = node.end_lineno or node.lineno
+        return index.starts[end] if end < len(index.starts) else len(text)
+
+    first_code_line = body[0].lineno - 1 if body else len(index.starts) - 1
+    if (
+        body
+        and isinstance(body[0], ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and body[0].decorator_list
+    ):
+        first_code_line = body[0].decorator_list[0].lineno - 1
+    top = _header_end(index, first_code_line) if body else len(text)
+    top_has_content = top > 0
+    i = 0
+    if (
+        body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    ):
+        top = line_after(body[0])
+        top_has_content = True
+        i = 1
+    while i < len(body) and isinstance(body[i], ast.ImportFrom) and body[i].module == "__future__":  # type: ignore[attr-defined]
+        top = line_after(body[i])
+        top_has_content = True
+        i += 1
+    statements: list[HeadStatement] = []
+    for node in body[i:]:
+        if isinstance(
+            node,
+            ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.With | ast.For | ast.While,
+        ):
+            break
+        importish = _is_importish(node)
+        if not importish and not isinstance(
+            node, ast.Expr | ast.Assign | ast.AugAssign | ast.AnnAssign | ast.If | ast.Try
+        ):
+            break
+        start = index.offset_from_ast(node.lineno, node.col_offset)
+        statements.append(HeadStatement(start, line_after(node), importish))
+    bindings: list[tuple[str, str, int]] = []
+    keymapper_bound = False
+    for node in body:
+        for key in _binding_keys(node):
+            bindings.append((key.split("=")[0], key, line_after(node)))
+        if "KeyMapper" in text and _binds_keymapper(node):
+            keymapper_bound = True
+    indent = "    "
+    match = _INDENT.search(text)
+    if match:
+        indent = match.group(1)
+        if "\t" in indent:
+            indent = "\t"
+    return HeadFacts(
+        top=top,
+        top_has_content=top_has_content,
+        statements=tuple(statements),
+        bindings=tuple(bindings),
+        keymapper_bound=keymapper_bound,
+        newline=detect_newline(text),
+        indent=indent,
+    )
+
+
+@dataclass(frozen=True)
+class PreambleSource:
+    """The KeyMapper module split for inlining: its import lines and the rest."""
+
+    imports: tuple[tuple[str, str], ...]  # (binding key, import line)
+    body: str
+
+
+@functools.lru_cache(maxsize=4)
+def _split_source(source: str) -> PreambleSource:
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    skip: set[int] = set()
+    imports: list[tuple[str, str]] = []
+    body = tree.body
+    if (
+        body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    ):
+        skip.update(range(body[0].lineno - 1, body[0].end_lineno or body[0].lineno))
+    for node in body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            line_numbers = range(node.lineno - 1, node.end_lineno or node.lineno)
+            skip.update(line_numbers)
+            keys = _binding_keys(node)
+            imports.append(("|".join(keys), "\n".join(lines[n] for n in line_numbers)))
+    rest = "\n".join(line for n, line in enumerate(lines) if n not in skip)
+    rest = re.sub(r"\n{3,}", "\n\n\n", rest.strip("\n"))
+    return PreambleSource(tuple(imports), rest)
+
+
+def keymapper_preamble_source() -> PreambleSource:
+    """The KeyMapper runtime's source, split for inlining."""
+    from switcheroo_lsp.runtime import keymapper_source
+
+    return _split_source(keymapper_source())
+
+
+def _reindent(body: str, indent: str) -> str:
+    """Re-indent 4-space source to the file's indentation unit (tabs stay tabs)."""
+    if indent == "    ":
+        return body
+    out = []
+    for line in body.split("\n"):
+        stripped = line.lstrip(" ")
+        depth, rest = divmod(len(line) - len(stripped), 4)
+        out.append(indent * depth + " " * rest + stripped)
+    candidate = "\n".join(out)
+    try:
+        ast.parse(candidate)
+    except SyntaxError:
+        return body
+    return candidate
+
+
+def preamble_text_edit(
+    text: str, facts: HeadFacts, limit: int, mode: PreambleMode
+) -> tuple[int, int, str] | None:
+    """(start, end, new_text) that inserts the preamble, or None when KeyMapper is already there.
+
+    ``limit`` is the start of the first top-level statement running a rewritten call at import
+    time: the preamble must come before it.
+    """
+    if facts.keymapper_bound:
+        return None
+    position = facts.top
+    after_imports = False
+    for statement in facts.statements:
+        if statement.start >= limit:
+            break
+        if statement.importish:
+            position = statement.end
+            after_imports = True
+    existing = {key for _, key, end in facts.bindings if end <= position}
+    if mode is PreambleMode.IMPORT:
+        import_lines = [_IMPORT_LINE]
+        body = ""
+    else:
+        source = keymapper_preamble_source()
+        import_lines = [
+            line
+            for keys, line in source.imports
+            if not keys or not all(k in existing for k in keys.split("|"))
+        ]
+        body = _reindent(source.body, facts.indent)
+    # the blank lines after the insertion point are replaced, to end with exactly two
+    end = position
+    blank = re.compile(r"[ \t\f]*(?:\r\n|\r|\n)")
+    while True:
+        match = blank.match(text, end)
+        if not match or match.end() == end:
+            break
+        end = match.end()
+    at_eof = text[end:].strip() == ""
+    if at_eof:
+        end = len(text)
+    lead = ""
+    if position > 0 and text[position - 1] not in "\r\n":
+        lead = "\n"  # the file's last line had no line break
+    if position > 0 and not after_imports:
+        lead += "\n"  # a blank line after the docstring / header
+    following = text[end:].lstrip()
+    two_blank = following.startswith(("def ", "class ", "@", "async def "))
+    if not body:  # import mode: one line joining (or forming) the import block
+        if after_imports:
+            return position, position, _IMPORT_LINE + facts.newline
+        tail = "" if at_eof else ("\n\n" if two_blank else "\n")
+        new_text = lead + _IMPORT_LINE + "\n" + tail
+    else:
+        if import_lines:
+            new_text = lead + "\n".join(import_lines) + "\n\n\n"
+        elif position > 0:
+            new_text = lead + ("\n" if after_imports else "") + "\n"
+        else:
+            new_text = lead
+        new_text += body + "\n" + ("" if at_eof else "\n\n")
+    if facts.newline != "\n":
+        new_text = new_text.replace("\n", facts.newline)
+    return position, end, new_text

@@ -1,0 +1,313 @@
+"""Findings + source -> minimal text edits, with libcst on the enclosing statement only.
+
+The file is never re-parsed with libcst: each replacement unit (the call, or the small statement
+holding it) is parsed alone, transformed, rendered and put back in place, so comments,
+indentation, quotes and line endings around it are untouched and the cost does not grow with the
+file. The KeyMapper preamble is one more edit near the top.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import libcst as cst
+
+from switcheroo_lsp.engine.arguments import ArgAction, ArgForm, ArgInfo, plan_arguments
+from switcheroo_lsp.engine.model import Edit, Finding, FixResult
+from switcheroo_lsp.engine.preamble import preamble_text_edit
+from switcheroo_lsp.engine.scan import NAME, REPORT_KEYWORD, Analysis, CallSite, UnitForm, analyze
+from switcheroo_lsp.engine.text import apply_edits, detect_newline, make_edit
+from switcheroo_lsp.settings import Settings
+
+_NO_SPACE = cst.SimpleWhitespace("")
+_EQUAL = cst.AssignEqual(whitespace_before=_NO_SPACE, whitespace_after=_NO_SPACE)
+_SPACE_COMMA = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+
+
+class _Unfixable(Exception):
+    """A unit that cannot be rewritten after all; carries the reason."""
+
+
+def fix(text: str, finding_start: int, settings: Settings | None = None) -> FixResult:
+    """Fix the model call whose span starts at ``finding_start``, inserting the preamble once."""
+    settings = settings or Settings()
+    analysis = analyze(text)
+    if analysis.result.syntax_error is not None:
+        return FixResult(error=f"the file does not parse ({analysis.result.syntax_error})")
+    site = next((s for s in analysis.sites if s.finding.span.start == finding_start), None)
+    if site is None:
+        return FixResult(error=f"no load_state_dict call starts at offset {finding_start}")
+    if not site.finding.fixable:
+        reason = site.finding.reason or "this call needs no checkpoint migration"
+        return FixResult(error=reason, skipped=((site.finding, reason),))
+    # the other branches of a conditional expression statement go along: one assignment
+    chosen = [
+        s
+        for s in analysis.sites
+        if s is site
+        or (
+            s.finding.fixable
+            and s.form == UnitForm.ASSIGN
+            and (s.unit_start, s.unit_end) == (site.unit_start, site.unit_end)
+        )
+    ]
+    return _build(text, analysis, chosen, settings, verify=False)
+
+
+def fix_all(text: str, settings: Settings | None = None) -> FixResult:
+    """Rewrite every fixable model call in one pass, with one preamble; idempotent."""
+    settings = settings or Settings()
+    analysis = analyze(text)
+    if analysis.result.syntax_error is not None:
+        return FixResult(error=f"the file does not parse ({analysis.result.syntax_error})")
+    fixable = [s for s in analysis.sites if s.finding.fixable]
+    skipped = tuple(
+        (s.finding, s.finding.reason or "no checkpoint migration needed")
+        for s in analysis.sites
+        if not s.finding.fixable
+    )
+    if not fixable:
+        return FixResult(skipped=skipped)
+    result = _build(text, analysis, fixable, settings, verify=True)
+    return FixResult(
+        edits=result.edits,
+        error=result.error,
+        fixed=result.fixed,
+        skipped=skipped + result.skipped,
+    )
+
+
+@dataclass
+class _Unit:
+    start: int
+    end: int
+    form: str
+    sites: list[CallSite]
+
+
+def _merge_units(sites: Sequence[CallSite]) -> list[_Unit]:
+    """Group call sites whose replacement units overlap; the outermost unit wins."""
+    units: list[_Unit] = []
+    for site in sorted(sites, key=lambda s: (s.unit_start, -s.unit_end)):
+        if units and site.unit_start < units[-1].end:
+            unit = units[-1]
+            if site.unit_end > unit.end:  # partial overlap cannot happen in a tree; be safe
+                unit.end = site.unit_end
+            unit.sites.append(site)
+        else:
+            units.append(_Unit(site.unit_start, site.unit_end, site.form, [site]))
+    return units
+
+
+def _build(
+    text: str,
+    analysis: Analysis,
+    sites: Sequence[CallSite],
+    settings: Settings,
+    *,
+    verify: bool,
+) -> FixResult:
+    index = analysis.index
+    assert index is not None and analysis.head is not None
+    edits: list[Edit] = []
+    skipped: list[tuple[Finding, str]] = []
+    fixed_sites: list[CallSite] = []
+    newline = detect_newline(text)
+    for unit in _merge_units(sites):
+        calls_in_unit = [c for c in analysis.all_calls if unit.start <= c[0] and c[1] <= unit.end]
+        flagged = {
+            calls_in_unit.index((s.finding.span.start, s.finding.span.end)): s for s in unit.sites
+        }
+        try:
+            new_text = _rewrite_unit(
+                text[unit.start : unit.end], unit.form, flagged, settings, newline
+            )
+        except _Unfixable as exc:
+            skipped.extend((s.finding, str(exc)) for s in unit.sites)
+            continue
+        edits.append(make_edit(index, unit.start, unit.end, new_text))
+        fixed_sites.extend(unit.sites)
+    if not edits:
+        reason = skipped[0][1] if skipped else "nothing to fix"
+        return FixResult(error=reason, skipped=tuple(skipped))
+    limit = min((s.top_start for s in fixed_sites if s.runs_at_import), default=len(text) + 1)
+    placement = preamble_text_edit(text, analysis.head, limit, settings.preamble)
+    if placement is not None:
+        start, end, new_text = placement
+        edits.append(make_edit(index, start, end, new_text))
+    edits.sort(key=lambda e: (e.start, e.end))
+    if verify:
+        try:
+            ast.parse(apply_edits(text, edits))
+        except (SyntaxError, ValueError) as exc:  # a bug, but never hand out a broken file
+            return FixResult(error=f"internal error: the rewritten file would not parse ({exc})")
+    return FixResult(edits=tuple(edits), fixed=len(fixed_sites), skipped=tuple(skipped))
+
+
+class _CallFinder(cst.CSTVisitor):
+    """Every matching call in source (pre-)order, the same order as the scanner's offsets."""
+
+    def __init__(self) -> None:
+        self.calls: list[cst.Call] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if _is_target(node):
+            self.calls.append(node)
+
+
+def _is_target(node: cst.Call) -> bool:
+    func = node.func
+    return (isinstance(func, cst.Attribute) and func.attr.value == NAME) or (
+        isinstance(func, cst.Name) and func.value == NAME
+    )
+
+
+class _CallRewriter(cst.CSTTransformer):
+    """Turns the flagged calls into ``KeyMapper.from_torch(...)``."""
+
+    def __init__(self, flagged: dict[int, bool]) -> None:
+        super().__init__()
+        self.flagged = flagged  # call object id -> add report=True
+        self.rewritten = 0
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        report = self.flagged.get(id(original_node))
+        if report is None:
+            return updated_node
+        self.rewritten += 1
+        return updated_node.with_changes(
+            func=cst.Attribute(value=cst.Name("KeyMapper"), attr=cst.Name("from_torch")),
+            args=_rewrite_args(updated_node.args, report=report),
+        )
+
+
+def _arg_info(arg: cst.Arg) -> ArgInfo:
+    text = cst.Module([]).code_for_node(arg.value)
+    if arg.star == "*":
+        return ArgInfo(ArgForm.STAR, text=text)
+    if arg.star == "**":
+        return ArgInfo(ArgForm.DOUBLE_STAR, text=text)
+    if arg.keyword is not None:
+        return ArgInfo(ArgForm.KEYWORD, arg.keyword.value, text)
+    is_bool = isinstance(arg.value, cst.Name) and arg.value.value in ("True", "False")
+    return ArgInfo(ArgForm.POSITIONAL, None, text, is_bool)
+
+
+def _has_comment(comma: cst.Comma) -> bool:
+    return "#" in cst.Module([]).code_for_node(comma)
+
+
+def _rewrite_args(args: Sequence[cst.Arg], *, report: bool) -> list[cst.Arg]:
+    """Arguments of from_torch: the state first, then strict=; assign= dropped; report= added."""
+    plan = plan_arguments([_arg_info(a) for a in args])
+    if plan.reason is not None:
+        raise _Unfixable(plan.reason)
+    state: list[cst.Arg] = []
+    strict: list[cst.Arg] = []
+    for arg, action in zip(args, plan.actions, strict=True):
+        if action is ArgAction.STATE:
+            state.append(arg.with_changes(keyword=None, equal=cst.MaybeSentinel.DEFAULT))
+        elif action is ArgAction.STRICT:
+            if arg.keyword is None:
+                arg = arg.with_changes(keyword=cst.Name("strict"), equal=_EQUAL)
+            strict.append(arg)
+    ordered = state + strict
+    if report:
+        ordered.append(
+            cst.Arg(keyword=cst.Name(REPORT_KEYWORD), value=cst.Name("True"), equal=_EQUAL)
+        )
+    original_last = args[-1]
+    result = []
+    for position, arg in enumerate(ordered):
+        if position < len(ordered) - 1:
+            if not isinstance(arg.comma, cst.Comma):
+                arg = arg.with_changes(comma=_SPACE_COMMA)
+            result.append(arg)
+            continue
+        if arg is not original_last:  # the last argument changed: keep the closing layout
+            arg = arg.with_changes(
+                comma=_closing_comma(arg.comma, original_last.comma),
+                whitespace_after_arg=original_last.whitespace_after_arg,
+            )
+        result.append(arg)
+    return result
+
+
+def _closing_comma(
+    own: cst.Comma | cst.MaybeSentinel, final: cst.Comma | cst.MaybeSentinel
+) -> cst.Comma | cst.MaybeSentinel:
+    """The comma of an argument that became last: the call's original closing one, but a comment
+    after its own comma stays (with the line layout of the original last argument)."""
+    if not (isinstance(own, cst.Comma) and _has_comment(own)):
+        return final
+    own_after = own.whitespace_after
+    if isinstance(final, cst.Comma) and isinstance(own_after, cst.ParenthesizedWhitespace):
+        final_after = final.whitespace_after
+        if isinstance(final_after, cst.ParenthesizedWhitespace):
+            return own.with_changes(
+                whitespace_after=own_after.with_changes(
+                    indent=final_after.indent, last_line=final_after.last_line
+                )
+            )
+    return own
+
+
+def _leaves(expression: cst.BaseExpression) -> list[cst.BaseExpression]:
+    if isinstance(expression, cst.IfExp):
+        return _leaves(expression.body) + _leaves(expression.orelse)
+    return [expression]
+
+
+def _rewrite_unit(
+    source: str, form: str, flagged: dict[int, CallSite], settings: Settings, newline: str
+) -> str:
+    """Rewrite one unit's text: flagged maps the n-th matching call in it to its site."""
+    config = cst.PartialParserConfig(default_newline=newline)
+    renderer = cst.Module([], default_newline=newline)
+    statement_unit = form != UnitForm.CALL
+    try:
+        node: cst.CSTNode = (
+            cst.parse_statement(source, config)
+            if statement_unit
+            else cst.parse_expression(source, config)
+        )
+    except cst.ParserSyntaxError as exc:
+        raise _Unfixable(f"libcst cannot parse this code ({exc.message})") from None
+    finder = _CallFinder()
+    node.visit(finder)
+    report = form in (UnitForm.UNPACK, UnitForm.REPORT)
+    flags: dict[int, bool] = {}
+    for position, site in flagged.items():
+        if position >= len(finder.calls):
+            raise _Unfixable("the call could not be located for rewriting")
+        call = finder.calls[position]
+        flags[id(call)] = report and site.form == form
+    if not statement_unit:
+        new = node.visit(_CallRewriter(flags))
+        assert isinstance(new, cst.CSTNode)
+        return renderer.code_for_node(new)
+    assert isinstance(node, cst.SimpleStatementLine)
+    small = node.body[0]
+    rewritten = small.visit(_CallRewriter(flags))
+    assert isinstance(rewritten, cst.BaseSmallStatement)
+    variable = cst.Name(settings.assignment_name)
+    if form == UnitForm.ASSIGN and isinstance(small, cst.Expr):
+        leaves = _leaves(small.value)
+        if all(isinstance(leaf, cst.Call) and id(leaf) in flags for leaf in leaves):
+            assert isinstance(rewritten, cst.Expr)
+            rewritten = cst.Assign(
+                targets=[cst.AssignTarget(target=variable)], value=rewritten.value
+            )
+    elif form == UnitForm.UNPACK and isinstance(rewritten, cst.Assign):
+        target = rewritten.targets[0].target
+        if isinstance(target, cst.Tuple) and not target.lpar:
+            target = target.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+        pair = cst.Tuple([cst.Element(variable), cst.Element(target)], lpar=[], rpar=[])
+        rewritten = rewritten.with_changes(targets=[rewritten.targets[0].with_changes(target=pair)])
+    elif form == UnitForm.REPORT and isinstance(rewritten, cst.Assign):
+        target = rewritten.targets[0].target
+        pair = cst.Tuple([cst.Element(variable), cst.Element(target)], lpar=[], rpar=[])
+        rewritten = rewritten.with_changes(targets=[rewritten.targets[0].with_changes(target=pair)])
+    return renderer.code_for_node(rewritten)

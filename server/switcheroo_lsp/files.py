@@ -1,0 +1,142 @@
+"""File-system side shared by the command line and the language server's migrateWorkspace:
+which files to look at, how to read them, how to write them back safely."""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import os
+import stat
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+from switcheroo_lsp.settings import DEFAULT_EXCLUDE
+
+PYTHON_SUFFIXES = (".py", ".pyi")
+
+
+class SourceError(Exception):
+    """A file that cannot be read as Python source text: unreadable, binary, not UTF-8."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+
+
+def _excluded(relative: str, name: str, patterns: Sequence[str]) -> bool:
+    """A path matches when its name, or its path relative to the walked root, matches a glob."""
+    for pattern in patterns:
+        pattern = pattern.rstrip("/")
+        if fnmatch.fnmatch(name, pattern) or fnmatch.fnmatch(relative, pattern):
+            return True
+        if fnmatch.fnmatch(relative, pattern + "/*"):
+            return True
+    return False
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+    except ValueError:
+        return False
+    return True
+
+
+def iter_python_files(paths: Iterable[Path], exclude: Sequence[str] = ()) -> Iterator[Path]:
+    """Python files under ``paths`` (files given explicitly are yielded as they are), sorted per
+    directory; skips DEFAULT_EXCLUDE and ``exclude`` globs, never leaves a walked tree through a
+    symlink, and yields each real file once."""
+    patterns = (*DEFAULT_EXCLUDE, *exclude)
+    seen: set[Path] = set()
+    for given in paths:
+        given = Path(given)
+        if not given.is_dir():
+            real = given.resolve()
+            if real not in seen and not _excluded(str(given), given.name, exclude):
+                seen.add(real)
+                yield given
+            continue
+        root = given.resolve()
+        stack = [given]
+        while stack:
+            directory = stack.pop()
+            try:
+                entries = sorted(os.scandir(directory), key=lambda e: e.name)
+            except OSError:
+                continue  # unreadable directory: nothing to yield
+            subdirectories = []
+            for entry in entries:
+                path = Path(entry.path)
+                relative = os.path.relpath(entry.path, given).replace(os.sep, "/")
+                if _excluded(relative, entry.name, patterns):
+                    continue
+                try:
+                    is_link = entry.is_symlink()
+                    is_dir = entry.is_dir()  # follows links
+                    is_file = entry.is_file()
+                except OSError:
+                    continue
+                real = path.resolve() if is_link else Path(os.path.abspath(entry.path))
+                if is_link and not _inside(real, root):
+                    continue  # never out of the tree
+                if is_dir:
+                    if real not in seen:
+                        seen.add(real)
+                        subdirectories.append(path)
+                elif is_file and entry.name.endswith(PYTHON_SUFFIXES) and real not in seen:
+                    seen.add(real)
+                    yield path
+            stack.extend(reversed(subdirectories))
+
+
+def read_source(path: Path) -> str:
+    """The text of a Python file, line endings untouched; SourceError with a readable reason."""
+    try:
+        data = Path(path).read_bytes()
+    except IsADirectoryError:
+        raise SourceError(path, "is a directory") from None
+    except FileNotFoundError:
+        raise SourceError(path, "no such file") from None
+    except PermissionError:
+        raise SourceError(path, "permission denied") from None
+    except OSError as exc:
+        raise SourceError(path, f"cannot read ({exc.strerror or exc})") from None
+    if b"\0" in data[:8192]:
+        raise SourceError(path, "binary file (contains NUL bytes), skipped")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SourceError(
+            path, f"not valid UTF-8 (byte 0x{data[exc.start]:02x} on line {line}), skipped"
+        ) from None
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace a file's content in one step: a temp file beside it, then ``os.replace``.
+
+    Keeps the file's permission bits, writes the text's line breaks exactly as given, and writes
+    through a symlink to its target rather than replacing the link.
+    """
+    target = Path(os.path.realpath(path))
+    try:
+        mode: int | None = stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        mode = None
+    handle, temp_name = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+    )
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(text.encode("utf-8", "surrogatepass"))
+            stream.flush()
+            os.fsync(stream.fileno())
+        if mode is not None:
+            os.chmod(temp_name, mode)
+        os.replace(temp_name, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        raise
