@@ -82,12 +82,13 @@ LIBRARY_ROOTS = frozenset(
     {"torch", "apex", "deepspeed", "accelerate", "safetensors", "transformers", "diffusers"}
 )
 
-REASONS: dict[ReceiverKind, str] = {
-    ReceiverKind.OPTIMIZER: "an optimizer's state (moments, step counts) holds no weights",
-    ReceiverKind.SCHEDULER: "a learning-rate scheduler's state holds no weights",
-    ReceiverKind.SCALER: "a gradient scaler's state holds no weights",
-    ReceiverKind.DATA: "a data loader or sampler's state holds no weights",
-    ReceiverKind.EMA: "an EMA helper keeps its weights in a format of its own",
-    ReceiverKind.TRAINER: "a trainer, callback or similar helper's state holds no weights",
-    ReceiverKind.MODULE_FUNCTION: "a library function, not a model's method",
+# (what it is, why it needs no checkpoint migration), per non-model kind
+REASONS: dict[ReceiverKind, tuple[str, str]] = {
+    ReceiverKind.OPTIMIZER: ("an optimizer", "its state (moments, step counts) holds no weights"),
+    ReceiverKind.SCHEDULER: ("a learning-rate scheduler", "its state holds no weights"),
+    ReceiverKind.SCALER: ("a gradient scaler", "its state holds no weights"),
+    ReceiverKind.DATA: ("a data loader or sampler", "its state holds no weights"),
+    ReceiverKind.EMA: ("an EMA helper", "it keeps its weights in a format of its own"),
+    ReceiverKind.TRAINER: ("a trainer, callback or similar helper", "its state holds no weights"),
+    ReceiverKind.MODULE_FUNCTION: ("a library function", "not a model's method"),
 }

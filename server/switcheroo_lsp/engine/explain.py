@@ -17,8 +17,8 @@ def explain(finding: Finding) -> str:
     if not finding.kind.is_model:
         return f"`{call}` needs no checkpoint migration: {finding.reason or finding.kind.value}"
     message = (
-        f"`{call}` loads PyTorch weights in place; Flax has no such method and names and lays out "
-        "parameters differently: convert the state with KeyMapper.from_torch"
+        f"`{call}` loads PyTorch weights in place; Flax has no such method and names and lays "
+        "out parameters differently: convert with KeyMapper.from_torch"
     )
     if not finding.fixable and finding.reason:
         message += f" (no automatic fix: {finding.reason})"

@@ -416,10 +416,13 @@ class _Context:
             evidence = "the enclosing class"
         if kind is None:
             kind = _state_kind(state)
-            evidence = "the state argument"
+            evidence = (
+                f"`{self.segment(receiver)}` (given `{self.segment(state)}`)" if state else ""
+            )
         if kind is None or kind is ReceiverKind.MODEL:
             return ReceiverKind.MODEL, None
-        return kind, f"{evidence} looks like {kind.value} state: {REASONS[kind]}"
+        noun, why = REASONS[kind]
+        return kind, f"{evidence} is {noun}; {why}"
 
     def _kind_from_bindings(
         self,
