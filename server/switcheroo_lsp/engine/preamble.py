@@ -232,6 +232,11 @@ def _reindent(body: str, indent: str) -> str:
     return candidate
 
 
+def _ends_with_blank_line(text: str, position: int) -> bool:
+    before = text[:position].replace("\r\n", "\n").replace("\r", "\n")
+    return before.endswith("\n\n") or before == "\n"
+
+
 def preamble_text_edit(
     text: str, facts: HeadFacts, limit: int, mode: PreambleMode
 ) -> tuple[int, int, str] | None:
@@ -276,7 +281,7 @@ def preamble_text_edit(
     lead = ""
     if position > 0 and text[position - 1] not in "\r\n":
         lead = "\n"  # the file's last line had no line break
-    if position > 0 and not after_imports:
+    if position > 0 and not after_imports and not _ends_with_blank_line(text, position):
         lead += "\n"  # a blank line after the docstring / header
     following = text[end:].lstrip()
     two_blank = following.startswith(("def ", "class ", "@", "async def "))

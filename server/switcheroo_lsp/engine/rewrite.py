@@ -140,7 +140,7 @@ def _build(
     edits.sort(key=lambda e: (e.start, e.end))
     if verify:
         try:
-            ast.parse(apply_edits(text, edits))
+            ast.parse(apply_edits(text, edits).removeprefix("\ufeff"))
         except (SyntaxError, ValueError) as exc:  # a bug, but never hand out a broken file
             return FixResult(error=f"internal error: the rewritten file would not parse ({exc})")
     return FixResult(edits=tuple(edits), fixed=len(fixed_sites), skipped=tuple(skipped))
@@ -227,31 +227,36 @@ def _rewrite_args(args: Sequence[cst.Arg], *, report: bool) -> list[cst.Arg]:
             result.append(arg)
             continue
         if arg is not original_last:  # the last argument changed: keep the closing layout
-            arg = arg.with_changes(
-                comma=_closing_comma(arg.comma, original_last.comma),
-                whitespace_after_arg=original_last.whitespace_after_arg,
-            )
+            comma, after = _closing(arg.comma, original_last)
+            arg = arg.with_changes(comma=comma, whitespace_after_arg=after)
         result.append(arg)
     return result
 
 
-def _closing_comma(
-    own: cst.Comma | cst.MaybeSentinel, final: cst.Comma | cst.MaybeSentinel
-) -> cst.Comma | cst.MaybeSentinel:
-    """The comma of an argument that became last: the call's original closing one, but a comment
-    after its own comma stays (with the line layout of the original last argument)."""
+def _closing(
+    own: cst.Comma | cst.MaybeSentinel, original_last: cst.Arg
+) -> tuple[cst.Comma | cst.MaybeSentinel, cst.BaseParenthesizableWhitespace]:
+    """Comma and trailing whitespace for an argument that became the last one: the call's
+    original closing layout, except that a comment after its own comma stays."""
+    final = original_last.comma
     if not (isinstance(own, cst.Comma) and _has_comment(own)):
-        return final
+        return final, original_last.whitespace_after_arg
     own_after = own.whitespace_after
-    if isinstance(final, cst.Comma) and isinstance(own_after, cst.ParenthesizedWhitespace):
-        final_after = final.whitespace_after
-        if isinstance(final_after, cst.ParenthesizedWhitespace):
-            return own.with_changes(
-                whitespace_after=own_after.with_changes(
-                    indent=final_after.indent, last_line=final_after.last_line
-                )
+    closing = (
+        final.whitespace_after
+        if isinstance(final, cst.Comma)
+        else original_last.whitespace_after_arg
+    )
+    if isinstance(own_after, cst.ParenthesizedWhitespace) and isinstance(
+        closing, cst.ParenthesizedWhitespace
+    ):
+        own = own.with_changes(
+            whitespace_after=own_after.with_changes(
+                indent=closing.indent, last_line=closing.last_line
             )
-    return own
+        )
+        return own, cst.SimpleWhitespace("")
+    return own, original_last.whitespace_after_arg
 
 
 def _leaves(expression: cst.BaseExpression) -> list[cst.BaseExpression]:

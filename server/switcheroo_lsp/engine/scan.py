@@ -180,6 +180,9 @@ def _collect(
     for child in ast.iter_child_nodes(node):
         lineno = getattr(child, "lineno", None)
         if lineno is not None:
+            decorators = getattr(child, "decorator_list", None)
+            if decorators:  # a def's line range starts at `def`, after its decorators
+                lineno = decorators[0].lineno
             i = bisect_left(lines, lineno)
             if i == len(lines) or lines[i] > (child.end_lineno or lineno):  # type: ignore[attr-defined]
                 continue
