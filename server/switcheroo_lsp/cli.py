@@ -75,7 +75,9 @@ def process(job: Job) -> FileReport:
         return report
     result = scan(text)
     if result.syntax_error is not None:
-        report.error = f"does not parse ({result.syntax_error}); left untouched"
+        report.error = f"does not parse ({result.syntax_error})"
+        if job.mode != "check":
+            report.error += "; left untouched"
         report.error_line = result.syntax_error_line
         return report
     report.findings = list(result.findings)
@@ -273,8 +275,8 @@ def report_check(
                     pos = f.span.start_pos
                     out.write(f"{r.path}:{pos.line + 1}:{pos.column + 1}: {f.code} {explain(f)}\n")
         for r in errors:
-            line = "" if r.error_line is None else f"{r.error_line + 1}:1: "
-            err.write(f"{r.path}:{line}error: {r.error}\n")
+            line = "" if r.error_line is None else f"{r.error_line + 1}:1:"
+            err.write(f"{r.path}:{line} error: {r.error}\n")
         fixable = sum(f.fixable for _, f in sites)
         if sites:
             summary = f"Found {_plural(len(sites), 'load_state_dict call')} to migrate"
@@ -301,8 +303,8 @@ def report_fix(reports: Sequence[FileReport], mode: str, out: TextIO, err: TextI
         if mode == "diff" and r.diff:
             out.write(r.diff)
     for r in errors:
-        line = "" if r.error_line is None else f"{r.error_line + 1}:1: "
-        err.write(f"{r.path}:{line}error: {r.error}\n")
+        line = "" if r.error_line is None else f"{r.error_line + 1}:1:"
+        err.write(f"{r.path}:{line} error: {r.error}\n")
     left = [(r.path, f, why) for r in reports for f, why in r.skipped if f.code == CODE_CHECKPOINT]
     for path, f, why in left:
         pos = f.span.start_pos

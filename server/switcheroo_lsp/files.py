@@ -59,16 +59,16 @@ def iter_python_files(paths: Iterable[Path], exclude: Sequence[str] = ()) -> Ite
                 yield given
             continue
         root = given.resolve()
-        stack = [given]
+        seen.add(root)
+        stack: list[tuple[Path, Path]] = [(given, root)]  # (path as walked, its real path)
         while stack:
-            directory = stack.pop()
+            directory, real_directory = stack.pop()
             try:
                 entries = sorted(os.scandir(directory), key=lambda e: e.name)
             except OSError:
                 continue  # unreadable directory: nothing to yield
             subdirectories = []
             for entry in entries:
-                path = Path(entry.path)
                 relative = os.path.relpath(entry.path, given).replace(os.sep, "/")
                 if _excluded(relative, entry.name, patterns):
                     continue
@@ -78,16 +78,19 @@ def iter_python_files(paths: Iterable[Path], exclude: Sequence[str] = ()) -> Ite
                     is_file = entry.is_file()
                 except OSError:
                     continue
-                real = path.resolve() if is_link else Path(os.path.abspath(entry.path))
+                real = (
+                    Path(os.path.realpath(entry.path)) if is_link else real_directory / entry.name
+                )
                 if is_link and not _inside(real, root):
                     continue  # never out of the tree
+                if real in seen:
+                    continue
                 if is_dir:
-                    if real not in seen:
-                        seen.add(real)
-                        subdirectories.append(path)
-                elif is_file and entry.name.endswith(PYTHON_SUFFIXES) and real not in seen:
                     seen.add(real)
-                    yield path
+                    subdirectories.append((Path(entry.path), real))
+                elif is_file and entry.name.endswith(PYTHON_SUFFIXES):
+                    seen.add(real)
+                    yield Path(entry.path)
             stack.extend(reversed(subdirectories))
 
 
