@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from switcheroo_lsp.runtime.keymapper import KeyMapper
+if TYPE_CHECKING:
+    from switcheroo_lsp.runtime.keymapper import KeyMapper
 
 __all__ = ["KeyMapper", "keymapper_source"]
+
+
+def __getattr__(name: str) -> Any:
+    """Import KeyMapper (and with it jax) on first use: the engine only needs keymapper_source()."""
+    if name == "KeyMapper":
+        from switcheroo_lsp.runtime.keymapper import KeyMapper
+
+        return KeyMapper
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def keymapper_source() -> str:

@@ -35,6 +35,8 @@ end
 M.case = vim.json.decode(read_file(assert(os.getenv("SWITCHEROO_NVIM_CASE"), "SWITCHEROO_NVIM_CASE is not set")))
 M.result = {}
 M.wait_ms = M.case.wait_ms or 15000
+-- $SWITCHEROO_NVIM_LSP_LOG=debug puts every LSP message into $XDG_STATE_HOME/nvim/lsp.log.
+vim.lsp.set_log_level(os.getenv("SWITCHEROO_NVIM_LSP_LOG") or "warn")
 
 --- The editor's state, appended to every failure so a red test says what Neovim saw.
 local function describe_state()
