@@ -316,6 +316,16 @@ def test_quick_fix_through_the_code_action_request_rewrites_the_call(neovim: Neo
     compile(text, "train.py", "exec")
 
 
+@pytest.mark.editor
+def test_readme_fix_all_code_action_migrates_the_whole_file(neovim: NeovimRun) -> None:
+    path = write_source(neovim, "trainer.py", TRAINER)
+
+    seen = neovim.run("quick_fix.lua", file=str(path), cursor=[1, 0], only=[FIX_ALL_KIND])
+
+    assert seen["text"] == engine_fix_all(TRAINER)
+    assert seen["text"].count("KeyMapper.from_torch(") == 2
+
+
 # --- on save ---------------------------------------------------------------------------------
 
 

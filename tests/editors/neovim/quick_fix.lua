@@ -1,6 +1,7 @@
--- Put the cursor on the case's call and apply the quick fix the way a user does:
+-- Put the cursor on the case's call and apply a code action the way a user does:
 -- vim.lsp.buf.code_action({ apply = true }) sends textDocument/codeAction with the cursor line's
 -- diagnostics, resolves the action if needed and applies its edit. Records the buffer afterwards.
+-- case.title picks the quick fix by title; case.only asks for those kinds instead (fix-all).
 local h = dofile(vim.fn.fnamemodify(debug.getinfo(1, "S").source:sub(2), ":h") .. "/harness.lua")
 
 --- The code actions the server offers at the cursor, as Neovim asks for them (no `only`).
@@ -38,13 +39,18 @@ h.run(function()
   h.record("offered", offered_actions(buf, client))
 
   local before = h.buffer_text(buf)
-  vim.lsp.buf.code_action({
-    apply = true,
-    filter = function(action)
-      return action.title == h.case.title
-    end,
-  })
-  h.wait_for("the quick fix " .. vim.inspect(h.case.title) .. " to change the buffer", function()
+  if h.case.only then
+    -- The README's fix-all line, verbatim: no filter, the only action offered is applied.
+    vim.lsp.buf.code_action({ context = { only = h.case.only }, apply = true })
+  else
+    vim.lsp.buf.code_action({
+      apply = true,
+      filter = function(action)
+        return action.title == h.case.title
+      end,
+    })
+  end
+  h.wait_for("the code action " .. vim.inspect(h.case.title or h.case.only) .. " to change the buffer", function()
     return h.buffer_text(buf) ~= before
   end)
   h.record("text", h.buffer_text(buf))
