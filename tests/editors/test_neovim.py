@@ -162,9 +162,9 @@ def nvim_version(nvim: str) -> tuple[int, int, int]:
     return major, minor, patch
 
 
-def missing_editor(message: str) -> None:
+def missing_editor(message: str, *, in_ci: bool = IN_CI) -> None:
     """Fail in CI (the editor must be installed there), skip on a developer machine."""
-    if IN_CI:
+    if in_ci:
         pytest.fail(message + " (CI=true: the Neovim end-to-end tests must run)")
     pytest.skip(message)
 
@@ -464,6 +464,13 @@ def test_a_failing_script_exits_non_zero_with_a_readable_message(neovim: NeovimR
     assert done.returncode == 1
     assert 'FAIL: timed out after 1500 ms waiting for a "checkpoint-keys" diagnostic' in done.stderr
     assert "clean.py" in done.stderr  # the editor's state comes with the message
+
+
+def test_a_missing_neovim_fails_in_ci_and_skips_elsewhere() -> None:
+    with pytest.raises(pytest.fail.Exception, match="CI=true"):
+        missing_editor("no nvim found", in_ci=True)
+    with pytest.raises(pytest.skip.Exception, match="no nvim found"):
+        missing_editor("no nvim found", in_ci=False)
 
 
 # --- Neovim 0.7 (old client API, UTF-16) ---------------------------------------------------------
