@@ -1,4 +1,4 @@
-"""End-to-end tests with a real headless Neovim 0.11 and the shipped editors/neovim/*.lua files.
+"""End-to-end tests with a real headless Neovim (0.11, and 0.7) and the shipped editors/neovim/*.lua files.
 
 Each test writes a Python file into a temporary project, runs one Lua script from
 tests/editors/neovim/ in its own Neovim (state directories isolated, at most NVIM_TIMEOUT_S seconds),
@@ -279,7 +279,7 @@ def assert_compiles(path: Path, tmp_path: Path) -> None:
 def test_diagnostic_on_the_model_call_and_not_on_the_optimizer_call(neovim: NeovimRun) -> None:
     path = write_source(neovim, "train.py", TRAIN)
 
-    seen = neovim.run("diagnostics.lua", file=str(path))
+    seen = neovim.run("diagnostics.lua", file=str(path), actions_on_line=OPTIMIZER_LINE)
 
     checkpoint = [d for d in seen["diagnostics"] if d["code"] == "checkpoint-keys"]
     call = 'model.load_state_dict(checkpoint["model"])'
@@ -290,6 +290,7 @@ def test_diagnostic_on_the_model_call_and_not_on_the_optimizer_call(neovim: Neov
     assert checkpoint[0]["href"].endswith("#checkpoint-keys")
     on_optimizer = [d for d in seen["diagnostics"] if d["lnum"] == OPTIMIZER_LINE]
     assert all(d["code"] == "non-model-state" for d in on_optimizer), on_optimizer
+    assert QUICK_FIX_TITLE not in [action["title"] for action in seen["offered"]]
 
 
 # --- quick fix -------------------------------------------------------------------------------
@@ -459,7 +460,7 @@ def test_utf8_ranges_are_exact_with_cjk_and_emoji_before_the_call(neovim: Neovim
 def test_a_failing_script_exits_non_zero_with_a_readable_message(neovim: NeovimRun) -> None:
     path = write_source(neovim, "clean.py", "import torch\n\nprint(torch.__version__)\n")
 
-    done = neovim.launch("diagnostics.lua", file=str(path), wait_ms=1500)
+    done = neovim.launch("diagnostics.lua", file=str(path), diagnostic_wait_ms=1500)
 
     assert done.returncode == 1
     assert 'FAIL: timed out after 1500 ms waiting for a "checkpoint-keys" diagnostic' in done.stderr

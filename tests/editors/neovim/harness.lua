@@ -171,6 +171,7 @@ function M.switcheroo_diagnostics(bufnr)
 end
 
 --- Wait until a diagnostic with `code` is shown for `bufnr`; return all switcheroo diagnostics.
+--- (case.diagnostic_wait_ms, if set, bounds this wait instead of case.wait_ms.)
 function M.wait_for_diagnostic(bufnr, code)
   local diagnostics
   M.wait_for(("a %q diagnostic"):format(code), function()
@@ -181,8 +182,32 @@ function M.wait_for_diagnostic(bufnr, code)
       end
     end
     return false
-  end)
+  end, M.case.diagnostic_wait_ms)
   return diagnostics
+end
+
+--- The code actions offered at the cursor, asked for as vim.lsp.buf.code_action() does (no `only`).
+function M.code_actions_at_cursor(buf, client)
+  local params = vim.lsp.util.make_range_params(0, client.offset_encoding)
+  local line = vim.api.nvim_win_get_cursor(0)[1] - 1
+  local line_diagnostics = {}
+  for _, d in ipairs(vim.diagnostic.get(buf, { lnum = line })) do
+    if d.user_data and d.user_data.lsp then
+      line_diagnostics[#line_diagnostics + 1] = d.user_data.lsp
+    end
+  end
+  params.context = { diagnostics = line_diagnostics, triggerKind = 1 }
+  local responses = vim.lsp.buf_request_sync(buf, "textDocument/codeAction", params, M.wait_ms)
+  local actions = {}
+  for _, response in pairs(responses or {}) do
+    if response.err then
+      M.fail("textDocument/codeAction failed: " .. vim.inspect(response.err))
+    end
+    for _, action in ipairs(response.result or {}) do
+      actions[#actions + 1] = { title = action.title, kind = action.kind or vim.NIL, isPreferred = action.isPreferred or false }
+    end
+  end
+  return actions
 end
 
 --- Run `body` once Neovim has started; write the recorded result and quit with 0, or fail.
