@@ -4,7 +4,6 @@ module (linen and NNX) -> the same outputs as torch within 1e-5."""
 import warnings
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch

@@ -52,6 +52,7 @@ class KeyMapper:
             self.ambiguous: list = []
             self.renamed: list = []
             self.dropped: list = []
+            self.has_target = False
 
         def __iter__(self):
             return iter((self.missing_keys, self.unexpected_keys))
@@ -92,6 +93,7 @@ class KeyMapper:
             if isinstance(target, nnx.State):
                 target, layout = nnx.to_pure_dict(target), "nnx"
         report = cls.Report()
+        report.has_target = target is not None
         units = cls._units(cls._load(state, report), layout, num_heads, report)
         if target is None:
             tree = cls._place_default(units, layout, report)
@@ -272,9 +274,18 @@ class KeyMapper:
         forms = [(leaves, [])]
         if "weight" in g:
             (key, w), (bkey, b) = g["weight"], g.get("bias", ("", None))
-            if names == ("scale",) and any(v.shape != w.shape for _, v in g.values() if v.ndim):
-                raise ValueError(f"{key!r}: shape {w.shape} differs from its norm siblings'")
-            if names[0] == "kernel" and w.ndim == 2 and b is not None and b.shape != w.shape[:1]:
+            siblings = {v.shape for _, v in g.values() if v.ndim} - {
+                w.shape
+            }  # (a target says more)
+            if names == ("scale",) and siblings and not report.has_target:
+                raise ValueError(f"{key!r}: shape {w.shape} differs from its siblings' {siblings}")
+            if (
+                names[0] == "kernel"
+                and w.ndim == 2
+                and b is not None
+                and b.shape != w.shape[:1]
+                and not report.has_target
+            ):
                 raise ValueError(f"{bkey!r}: shape {b.shape} does not fit {key!r} {w.shape}")
             if len(names) > 1:
                 report.ambiguous.append(f"{key} {w.shape}: Linear or Embedding? (pass target=)")
@@ -498,7 +509,7 @@ class KeyMapper:
             for k, v in node.items():
                 p = (*prefix, k)
                 if hasattr(v, "items"):
-                    out[k] = build(v, p, coll)
+                    out.update({k: sub} if (sub := build(v, p, coll)) else {})
                 elif p in chosen:
                     out[k] = cls._make(chosen[p], v.shape, v.dtype)
                 else:
