@@ -1,0 +1,300 @@
+#!/usr/bin/env node
+/**
+ * Drives code-server (VS Code in the browser) in headless Chromium with playwright-core, the way
+ * a person would: open the file, look at the squiggles, Ctrl+. / Enter / Ctrl+S. It only acts
+ * and observes the page; tests/editors/test_vscode.py starts code-server and judges the file on disk.
+ *
+ * Usage: node drive.js '<json config>'  (config: see `readConfig`). Exit 0 with a JSON report on
+ * stdout; exit 1 with "FAILED: <what>" on stderr. A screenshot is written to config.shots for
+ * every step (NN-step.png), whatever the outcome.
+ */
+"use strict";
+
+const fs = require("node:fs");
+const path = require("node:path");
+const { chromium } = require("playwright-core");
+
+const MODEL_SEVERITIES = ["squiggly-error", "squiggly-warning", "squiggly-info"];
+const QUICK_FIX_TITLE = "Convert to KeyMapper.from_torch";
+
+function readConfig() {
+  const raw = process.argv[2];
+  if (!raw) {
+    throw new Error("usage: node drive.js '<json config>'");
+  }
+  const config = JSON.parse(raw);
+  for (const key of ["url", "folder", "file", "scenario", "shots", "chromium"]) {
+    if (!config[key]) {
+      throw new Error(`config.${key} is required`);
+    }
+  }
+  return { stepTimeoutMs: 30_000, startTimeoutMs: 90_000, ...config };
+}
+
+class Failure extends Error {}
+
+let shotCount = 0;
+async function shot(page, config, name) {
+  shotCount += 1;
+  const file = path.join(config.shots, `${String(shotCount).padStart(2, "0")}-${name}.png`);
+  try {
+    await page.screenshot({ path: file, timeout: 10_000 });
+  } catch (error) {
+    log(`screenshot ${name} failed: ${error.message}`);
+  }
+  return file;
+}
+
+function log(message) {
+  process.stderr.write(`[drive ${new Date().toISOString().slice(11, 23)}] ${message}\n`);
+}
+
+/** Wait for `predicate()` to return a truthy value, polling; fail with `what` after `ms`. */
+async function waitUntil(what, ms, predicate, intervalMs = 200) {
+  const deadline = Date.now() + ms;
+  let last;
+  for (;;) {
+    last = await predicate();
+    if (last) {
+      return last;
+    }
+    if (Date.now() > deadline) {
+      throw new Failure(`${what} (waited ${Math.round(ms / 1000)} s)`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/**
+ * Every squiggle in the main editor with the text of the line it sits on. Monaco draws
+ * decorations in .view-overlays and text in .view-lines; lines are matched by vertical position.
+ */
+async function squigglesByLine(page) {
+  return page.evaluate(() => {
+    const editor = document.querySelector(".part.editor .editor-instance .monaco-editor");
+    if (!editor) {
+      return [];
+    }
+    const lines = [...editor.querySelectorAll(".view-lines .view-line")].map((element) => {
+      const rect = element.getBoundingClientRect();
+      return { top: rect.top, bottom: rect.bottom, text: (element.textContent || "").replace(/\u00a0/g, " ") };
+    });
+    return [...editor.querySelectorAll(".view-overlays [class*='squiggly-']")].map((element) => {
+      const rect = element.getBoundingClientRect();
+      const middle = rect.top + rect.height / 2;
+      const line = lines.find((candidate) => middle >= candidate.top && middle <= candidate.bottom);
+      const kind = [...element.classList].find((name) => name.startsWith("squiggly-")) || "";
+      return { kind, line: line ? line.text : "", box: { x: rect.x, y: rect.y, width: rect.width, height: rect.height } };
+    });
+  });
+}
+
+async function openWorkbench(page, config) {
+  const url = `${config.url}/?folder=${encodeURIComponent(config.folder)}`;
+  log(`open ${url}`);
+  await page.goto(url, { waitUntil: "domcontentloaded", timeout: config.startTimeoutMs });
+  await page
+    .locator(".monaco-workbench")
+    .waitFor({ state: "visible", timeout: config.startTimeoutMs })
+    .catch(() => {
+      throw new Failure("the VS Code workbench (.monaco-workbench) did not appear");
+    });
+}
+
+async function openFile(page, config) {
+  const name = path.basename(config.file);
+  const row = page.locator(".explorer-folders-view .monaco-list-row", { hasText: name }).first();
+  try {
+    await row.waitFor({ state: "visible", timeout: config.startTimeoutMs });
+    await row.click();
+  } catch {
+    // The explorer may be collapsed in some layouts: Quick Open finds the file too.
+    log("explorer row not found; using Quick Open");
+    await page.keyboard.press("Control+p");
+    await page.keyboard.type(name);
+    await page.keyboard.press("Enter");
+  }
+  await page
+    .locator(".part.editor .editor-instance .monaco-editor .view-lines", { hasText: "load_state_dict" })
+    .first()
+    .waitFor({ state: "visible", timeout: config.stepTimeoutMs })
+    .catch(() => {
+      throw new Failure(`${name} did not open in an editor`);
+    });
+}
+
+/** Wait for the model call's squiggle; return all squiggles (after they have settled). */
+async function waitForModelSquiggle(page, config) {
+  await waitUntil(
+    `no diagnostic squiggle (${MODEL_SEVERITIES.join("/")}) appeared on the model's load_state_dict line ` +
+      `(is the extension installed and the server starting? see the server log in the test output)`,
+    config.startTimeoutMs,
+    async () => {
+      const squiggles = await squigglesByLine(page);
+      return squiggles.some((s) => MODEL_SEVERITIES.includes(s.kind) && s.line.includes(config.modelCall));
+    },
+  );
+  // Diagnostics arrive together; give a straggler on the optimizer line a moment to show up.
+  await page.waitForTimeout(1000);
+  return squigglesByLine(page);
+}
+
+async function dirtyTabCount(page) {
+  return page.locator(".tabs-container .tab.dirty").count();
+}
+
+async function saveAndWaitForDisk(page, config, expectOnDisk) {
+  await page.keyboard.press("Control+s");
+  await waitUntil(
+    `the file on disk did not change to contain ${JSON.stringify(expectOnDisk)} after Ctrl+S`,
+    config.stepTimeoutMs,
+    () => fs.readFileSync(config.file, "utf8").includes(expectOnDisk),
+  );
+  await waitUntil("the editor tab stayed dirty after saving", config.stepTimeoutMs, async () => (await dirtyTabCount(page)) === 0);
+}
+
+async function quickFixScenario(page, config, report) {
+  const squiggles = await waitForModelSquiggle(page, config);
+  report.squiggles = squiggles.map(({ kind, line }) => ({ kind, line: line.trim() }));
+  await shot(page, config, "diagnostics");
+
+  const onOptimizer = squiggles.filter((s) => MODEL_SEVERITIES.includes(s.kind) && s.line.includes(config.optimizerCall));
+  if (onOptimizer.length > 0) {
+    throw new Failure(`the optimizer call has a ${onOptimizer[0].kind} squiggle; only the model call should`);
+  }
+  const model = squiggles.find((s) => MODEL_SEVERITIES.includes(s.kind) && s.line.includes(config.modelCall));
+
+  // A locator click lands on .view-lines, which intercepts it: click the squiggle's own box.
+  await page.mouse.click(model.box.x + Math.min(model.box.width / 2, 40), model.box.y + model.box.height / 2);
+  // As a person would: the light bulb shows that fixes are there, then Ctrl+. opens them.
+  await page
+    .locator(
+      [".lightBulbWidget", "[class*='lightbulb']", "[class*='light-bulb']"]
+        .map((selector) => `.part.editor .monaco-editor ${selector}`)
+        .join(", "),
+    )
+    .filter({ visible: true })
+    .first()
+    .waitFor({ state: "visible", timeout: config.stepTimeoutMs })
+    .catch(() => {
+      throw new Failure("no light bulb appeared on the model call's line after clicking it");
+    });
+  await page.keyboard.press("Control+.");
+  const widget = page.locator(".action-widget");
+  await widget.waitFor({ state: "visible", timeout: config.stepTimeoutMs }).catch(() => {
+    throw new Failure("Ctrl+. did not open the quick fix menu (.action-widget)");
+  });
+  await page
+    .locator(".action-widget .monaco-list-row", { hasText: QUICK_FIX_TITLE })
+    .first()
+    .waitFor({ state: "visible", timeout: config.stepTimeoutMs })
+    .catch(async () => {
+      const offered = await widget.innerText().catch(() => "");
+      throw new Failure(`the quick fix menu does not offer "${QUICK_FIX_TITLE}"; it shows: ${JSON.stringify(offered)}`);
+    });
+  report.actions = (await page.locator(".action-widget .monaco-list-row").allInnerTexts()).map((t) => t.trim());
+  await shot(page, config, "quickfix-menu");
+  // The README's picture: the editor area only (the menu floats over it, so it is in the clip).
+  report.quickFixShot = path.join(config.shots, "quickfix-editor.png");
+  const editorBox = await page.locator(".part.editor").boundingBox();
+  await page.screenshot({
+    path: report.quickFixShot,
+    clip: { x: editorBox.x, y: editorBox.y, width: editorBox.width, height: Math.min(editorBox.height, 420) },
+  });
+
+  // Move the selection to our fix if it is not the focused entry already.
+  for (let i = 0; i < 10; i += 1) {
+    const focused = await page.locator(".action-widget .monaco-list-row.focused").innerText().catch(() => "");
+    if (focused.includes(QUICK_FIX_TITLE)) {
+      break;
+    }
+    await page.keyboard.press("ArrowDown");
+  }
+  const before = fs.readFileSync(config.file, "utf8");
+  await page.keyboard.press("Enter");
+  // Applied = the editor holds unsaved changes (or, with files.refactoring.autoSave, the file changed).
+  await waitUntil(
+    "Enter did not apply the quick fix (the editor did not become dirty and the file did not change)",
+    config.stepTimeoutMs,
+    async () => (await dirtyTabCount(page)) > 0 || fs.readFileSync(config.file, "utf8") !== before,
+  );
+  report.dirtyAfterEnter = (await dirtyTabCount(page)) > 0;
+  await shot(page, config, "fix-applied");
+
+  await saveAndWaitForDisk(page, config, "KeyMapper.from_torch(");
+  await shot(page, config, "saved");
+}
+
+async function fixAllOnSaveScenario(page, config) {
+  await waitForModelSquiggle(page, config);
+  await shot(page, config, "diagnostics");
+  // An edit first, as a person would: then Ctrl+S runs the codeActionsOnSave participants.
+  const model = (await squigglesByLine(page)).find((s) => MODEL_SEVERITIES.includes(s.kind));
+  await page.mouse.click(model.box.x + 4, model.box.y + model.box.height / 2);
+  await page.keyboard.press("Control+End");
+  await page.keyboard.type(config.typeBeforeSave || "# edited\n");
+  await waitUntil("typing did not make the editor dirty", config.stepTimeoutMs, async () => (await dirtyTabCount(page)) > 0);
+  await shot(page, config, "edited");
+  await saveAndWaitForDisk(page, config, "KeyMapper.from_torch(");
+  await shot(page, config, "saved");
+}
+
+async function main() {
+  const config = readConfig();
+  fs.mkdirSync(config.shots, { recursive: true });
+  const report = { scenario: config.scenario };
+  const browser = await chromium.launch({
+    executablePath: config.chromium,
+    headless: true,
+    timeout: config.startTimeoutMs,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--disable-dev-shm-usage",
+    ],
+  });
+  let page;
+  try {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 760 }, deviceScaleFactor: 1 });
+    page = await context.newPage();
+    page.setDefaultTimeout(config.stepTimeoutMs);
+    page.on("pageerror", (error) => log(`page error: ${error.message}`));
+    await openWorkbench(page, config);
+    await openFile(page, config);
+    await shot(page, config, "opened");
+    if (config.scenario === "quickfix") {
+      await quickFixScenario(page, config, report);
+    } else if (config.scenario === "fixAllOnSave") {
+      await fixAllOnSaveScenario(page, config);
+    } else {
+      throw new Failure(`unknown scenario ${config.scenario}`);
+    }
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+  } catch (error) {
+    if (page) {
+      const tabs = await page
+        .locator(".tabs-container .tab")
+        .evaluateAll((elements) => elements.map((element) => `${element.getAttribute("aria-label")} [${element.className}]`))
+        .catch(() => []);
+      log(`editor tabs: ${JSON.stringify(tabs)}`);
+      await shot(page, config, "failure");
+    }
+    throw error;
+  } finally {
+    await browser.close().catch(() => undefined);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    const message = error instanceof Failure ? error.message : error && error.stack ? error.stack : String(error);
+    process.stderr.write(`FAILED: ${message}\n`);
+    process.exit(1);
+  },
+);
