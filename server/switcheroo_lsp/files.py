@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -25,15 +26,20 @@ class SourceError(Exception):
         self.message = message
 
 
-def _excluded(relative: str, name: str, patterns: Sequence[str]) -> bool:
-    """A path matches when its name, or its path relative to the walked root, matches a glob."""
-    for pattern in patterns:
-        pattern = pattern.rstrip("/")
-        if fnmatch.fnmatch(name, pattern) or fnmatch.fnmatch(relative, pattern):
-            return True
-        if fnmatch.fnmatch(relative, pattern + "/*"):
-            return True
-    return False
+class _Excluder:
+    """Matches a path when its name, or its path relative to the walked root (or a parent
+    directory of it), matches one of the globs; all globs compiled into one regex."""
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        cleaned = [p.rstrip("/") for p in patterns if p.strip("/")]
+        self._names = re.compile("|".join(fnmatch.translate(p) for p in cleaned) or "(?!)")
+        self._paths = re.compile(
+            "|".join(fnmatch.translate(p) + "|" + fnmatch.translate(p + "/*") for p in cleaned)
+            or "(?!)"
+        )
+
+    def __call__(self, relative: str, name: str) -> bool:
+        return bool(self._names.match(name) or self._paths.match(relative))
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -48,13 +54,13 @@ def iter_python_files(paths: Iterable[Path], exclude: Sequence[str] = ()) -> Ite
     """Python files under ``paths`` (files given explicitly are yielded as they are), sorted per
     directory; skips DEFAULT_EXCLUDE and ``exclude`` globs, never leaves a walked tree through a
     symlink, and yields each real file once."""
-    patterns = (*DEFAULT_EXCLUDE, *exclude)
+    excluded = _Excluder((*DEFAULT_EXCLUDE, *exclude))
     seen: set[Path] = set()
     for given in paths:
         given = Path(given)
         if not given.is_dir():
             real = given.resolve()
-            if real not in seen and not _excluded(str(given), given.name, exclude):
+            if real not in seen and not _Excluder(exclude)(str(given), given.name):
                 seen.add(real)
                 yield given
             continue
@@ -70,7 +76,7 @@ def iter_python_files(paths: Iterable[Path], exclude: Sequence[str] = ()) -> Ite
             subdirectories = []
             for entry in entries:
                 relative = os.path.relpath(entry.path, given).replace(os.sep, "/")
-                if _excluded(relative, entry.name, patterns):
+                if excluded(relative, entry.name):
                     continue
                 try:
                     is_link = entry.is_symlink()

@@ -153,10 +153,12 @@ def head_facts(tree: ast.Module, index: LineIndex) -> HeadFacts:
         statements.append(HeadStatement(start, line_after(node), importish))
     bindings: list[tuple[str, str, int]] = []
     keymapper_bound = False
+    mentions_keymapper = "KeyMapper" in text
     for node in body:
-        for key in _binding_keys(node):
-            bindings.append((key.split("=")[0], key, line_after(node)))
-        if "KeyMapper" in text and _binds_keymapper(node):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            for key in _binding_keys(node):
+                bindings.append((key.split("=")[0], key, line_after(node)))
+        if mentions_keymapper and not keymapper_bound and _binds_keymapper(node):
             keymapper_bound = True
     indent = "    "
     match = _INDENT.search(text)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import gc
 import re
 from bisect import bisect_left
 from collections import OrderedDict
@@ -127,12 +128,19 @@ def _syntax_error(exc: SyntaxError) -> ScanResult:
 
 
 def _analyze(text: str) -> Analysis:
+    # The tree holds no reference cycles; pausing the cyclic collector while hundreds of
+    # thousands of nodes are allocated saves it from repeatedly walking them (a third of the time).
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         tree = ast.parse(text[1:] if text.startswith("\ufeff") else text)
     except SyntaxError as exc:
         return Analysis(_syntax_error(exc))
     except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, absurd nesting
         return Analysis(ScanResult(syntax_error=f"cannot parse: {exc}", syntax_error_line=0))
+    finally:
+        if collecting:
+            gc.enable()
     index = LineIndex(text)
     lines = sorted({index.line_of(m.start()) + 1 for m in re.finditer(NAME, text)})
     calls: list[tuple[ast.Call, tuple[ast.AST, ...]]] = []

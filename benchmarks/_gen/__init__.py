@@ -1,0 +1,1 @@
+"""Generators of realistic source trees for the benchmarks."""
