@@ -503,6 +503,23 @@ def test_neovim_07_shows_the_diagnostic_and_applies_the_quick_fix(old_neovim: Ne
     assert_compiles(path, old_neovim.work)
 
 
+@pytest.mark.editor
+def test_neovim_07_fix_on_save_snippet_migrates_the_whole_file_on_write(
+    old_neovim: NeovimRun, tmp_path: Path
+) -> None:
+    path = write_source(old_neovim, "trainer.py", TRAINER)
+
+    seen = old_neovim.run(
+        "write.lua",
+        file=str(path),
+        setup="switcheroo_nvim07.lua",
+        route="snippet",
+        snippet="fix_on_save_nvim07.lua",
+    )
+
+    assert_migrated_on_write(seen, path, tmp_path)
+
+
 # --- the README ------------------------------------------------------------------------------
 
 
@@ -519,7 +536,7 @@ def test_readme_neovim_section_shows_the_shipped_files_verbatim() -> None:
     section = readme_section("### Neovim")
     lua_blocks = re.findall(r"^```lua\n(.*?)^```$", section, re.MULTILINE | re.DOTALL)
 
-    for shipped in ("switcheroo.lua", "fix_on_save.lua", "switcheroo_nvim07.lua"):
+    for shipped in sorted(path.name for path in SNIPPETS.glob("*.lua")):
         content = (SNIPPETS / shipped).read_text(encoding="utf-8")
         assert content in lua_blocks, (
             f"README's Neovim section does not show editors/neovim/{shipped} verbatim"
