@@ -367,6 +367,19 @@ def test_fix_on_save_setting_migrates_on_write_through_will_save_wait_until(
 
 
 @pytest.mark.editor
+@pytest.mark.parametrize("route", ["snippet", "setting"])
+def test_on_save_migrates_lines_typed_just_before_the_write(neovim: NeovimRun, route: str) -> None:
+    path = write_source(neovim, "trainer.py", TRAINER)
+    typed = ["", "net = torch.nn.Linear(2, 2)", 'net.load_state_dict(torch.load("late.pt"))']
+
+    neovim.run("write.lua", file=str(path), route=route, append=typed)
+
+    written = path.read_text(encoding="utf-8")
+    assert written == engine_fix_all(TRAINER + "\n".join(typed) + "\n")
+    assert written.endswith('variables = KeyMapper.from_torch(torch.load("late.pt"))\n')
+
+
+@pytest.mark.editor
 def test_write_without_fix_on_save_leaves_the_code_alone(neovim: NeovimRun) -> None:
     path = write_source(neovim, "trainer.py", TRAINER)
 

@@ -23,6 +23,9 @@ h.run(function()
   h.attached_client(buf)
   h.wait_for_diagnostic(buf, "checkpoint-keys") -- the server has the document
 
+  if h.case.append then -- lines "typed" right before :write, inside Neovim's didChange debounce
+    vim.api.nvim_buf_set_lines(buf, -1, -1, true, h.case.append)
+  end
   vim.cmd("write")
   -- No vim.wait here: an asynchronous fix would land only after this point.
   h.record("modified_after_write", vim.bo[buf].modified)
