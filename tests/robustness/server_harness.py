@@ -1,0 +1,278 @@
+"""A real language-server process driven by pytest-lsp's client, for abuse tests and benchmarks.
+
+The server is started as editors start it (``python -m switcheroo_lsp``, stdio) with a log file,
+so tests can read what it logged, and its process id, so they can read its memory from /proc.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import sys
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.protocol import default_converter
+from pytest_lsp import LanguageClient, client_capabilities
+
+TIMEOUT = 60.0  # a wait longer than this fails the test as a hang (never a speed assertion)
+
+_CODECS = {"utf-8": ("utf-8", 1), "utf-16": ("utf-16-le", 2), "utf-32": ("utf-32-le", 4)}
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of a process, from /proc (VmRSS)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+    assert match, status
+    return int(match.group(1)) * 1024
+
+
+def client_position(text: str, offset: int, encoding: str) -> types.Position:
+    """The LSP position of a code-point offset, computed the way an editor does."""
+    starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
+    line = max(i for i, start in enumerate(starts) if start <= offset)
+    codec, width = _CODECS[encoding]
+    units = len(text[starts[line] : offset].encode(codec, "surrogatepass")) // width
+    return types.Position(line=line, character=units)
+
+
+@dataclass
+class ServerUnderTest:
+    """One server process and the client talking to it."""
+
+    client: LanguageClient
+    log_file: Path
+    encoding: str = "utf-16"
+    published: list[types.PublishDiagnosticsParams] = field(default_factory=list)
+    log_messages: list[types.LogMessageParams] = field(default_factory=list)
+    shown_messages: list[types.ShowMessageParams] = field(default_factory=list)
+    texts: dict[str, str] = field(default_factory=dict)
+    versions: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def pid(self) -> int:
+        server = self.client._server
+        assert server is not None
+        return server.pid
+
+    @property
+    def alive(self) -> bool:
+        server = self.client._server
+        return server is not None and server.returncode is None
+
+    def rss(self) -> int:
+        return rss_bytes(self.pid)
+
+    def log_text(self) -> str:
+        return self.log_file.read_text(encoding="utf-8", errors="replace")
+
+    # -- documents ---------------------------------------------------------------------------
+
+    def open(self, uri: str, text: str, version: int = 1) -> None:
+        self.texts[uri], self.versions[uri] = text, version
+        self.client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(
+                    uri=uri, language_id="python", version=version, text=text
+                )
+            )
+        )
+
+    def replace(self, uri: str, start: int, end: int, new_text: str) -> int:
+        """One incremental didChange at code-point offsets; returns the new version."""
+        old = self.texts[uri]
+        change = types.TextDocumentContentChangePartial(
+            range=types.Range(
+                start=client_position(old, start, self.encoding),
+                end=client_position(old, end, self.encoding),
+            ),
+            text=new_text,
+        )
+        self.texts[uri] = old[:start] + new_text + old[end:]
+        self.versions[uri] += 1
+        self.change(uri, self.versions[uri], [change])
+        return self.versions[uri]
+
+    def set_text(self, uri: str, text: str) -> int:
+        """A full-text didChange (no range); returns the new version."""
+        self.texts[uri] = text
+        self.versions[uri] += 1
+        self.change(
+            uri, self.versions[uri], [types.TextDocumentContentChangeWholeDocument(text=text)]
+        )
+        return self.versions[uri]
+
+    def change(self, uri: str, version: int, changes: list[Any]) -> None:
+        self.client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                content_changes=changes,
+            )
+        )
+
+    # -- waiting -----------------------------------------------------------------------------
+
+    async def wait_for_publish(
+        self, uri: str, predicate: Callable[[types.PublishDiagnosticsParams], bool]
+    ) -> types.PublishDiagnosticsParams:
+        """The first publish for ``uri`` matching ``predicate`` (already received ones count)."""
+
+        async def poll() -> types.PublishDiagnosticsParams:
+            while True:
+                for params in reversed(self.published):
+                    if params.uri == uri and predicate(params):
+                        return params
+                await asyncio.sleep(0.01)
+
+        return await asyncio.wait_for(poll(), TIMEOUT)
+
+    async def wait_for_log(self, pattern: str) -> str:
+        """The first window/logMessage matching a regular expression."""
+
+        async def poll() -> str:
+            while True:
+                for params in self.log_messages:
+                    if re.search(pattern, params.message):
+                        return params.message
+                await asyncio.sleep(0.01)
+
+        return await asyncio.wait_for(poll(), TIMEOUT)
+
+    async def request(self, method: str, params: Any) -> Any:
+        """A request through the client's own serialisation."""
+        future = self.client.protocol.send_request_async(method, params)
+        return await asyncio.wait_for(future, TIMEOUT)
+
+    async def raw_request(self, method: str, params: Any, msg_id: str) -> Any:
+        """A request written as raw JSON, bypassing the client's validation (a sloppy client)."""
+        protocol = self.client.protocol
+        future = protocol._request_futures[msg_id] = asyncio.get_running_loop().create_future()
+        protocol._result_types[msg_id] = protocol.get_result_type(method)
+        protocol._send_data({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
+        return await asyncio.wait_for(future, TIMEOUT)
+
+    def raw_notify(self, method: str, params: Any) -> None:
+        self.client.protocol._send_data({"jsonrpc": "2.0", "method": method, "params": params})
+
+    async def ping(self) -> None:
+        """A round trip proving the server still answers (a codeAction on an unknown document)."""
+        await self.request(
+            types.TEXT_DOCUMENT_CODE_ACTION,
+            types.CodeActionParams(
+                text_document=types.TextDocumentIdentifier(uri="file:///ping.py"),
+                range=types.Range(
+                    start=types.Position(line=0, character=0),
+                    end=types.Position(line=0, character=0),
+                ),
+                context=types.CodeActionContext(diagnostics=[]),
+            ),
+        )
+
+    def user_visible_text(self) -> str:
+        """Everything the server showed or logged to the user, plus its own log file."""
+        parts = [p.message for p in self.log_messages] + [p.message for p in self.shown_messages]
+        return "\n".join(parts) + "\n" + self.log_text()
+
+
+def _client(refuse_progress: bool) -> tuple[LanguageClient, dict[str, list[Any]]]:
+    client = LanguageClient(converter_factory=default_converter)
+    seen: dict[str, list[Any]] = {"published": [], "log": [], "show": []}
+
+    @client.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
+    def progress_create(params: types.WorkDoneProgressCreateParams) -> None:
+        if refuse_progress:
+            raise RuntimeError("this client shows no progress")
+
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register_capability(params: types.RegistrationParams) -> None:
+        return None
+
+    @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    def publish(params: types.PublishDiagnosticsParams) -> None:
+        seen["published"].append(params)
+
+    @client.feature(types.WINDOW_LOG_MESSAGE)
+    def log_message(params: types.LogMessageParams) -> None:
+        seen["log"].append(params)
+
+    @client.feature(types.WINDOW_SHOW_MESSAGE)
+    def show_message(params: types.ShowMessageParams) -> None:
+        seen["show"].append(params)
+
+    @client.feature(types.WORKSPACE_APPLY_EDIT)
+    def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    @client.feature(types.WORKSPACE_CONFIGURATION)
+    def configuration(params: types.ConfigurationParams) -> list[Any]:
+        return [None for _ in params.items]
+
+    return client, seen
+
+
+@contextlib.asynccontextmanager
+async def running_server(
+    tmp: Path,
+    *,
+    client_name: str = "visual-studio-code",
+    settings: dict[str, Any] | None = None,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    workspace: Path | None = None,
+    refuse_progress: bool = False,
+) -> AsyncIterator[ServerUnderTest]:
+    """Start ``python -m switcheroo_lsp`` (stdio, log level INFO into a file) and initialize it
+    with a real editor's capabilities (push diagnostics: pull is switched off)."""
+    log_file = tmp / f"server-{os.getpid()}-{id(tmp)}.log"
+    client, seen = _client(refuse_progress)
+    await client.start_io(
+        sys.executable,
+        "-m",
+        "switcheroo_lsp",
+        "--log-file",
+        str(log_file),
+        "--log-level",
+        "INFO",
+        cwd=str(cwd or tmp),
+        env=env,
+    )
+    capabilities = client_capabilities(client_name)
+    if capabilities.text_document is not None:
+        capabilities.text_document.diagnostic = None  # push: every version is published
+    folders = None
+    if workspace is not None:
+        folders = [types.WorkspaceFolder(uri=workspace.as_uri(), name="workspace")]
+    result = await asyncio.wait_for(
+        client.initialize_session(
+            types.InitializeParams(
+                capabilities=capabilities,
+                initialization_options=settings or {},
+                workspace_folders=folders,
+                root_uri=workspace.as_uri() if workspace else None,
+            )
+        ),
+        TIMEOUT,
+    )
+    negotiated = result.capabilities.position_encoding or "utf-16"
+    under_test = ServerUnderTest(
+        client,
+        log_file,
+        encoding=str(getattr(negotiated, "value", negotiated)),
+        published=seen["published"],
+        log_messages=seen["log"],
+        shown_messages=seen["show"],
+    )
+    try:
+        yield under_test
+    finally:
+        if under_test.alive:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.shutdown_session(), TIMEOUT)
+        with contextlib.suppress(Exception):
+            await client.stop()
