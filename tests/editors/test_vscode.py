@@ -105,6 +105,8 @@ QUIET_USER_SETTINGS = {
     # issue describes, so that the save step is observed, not assumed.
     "files.autoSave": "off",
     "files.refactoring.autoSave": False,
+    # The DOM renderer keeps terminal text readable by the driver.
+    "terminal.integrated.gpuAcceleration": "off",
 }
 
 
@@ -395,3 +397,41 @@ def test_code_actions_on_save_fix_all_migrates_the_whole_file_on_ctrl_s(
     text = _assert_migrated_program(target, migrated_calls=2)
     assert MODEL_CALL not in text and EVAL_CALL not in text, text
     assert "# saved from VS Code" in text, "the user's own edit is saved along with the fix"
+
+
+def test_interpreter_without_the_server_module_gets_a_notification_offering_pip(
+    code_server: CodeServer, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    venv = tmp_path / "bare-venv"
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=60
+    )
+    python = venv / "bin" / "python"
+    probe = subprocess.run([str(python), "-c", "import switcheroo_lsp"], capture_output=True)
+    assert probe.returncode != 0, "the bare venv must not see switcheroo_lsp"
+
+    target = _workspace(tmp_path, "missing", TRAIN, {"switcheroo.interpreter": str(python)})
+    report = _drive(code_server, request, "moduleMissing", target)
+
+    assert "switcheroo_lsp" in report["notification"], report
+    assert str(python) in report["notification"], report
+    # The terminal wraps long lines: compare without whitespace.
+    typed = "".join(report["terminal"].split())
+    assert f"{python}-mpipinstallswitcheroo-lsp" in typed, report
+    assert target.read_text() == TRAIN, "nothing touches the file when the server cannot run"
+
+
+def test_changing_a_setting_reaches_the_server(
+    code_server: CodeServer, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    target = _workspace(tmp_path, "settings", TRAIN, {})
+    report = _drive(
+        code_server,
+        request,
+        "settingsChange",
+        target,
+        settingsChange={"switcheroo.severity": "warning"},
+        expectSquiggle="squiggly-warning",
+    )
+    kinds = {s["kind"] for s in report["squiggles"] if MODEL_CALL in s["line"]}
+    assert kinds == {"squiggly-warning"}, report

@@ -160,19 +160,19 @@ export function pipInstallCommandLine(python: string, platform: NodeJS.Platform)
 }
 
 /**
- * A configuration change needs a new server process only when it changes which interpreter
- * runs it; every other `switcheroo.*` setting is sent to the running server.
+ * What a configuration change does: "restart" for the interpreter (a new process is needed) and
+ * for every server setting (a restart hands them over as initializationOptions and the server
+ * re-reads workspace/configuration), "python-interpreter" when the Python extension's
+ * interpreter setting changed (restart only if that is the interpreter in use), else "ignore"
+ * (`switcheroo.trace.server` is applied live by vscode-languageclient).
  */
-export type ConfigurationChange = "restart" | "notify" | "ignore";
+export type ConfigurationChange = "restart" | "python-interpreter" | "ignore";
 export function classifyConfigurationChange(affects: (section: string) => boolean): ConfigurationChange {
-  if (affects(`${SECTION}.interpreter`)) {
+  if (affects(`${SECTION}.interpreter`) || SERVER_SETTING_KEYS.some((key) => affects(`${SECTION}.${key}`))) {
     return "restart";
   }
   if (affects("python.defaultInterpreterPath")) {
-    return "restart";
-  }
-  if (affects(SECTION)) {
-    return "notify";
+    return "python-interpreter";
   }
   return "ignore";
 }

@@ -8,7 +8,6 @@ import { execFile } from "node:child_process";
 import * as os from "node:os";
 import * as vscode from "vscode";
 import {
-  DidChangeConfigurationNotification,
   type ExecuteCommandSignature,
   LanguageClient,
   type LanguageClientOptions,
@@ -41,6 +40,7 @@ const MIGRATE_WORKSPACE = "switcheroo.migrateWorkspace";
 /** Commands the server registers through executeCommandProvider (vscode-languageclient registers them). */
 const SERVER_COMMANDS = [MIGRATE_FILE, MIGRATE_WORKSPACE];
 const PROBE_TIMEOUT_MS = 30_000;
+const SETTINGS_SETTLE_MS = 400;
 
 /** Owns the one language client of the window and its lifecycle. */
 class SwitcherooServer implements vscode.Disposable {
@@ -64,17 +64,6 @@ class SwitcherooServer implements vscode.Disposable {
       this.log(`restart failed: ${describe(error)}`);
     });
     return this.queue;
-  }
-
-  /** Send the current settings to the running server (it also answers workspace/configuration). */
-  async notifySettings(): Promise<void> {
-    const client = this.client;
-    if (client === undefined || client.state !== State.Running) {
-      return;
-    }
-    const settings = toServerSettings(settingsSection());
-    this.log(`settings changed: ${JSON.stringify(settings)}`);
-    await client.sendNotification(DidChangeConfigurationNotification.type, { settings: { [SECTION]: settings } });
   }
 
   get interpreterSource(): InterpreterChoice["source"] | undefined {
@@ -391,19 +380,23 @@ export function activate(context: vscode.ExtensionContext): void {
   server = instance;
   context.subscriptions.push({ dispose: () => void instance.dispose() });
 
+  // Typing in the Settings editor changes a setting per keystroke: restart once it settles.
+  let restartTimer: NodeJS.Timeout | undefined;
+  function scheduleRestart(reason: string): void {
+    clearTimeout(restartTimer);
+    restartTimer = setTimeout(() => void instance.restart(reason), SETTINGS_SETTLE_MS);
+  }
+
   context.subscriptions.push(
     vscode.commands.registerCommand("switcheroo.restartServer", () => instance.restart("Switcheroo: Restart Server")),
     vscode.commands.registerCommand("switcheroo.showOutput", () => output.show(true)),
     vscode.workspace.onDidChangeConfiguration((event) => {
       const change = classifyConfigurationChange((section) => event.affectsConfiguration(section));
-      if (change === "restart") {
-        if (event.affectsConfiguration(`${SECTION}.interpreter`) || instance.interpreterSource !== "setting") {
-          void instance.restart("the interpreter setting changed");
-        }
-      } else if (change === "notify") {
-        void instance.notifySettings();
+      if (change === "restart" || (change === "python-interpreter" && instance.interpreterSource !== "setting")) {
+        scheduleRestart("the settings changed");
       }
     }),
+    { dispose: () => clearTimeout(restartTimer) },
   );
 
   void watchPythonExtension(context, instance);

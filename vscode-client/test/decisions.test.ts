@@ -248,15 +248,20 @@ describe("configuration changes", () => {
 
   it("restart the server when the interpreter changes", () => {
     assert.equal(classifyConfigurationChange(affecting("switcheroo.interpreter")), "restart");
-    assert.equal(classifyConfigurationChange(affecting("python.defaultInterpreterPath")), "restart");
   });
 
-  it("are sent to the running server for every other switcheroo setting", () => {
-    assert.equal(classifyConfigurationChange(affecting("switcheroo.severity")), "notify");
-    assert.equal(classifyConfigurationChange(affecting("switcheroo.exclude")), "notify");
+  it("restart the server when any server setting changes, so it starts with them", () => {
+    for (const key of Object.keys(SERVER_DEFAULTS)) {
+      assert.equal(classifyConfigurationChange(affecting(`switcheroo.${key}`)), "restart", key);
+    }
   });
 
-  it("are ignored when they concern other extensions", () => {
+  it("defer to the interpreter in use when the Python extension's interpreter setting changes", () => {
+    assert.equal(classifyConfigurationChange(affecting("python.defaultInterpreterPath")), "python-interpreter");
+  });
+
+  it("leave the trace setting to vscode-languageclient and ignore other extensions' settings", () => {
+    assert.equal(classifyConfigurationChange(affecting("switcheroo.trace.server")), "ignore");
     assert.equal(classifyConfigurationChange(affecting("editor.fontSize")), "ignore");
   });
 });

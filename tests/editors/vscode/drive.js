@@ -239,6 +239,43 @@ async function fixAllOnSaveScenario(page, config) {
   await shot(page, config, "saved");
 }
 
+/** The server module is missing in the interpreter: a notification says so and offers pip. */
+async function moduleMissingScenario(page, config, report) {
+  const toast = page.locator(".notifications-toasts .notification-toast", { hasText: "is not installed" }).first();
+  await toast.waitFor({ state: "visible", timeout: config.startTimeoutMs }).catch(() => {
+    throw new Failure('no notification saying the server module "is not installed" appeared');
+  });
+  report.notification = (await toast.innerText()).replace(/\s+/g, " ").trim();
+  await shot(page, config, "notification");
+  await toast.getByRole("button", { name: "Install" }).click();
+  const rows = page.locator(".terminal-wrapper .xterm-rows", { hasText: "pip install switcheroo-lsp" }).first();
+  await rows.waitFor({ state: "visible", timeout: config.stepTimeoutMs }).catch(() => {
+    throw new Failure("clicking Install did not open a terminal running pip install switcheroo-lsp");
+  });
+  report.terminal = (await rows.innerText()).replace(/\u00a0/g, " ");
+  await shot(page, config, "install-terminal");
+}
+
+/** Changing a switcheroo setting reaches the server: the squiggle follows the new severity. */
+async function settingsChangeScenario(page, config, report) {
+  await waitForModelSquiggle(page, config);
+  await shot(page, config, "diagnostics-before");
+  const settingsFile = path.join(config.folder, ".vscode", "settings.json");
+  const settings = JSON.parse(fs.readFileSync(settingsFile, "utf8"));
+  Object.assign(settings, config.settingsChange);
+  fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
+  const squiggles = await waitUntil(
+    `after changing ${JSON.stringify(config.settingsChange)} the model call's squiggle did not become ${config.expectSquiggle}`,
+    config.startTimeoutMs,
+    async () => {
+      const now = await squigglesByLine(page);
+      return now.some((s) => s.kind === config.expectSquiggle && s.line.includes(config.modelCall)) ? now : undefined;
+    },
+  );
+  report.squiggles = squiggles.map(({ kind, line }) => ({ kind, line: line.trim() }));
+  await shot(page, config, "diagnostics-after");
+}
+
 async function main() {
   const config = readConfig();
   fs.mkdirSync(config.shots, { recursive: true });
@@ -267,7 +304,11 @@ async function main() {
     await openWorkbench(page, config);
     await openFile(page, config);
     await shot(page, config, "opened");
-    if (config.scenario === "quickfix") {
+    if (config.scenario === "moduleMissing") {
+      await moduleMissingScenario(page, config, report);
+    } else if (config.scenario === "settingsChange") {
+      await settingsChangeScenario(page, config, report);
+    } else if (config.scenario === "quickfix") {
       await quickFixScenario(page, config, report);
     } else if (config.scenario === "fixAllOnSave") {
       await fixAllOnSaveScenario(page, config);
