@@ -380,6 +380,21 @@ def test_on_save_migrates_lines_typed_just_before_the_write(neovim: NeovimRun, r
 
 
 @pytest.mark.editor
+def test_fix_on_save_keeps_crlf_line_endings(neovim: NeovimRun, tmp_path: Path) -> None:
+    crlf = TRAINER.replace("\n", "\r\n")
+    path = write_source(neovim, "trainer.py", crlf)
+
+    neovim.run("write.lua", file=str(path), route="snippet")
+
+    written = path.read_bytes().decode("utf-8")
+    assert written == engine_fix_all(crlf)
+    assert "KeyMapper.from_torch(" in written
+    assert written.count("\r\n") == written.count("\n")  # every line CRLF
+    assert written.count("\r") == written.count("\r\n")  # no stray CR
+    assert_compiles(path, tmp_path)
+
+
+@pytest.mark.editor
 def test_write_without_fix_on_save_leaves_the_code_alone(neovim: NeovimRun) -> None:
     path = write_source(neovim, "trainer.py", TRAINER)
 
