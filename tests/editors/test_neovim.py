@@ -395,6 +395,17 @@ def test_fix_on_save_keeps_crlf_line_endings(neovim: NeovimRun, tmp_path: Path) 
 
 
 @pytest.mark.editor
+def test_fix_on_save_snippet_skips_a_buffer_that_opted_out(neovim: NeovimRun) -> None:
+    path = write_source(neovim, "trainer.py", TRAINER)
+
+    neovim.run(
+        "write.lua", file=str(path), route="snippet", buffer_vars={"switcheroo_fix_on_save": False}
+    )
+
+    assert path.read_text(encoding="utf-8") == TRAINER
+
+
+@pytest.mark.editor
 def test_write_without_fix_on_save_leaves_the_code_alone(neovim: NeovimRun) -> None:
     path = write_source(neovim, "trainer.py", TRAINER)
 

@@ -23,6 +23,9 @@ h.run(function()
   h.attached_client(buf)
   h.wait_for_diagnostic(buf, "checkpoint-keys") -- the server has the document
 
+  for name, value in pairs(h.case.buffer_vars or {}) do -- e.g. switcheroo_fix_on_save = false
+    vim.b[buf][name] = value
+  end
   if h.case.append then -- lines "typed" right before :write, inside Neovim's didChange debounce
     vim.api.nvim_buf_set_lines(buf, -1, -1, true, h.case.append)
   end
