@@ -24,6 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
+import sysconfig
 import time
 import urllib.error
 import urllib.request
@@ -399,7 +400,7 @@ def test_code_actions_on_save_fix_all_migrates_the_whole_file_on_ctrl_s(
     assert "# saved from VS Code" in text, "the user's own edit is saved along with the fix"
 
 
-def test_interpreter_without_the_server_module_gets_a_notification_offering_pip(
+def test_interpreter_without_the_server_module_gets_a_notification_offering_pip_then_starts(
     code_server: CodeServer, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     venv = tmp_path / "bare-venv"
@@ -411,7 +412,27 @@ def test_interpreter_without_the_server_module_gets_a_notification_offering_pip(
     assert probe.returncode != 0, "the bare venv must not see switcheroo_lsp"
 
     target = _workspace(tmp_path, "missing", TRAIN, {"switcheroo.interpreter": str(python)})
-    report = _drive(code_server, request, "moduleMissing", target)
+    # What `pip install` would do, done by the driver once Install was clicked: a .pth file that
+    # makes this checkout's server (and its dependencies) importable in the bare venv.
+    site_packages = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    server_paths = {str(REPO / "server"), sysconfig.get_paths()["purelib"]}
+    report = _drive(
+        code_server,
+        request,
+        "moduleMissing",
+        target,
+        simulateInstall={
+            "file": str(site_packages / "switcheroo_installed.pth"),
+            "content": "\n".join(sorted(server_paths)) + "\n",
+        },
+    )
 
     assert "switcheroo_lsp" in report["notification"], report
     assert str(python) in report["notification"], report
@@ -419,6 +440,7 @@ def test_interpreter_without_the_server_module_gets_a_notification_offering_pip(
     typed = "".join(report["terminal"].split())
     assert f"{python}-mpipinstallswitcheroo-lsp" in typed, report
     assert target.read_text() == TRAIN, "nothing touches the file when the server cannot run"
+    assert report.get("startedAfterInstall"), "the server starts by itself once the module is there"
 
 
 def test_changing_a_setting_reaches_the_server(

@@ -54,7 +54,15 @@ class SwitcherooServer implements vscode.Disposable {
   private installWatch: NodeJS.Timeout | undefined;
   private disposed = false;
 
-  constructor(private readonly output: vscode.OutputChannel) {
+  /**
+   * @param safeCwd working directory for Python processes: the extension's own folder, never the
+   *   user's project, where `python -m`/`-c` would put the project first on sys.path and a file
+   *   named like a standard module (logging.py, ...) would be imported, i.e. executed.
+   */
+  constructor(
+    private readonly output: vscode.OutputChannel,
+    private readonly safeCwd: string,
+  ) {
     this.registerStandIns();
   }
 
@@ -87,7 +95,7 @@ class SwitcherooServer implements vscode.Disposable {
     this.choice = choice;
     this.log(`interpreter: ${choice.python} (${describeSource(choice)})`);
 
-    const outcome = await probe(choice);
+    const outcome = await probe(choice, this.safeCwd);
     if (outcome.kind !== "ok") {
       this.notRunningReason = outcome.message.replace(/^Switcheroo: /, "");
       this.log(outcome.message);
@@ -102,7 +110,7 @@ class SwitcherooServer implements vscode.Disposable {
       args,
       transport: TransportKind.stdio,
       options: {
-        cwd: firstWorkspaceFolder()?.uri.fsPath,
+        cwd: this.safeCwd,
         env: { ...process.env, PYTHONUNBUFFERED: "1", PYTHONIOENCODING: "utf-8" },
       },
     };
@@ -228,7 +236,7 @@ class SwitcherooServer implements vscode.Disposable {
       if (this.disposed || Date.now() - started > 15 * 60_000) {
         return;
       }
-      const outcome = await probe(choice);
+      const outcome = await probe(choice, this.safeCwd);
       if (outcome.kind === "ok") {
         this.log("the server module is now installed");
         await this.restart("installed");
@@ -340,12 +348,12 @@ async function resolveInterpreter(): Promise<InterpreterChoice> {
 }
 
 /** Ask the interpreter whether it can import the server, without running the server. */
-function probe(choice: InterpreterChoice): Promise<ProbeOutcome> {
+function probe(choice: InterpreterChoice, cwd: string): Promise<ProbeOutcome> {
   return new Promise((resolve) => {
     execFile(
       choice.python,
       moduleProbeArgs(),
-      { timeout: PROBE_TIMEOUT_MS, cwd: firstWorkspaceFolder()?.uri.fsPath, windowsHide: true },
+      { timeout: PROBE_TIMEOUT_MS, cwd, windowsHide: true },
       (error, _stdout, stderr) => {
         const code = (error as NodeJS.ErrnoException | null)?.code;
         const exitCode = error === null ? 0 : typeof code === "number" ? code : null;
@@ -376,7 +384,7 @@ let server: SwitcherooServer | undefined;
 export function activate(context: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel(CLIENT_NAME);
   context.subscriptions.push(output);
-  const instance = new SwitcherooServer(output);
+  const instance = new SwitcherooServer(output, context.extensionPath);
   server = instance;
   context.subscriptions.push({ dispose: () => void instance.dispose() });
 

@@ -254,6 +254,15 @@ async function moduleMissingScenario(page, config, report) {
   });
   report.terminal = (await rows.innerText()).replace(/\u00a0/g, " ");
   await shot(page, config, "install-terminal");
+  if (config.simulateInstall) {
+    // Stand-in for pip finishing (no network here): the module becomes importable, and the
+    // extension, which keeps checking after Install, must start the server by itself.
+    fs.writeFileSync(config.simulateInstall.file, config.simulateInstall.content);
+    await page.keyboard.press("Escape");
+    await waitForModelSquiggle(page, config);
+    report.startedAfterInstall = true;
+    await shot(page, config, "started-after-install");
+  }
 }
 
 /** Changing a switcheroo setting reaches the server: the squiggle follows the new severity. */
