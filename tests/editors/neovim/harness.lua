@@ -3,8 +3,8 @@
 -- A test script does `local h = dofile(<this file>)` and `h.run(function() ... end)`. The body runs
 -- after startup (so filetype detection and vim.lsp.enable work as for a user), reads its case from
 -- the JSON file named by $SWITCHEROO_NVIM_CASE, records observations with h.record(), and the
--- harness writes them to $SWITCHEROO_NVIM_RESULT. Any failure (a Lua error, a timeout, a failed
--- expectation) prints "FAIL: <what>" with the editor's state to stderr and exits with `cquit 1`.
+-- harness writes them to $SWITCHEROO_NVIM_RESULT for the Python test to assert on. Any failure (a Lua
+-- error, a timeout) prints "FAIL: <what>" with the editor's state to stderr and exits with `cquit 1`.
 local M = {}
 
 local function read_file(path)
@@ -80,28 +80,6 @@ function M.fail(message)
   io.stderr:flush()
   vim.cmd("cquit 1")
   os.exit(1) -- not reached; cquit exits
-end
-
---- Fail unless `actual == expected` (strings are shown in full, with the first differing line).
-function M.expect_equal(actual, expected, what)
-  if vim.deep_equal(actual, expected) then
-    return
-  end
-  if type(actual) == "string" and type(expected) == "string" then
-    local a, e = vim.split(actual, "\n", { plain = true }), vim.split(expected, "\n", { plain = true })
-    for i = 1, math.max(#a, #e) do
-      if a[i] ~= e[i] then
-        M.fail(("%s: line %d differs\n  expected: %s\n  actual:   %s\n--- actual text ---\n%s"):format(
-          what,
-          i,
-          vim.inspect(e[i]),
-          vim.inspect(a[i]),
-          actual
-        ))
-      end
-    end
-  end
-  M.fail(("%s:\n  expected: %s\n  actual:   %s"):format(what, vim.inspect(expected), vim.inspect(actual)))
 end
 
 --- Wait (processing events) until predicate() is truthy, or fail naming what did not happen.
