@@ -11,6 +11,7 @@ import ast
 import functools
 import gc
 import re
+import threading
 from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -76,6 +77,7 @@ class Analysis:
 
 _CACHE: OrderedDict[str, Analysis] = OrderedDict()
 _CACHE_SIZE = 8
+_CACHE_LOCK = threading.Lock()  # the language server may scan from worker threads
 
 
 def scan(text: str) -> ScanResult:
@@ -87,14 +89,16 @@ def analyze(text: str) -> Analysis:
     """Scan ``text``, reusing the result of an earlier scan of the same text."""
     if NAME not in text:
         return Analysis(ScanResult())
-    cached = _CACHE.get(text)
-    if cached is not None:
-        _CACHE.move_to_end(text)
-        return cached
+    with _CACHE_LOCK:
+        cached = _CACHE.get(text)
+        if cached is not None:
+            _CACHE.move_to_end(text)
+            return cached
     analysis = _analyze(text)
-    _CACHE[text] = analysis
-    if len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
+    with _CACHE_LOCK:
+        _CACHE[text] = analysis
+        if len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
     return analysis
 
 
