@@ -247,3 +247,10 @@ def test_fix_all_rewrites_every_wild_form_at_once() -> None:
     assert '    optimizer.load_state_dict(ckpt["optimizer"])\n' in out
     assert "    return model.load_state_dict(sd, **extra)\n" in out
     assert len(result.skipped) == 2
+
+
+def test_an_identical_import_further_down_is_not_duplicated() -> None:
+    text = "import torch\n\n\ndef f(model, sd):\n    model.load_state_dict(sd)\n\n\nimport numpy as np\n"
+    out = migrate(text)
+    assert out.count("import numpy as np\n") == 1
+    assert out.index("class KeyMapper") < out.index("import numpy as np")

@@ -96,7 +96,7 @@ def _header_end(index: LineIndex, first_code_line: int) -> int:
     """Offset after the shebang, coding cookie and a license comment block set off by a blank line."""
     end_line = 0
     for line in range(first_code_line):
-        stripped = index.line_text(line).strip()
+        stripped = index.line_text(line).lstrip("\ufeff").strip()
         if line < 2 and (stripped.startswith("#!") or _CODING.match(stripped)):
             end_line = line + 1
         elif not stripped:
@@ -123,6 +123,8 @@ def head_facts(tree: ast.Module, index: LineIndex) -> HeadFacts:
         first_code_line = body[0].decorator_list[0].lineno - 1
     top = _header_end(index, first_code_line) if body else len(text)
     top_has_content = top > 0
+    if index.bom:
+        top = max(top, 1)  # never above a byte order mark: mid-file it is a SyntaxError
     i = 0
     if (
         body
@@ -183,6 +185,45 @@ class PreambleSource:
 
     imports: tuple[tuple[str, str], ...]  # (binding key, import line)
     body: str
+    definition_time_names: frozenset[str]  # names the class uses while being defined
+
+
+def _definition_time_names(node: ast.ClassDef) -> set[str]:
+    """Names read while a class statement runs (not when its methods are called): decorators,
+    defaults, annotations, class-level values outside lambdas, nested classes likewise."""
+    used: set[str] = set()
+
+    def read(expression: ast.AST | None) -> None:
+        if expression is None:
+            return
+        stack = [expression]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, ast.Lambda):
+                stack.extend(current.args.defaults)
+                continue
+            if isinstance(current, ast.Name):
+                used.add(current.id)
+            stack.extend(ast.iter_child_nodes(current))
+
+    for expression in [*node.decorator_list, *node.bases, *node.keywords]:
+        read(expression)
+    for item in node.body:
+        if isinstance(item, ast.ClassDef):
+            used |= _definition_time_names(item)
+        elif isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+            arguments = item.args
+            for expression in [*item.decorator_list, *arguments.defaults, item.returns]:
+                read(expression)
+            for default in arguments.kw_defaults:
+                read(default)
+            every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+            every += [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
+            for argument in every:
+                read(argument.annotation)
+        else:
+            read(item)
+    return used
 
 
 @functools.lru_cache(maxsize=4)
@@ -207,7 +248,13 @@ def _split_source(source: str) -> PreambleSource:
             imports.append(("|".join(keys), "\n".join(lines[n] for n in line_numbers)))
     rest = "\n".join(line for n, line in enumerate(lines) if n not in skip)
     rest = re.sub(r"\n{3,}", "\n\n\n", rest.strip("\n"))
-    return PreambleSource(tuple(imports), rest)
+    used: set[str] = set()
+    for node in body:
+        if isinstance(node, ast.ClassDef):
+            used |= _definition_time_names(node)
+        elif not isinstance(node, ast.Import | ast.ImportFrom | ast.FunctionDef):
+            used |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    return PreambleSource(tuple(imports), rest, frozenset(used))
 
 
 def keymapper_preamble_source() -> PreambleSource:
@@ -250,6 +297,7 @@ def preamble_text_edit(
     if facts.keymapper_bound:
         return None
     position = facts.top
+    floor = 1 if text.startswith("\ufeff") else 0  # right after a BOM is the file's start
     after_imports = False
     for statement in facts.statements:
         if statement.start >= limit:
@@ -257,12 +305,18 @@ def preamble_text_edit(
         if statement.importish:
             position = statement.end
             after_imports = True
-    existing = {key for _, key, end in facts.bindings if end <= position}
     if mode is PreambleMode.IMPORT:
         import_lines = [_IMPORT_LINE]
         body = ""
     else:
         source = keymapper_preamble_source()
+        # an import above the KeyMapper serves it; one further down serves it too, when the
+        # class does not need the name while being defined and no module-level call comes first
+        existing = {
+            key
+            for name, key, end in facts.bindings
+            if end <= position or (end <= limit and name not in source.definition_time_names)
+        }
         import_lines = [
             line
             for keys, line in source.imports
@@ -281,9 +335,9 @@ def preamble_text_edit(
     if at_eof:
         end = len(text)
     lead = ""
-    if position > 0 and text[position - 1] not in "\r\n":
+    if position > floor and text[position - 1] not in "\r\n":
         lead = "\n"  # the file's last line had no line break
-    if position > 0 and not after_imports and not _ends_with_blank_line(text, position):
+    if position > floor and not after_imports and not _ends_with_blank_line(text, position):
         lead += "\n"  # a blank line after the docstring / header
     following = text[end:].lstrip()
     two_blank = following.startswith(("def ", "class ", "@", "async def "))
@@ -295,7 +349,7 @@ def preamble_text_edit(
     else:
         if import_lines:
             new_text = lead + "\n".join(import_lines) + "\n\n\n"
-        elif position > 0:
+        elif position > floor:
             new_text = lead + ("\n" if after_imports else "") + "\n"
         else:
             new_text = lead
