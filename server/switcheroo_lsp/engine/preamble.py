@@ -213,8 +213,8 @@ def _definition_time_names(node: ast.ClassDef) -> set[str]:
             used |= _definition_time_names(item)
         elif isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
             arguments = item.args
-            for expression in [*item.decorator_list, *arguments.defaults, item.returns]:
-                read(expression)
+            for value in [*item.decorator_list, *arguments.defaults, item.returns]:
+                read(value)
             for default in arguments.kw_defaults:
                 read(default)
             every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
