@@ -1,0 +1,193 @@
+"""Code actions: the quick fix, fix-all (eager or via codeAction/resolve), and fix on save.
+
+Every action is recomputed from the current document; the diagnostics a client sends back in
+``context.diagnostics`` are never read (clients send partial ones: Neovim only the cursor line's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from ..engine import fix, fix_all
+from ..engine.model import FixResult
+from .diagnostics import Analysis, diagnostic_for
+from .documents import LspTextDocument
+from .edits import DocumentChange, text_edits, workspace_edit
+
+if TYPE_CHECKING:
+    from .server import SwitcherooServer
+
+QUICKFIX_TITLE = "Convert to KeyMapper.from_torch"
+FIX_ALL_TITLE = "Migrate all load_state_dict calls in this file"
+FIX_ALL_KIND = "source.fixAll.switcheroo"
+QUICKFIX_KIND = types.CodeActionKind.QuickFix.value
+
+# How often a request recomputes when the document changes under it before giving up.
+MAX_ATTEMPTS = 3
+
+
+def kind_requested(only: Sequence[str] | None, kind: str) -> bool:
+    """True when ``kind`` is asked for by ``only``, matched by prefix (``source`` finds
+    ``source.fixAll.switcheroo``). No ``only`` asks for everything but source actions."""
+    if only is None:
+        return not kind.startswith("source")
+    return any(kind == asked or (asked and kind.startswith(asked + ".")) for asked in only)
+
+
+async def current_analysis(ls: SwitcherooServer, uri: str) -> Analysis | None:
+    """The analysis of the document's text as it is now (recomputed if it changed meanwhile)."""
+    for _ in range(MAX_ATTEMPTS):
+        document = ls.open_document(uri)
+        if document is None or not ls.settings.enable:
+            return None
+        analysis = await ls.diagnostics.analysis_for(document)
+        current = ls.open_document(uri)
+        if current is not None and current.source is analysis.text:
+            return analysis
+    return None
+
+
+def is_current(ls: SwitcherooServer, document: LspTextDocument, text: str) -> bool:
+    """True when ``document`` still holds ``text`` (no change arrived while computing)."""
+    current = ls.open_document(document.uri)
+    return current is not None and current.source is text
+
+
+async def quick_fixes(
+    ls: SwitcherooServer, analysis: Analysis, first_line: int, last_line: int
+) -> list[types.CodeAction]:
+    """One preferred quick fix per fixable call on the requested lines."""
+    document = ls.open_document(analysis.uri)
+    if document is None:
+        return []
+    index = document.line_index
+    if index.text is not analysis.text:
+        return []
+    actions: list[types.CodeAction] = []
+    for finding in analysis.fixable:
+        if (
+            index.line_of(finding.span.start) > last_line
+            or index.line_of(finding.span.end) < first_line
+        ):
+            continue
+        result: FixResult = await ls.run_engine(fix, analysis.text, finding.span.start, ls.settings)
+        if not result.ok:
+            continue
+        diagnostic = diagnostic_for(finding, index, document.encoding, ls.settings)
+        actions.append(
+            types.CodeAction(
+                title=QUICKFIX_TITLE,
+                kind=types.CodeActionKind.QuickFix,
+                is_preferred=True,
+                diagnostics=[diagnostic] if diagnostic is not None else None,
+                edit=workspace_edit(
+                    ls.support,
+                    [DocumentChange(analysis.uri, analysis.version, analysis.text, result.edits)],
+                ),
+            )
+        )
+    return actions
+
+
+async def fix_all_edit(ls: SwitcherooServer, uri: str) -> types.WorkspaceEdit | None:
+    """The fix-all edit for the document as it is now, or None when there is nothing to do."""
+    for _ in range(MAX_ATTEMPTS):
+        document = ls.open_document(uri)
+        if document is None or not ls.settings.enable:
+            return None
+        text, version = document.source, document.version
+        if ls.too_large(uri, text):
+            return None
+        result: FixResult = await ls.run_engine(fix_all, text, ls.settings)
+        if not is_current(ls, document, text):
+            continue
+        if not result.ok:
+            return None
+        return workspace_edit(ls.support, [DocumentChange(uri, version, text, result.edits)])
+    return None
+
+
+def fix_all_action(uri: str, version: int | None) -> types.CodeAction:
+    """The source action without its edit (filled in eagerly or by codeAction/resolve)."""
+    return types.CodeAction(
+        title=FIX_ALL_TITLE,
+        kind=FIX_ALL_KIND,
+        data={"uri": uri, "version": version, "action": "fixAll"},
+    )
+
+
+async def code_actions(
+    ls: SwitcherooServer, params: types.CodeActionParams
+) -> list[types.CodeAction] | None:
+    """textDocument/codeAction."""
+    uri = params.text_document.uri
+    analysis = await current_analysis(ls, uri)
+    if analysis is None or not analysis.fixable:
+        return None
+    only = params.context.only
+    actions: list[types.CodeAction] = []
+    if kind_requested(only, QUICKFIX_KIND):
+        first, last = sorted((params.range.start.line, params.range.end.line))
+        actions.extend(await quick_fixes(ls, analysis, first, last))
+    if kind_requested(only, FIX_ALL_KIND):
+        action = fix_all_action(uri, analysis.version)
+        if not ls.support.resolve_edit:
+            action.edit = await fix_all_edit(ls, uri)
+            if action.edit is None:
+                action = None  # type: ignore[assignment]
+        if action is not None:
+            actions.append(action)
+    return actions or None
+
+
+async def resolve_code_action(ls: SwitcherooServer, action: types.CodeAction) -> types.CodeAction:
+    """codeAction/resolve: compute fix-all's edit from the document as it is now."""
+    data: Any = action.data
+    if action.edit is not None or not isinstance(data, dict) or data.get("action") != "fixAll":
+        return action
+    uri = data.get("uri")
+    if not isinstance(uri, str):
+        return action
+    edit = await fix_all_edit(ls, uri)
+    if edit is not None:
+        action.edit = edit
+    return action
+
+
+async def will_save_wait_until(
+    ls: SwitcherooServer, params: types.WillSaveTextDocumentParams
+) -> list[types.TextEdit]:
+    """fixOnSave: the fix-all edits, applied by the client before it writes the file."""
+    if not ls.settings.fix_on_save or not ls.settings.enable:
+        return []
+    uri = params.text_document.uri
+    for _ in range(MAX_ATTEMPTS):
+        document = ls.open_document(uri)
+        if document is None:
+            return []
+        text = document.source
+        if ls.too_large(uri, text):
+            return []
+        result: FixResult = await ls.run_engine(fix_all, text, ls.settings)
+        if not is_current(ls, document, text):
+            continue
+        if not result.ok:
+            return []
+        return text_edits(text, result.edits, document.encoding)
+    return []
+
+
+def register(server: SwitcherooServer) -> None:
+    """codeAction (with resolve) and willSaveWaitUntil."""
+    server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(
+            code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL_KIND],
+            resolve_provider=True,
+        ),
+    )(code_actions)
+    server.feature(types.CODE_ACTION_RESOLVE)(resolve_code_action)
+    server.feature(types.TEXT_DOCUMENT_WILL_SAVE_WAIT_UNTIL)(will_save_wait_until)

@@ -1,0 +1,56 @@
+"""What the client can do, resolved once at initialize into one typed object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lsprotocol import types
+from pygls.capabilities import get_capability
+
+from .positions import Encoding
+
+
+@dataclass(frozen=True)
+class ClientSupport:
+    """The client capabilities the server's behaviour depends on."""
+
+    encoding: Encoding = Encoding.UTF16
+    pull_diagnostics: bool = False  # textDocument/diagnostic: then the server never pushes
+    diagnostic_refresh: bool = False  # workspace/diagnostic/refresh
+    resolve_edit: bool = False  # codeAction/resolve may fill in `edit`
+    document_changes: bool = False  # versioned TextDocumentEdits in workspace edits
+    apply_edit: bool = False  # workspace/applyEdit
+    configuration: bool = False  # workspace/configuration
+    configuration_registration: bool = False  # didChangeConfiguration via client/registerCapability
+    work_done_progress: bool = False  # window/workDoneProgress/create
+    show_message: bool = True
+
+    @classmethod
+    def from_capabilities(
+        cls, capabilities: types.ClientCapabilities, encoding: object
+    ) -> ClientSupport:
+        """Read the capabilities that matter; anything missing means "not supported"."""
+        resolve_properties = get_capability(
+            capabilities, "text_document.code_action.resolve_support.properties", []
+        )
+        return cls(
+            encoding=Encoding.parse(encoding),
+            pull_diagnostics=get_capability(capabilities, "text_document.diagnostic") is not None,
+            diagnostic_refresh=bool(
+                get_capability(capabilities, "workspace.diagnostics.refresh_support", False)
+            ),
+            resolve_edit="edit" in (resolve_properties or []),
+            document_changes=bool(
+                get_capability(capabilities, "workspace.workspace_edit.document_changes", False)
+            ),
+            apply_edit=bool(get_capability(capabilities, "workspace.apply_edit", False)),
+            configuration=bool(get_capability(capabilities, "workspace.configuration", False)),
+            configuration_registration=bool(
+                get_capability(
+                    capabilities, "workspace.did_change_configuration.dynamic_registration", False
+                )
+            ),
+            work_done_progress=bool(
+                get_capability(capabilities, "window.work_done_progress", False)
+            ),
+        )

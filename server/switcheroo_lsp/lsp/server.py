@@ -1,0 +1,355 @@
+"""The language server's wiring: capabilities, lifecycle and settings.
+
+Each feature module (diagnostics, actions, commands, and later notebooks) has a ``register(server)``
+function that adds its handlers; :func:`create_server` calls them in order. Nothing here analyses
+code: handlers translate between LSP and :mod:`switcheroo_lsp.engine`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from collections.abc import Callable, Generator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import unquote
+
+import attrs
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
+
+from .. import __version__
+from ..settings import Settings
+from .capabilities import ClientSupport
+from .documents import LspTextDocument, LspWorkspace
+
+if TYPE_CHECKING:
+    from .diagnostics import DocumentDiagnostics
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+SERVER_NAME = "switcheroo-lsp"
+SETTINGS_SECTION = "switcheroo"
+SETTINGS_WAIT_SECONDS = 3.0
+
+# The ExecuteCommandParams of the command being run (pygls hands command handlers only the
+# arguments; the work-done token a client may send lives beside them).
+EXECUTE_COMMAND_PARAMS: contextvars.ContextVar[types.ExecuteCommandParams | None] = (
+    contextvars.ContextVar("execute_command_params", default=None)
+)
+
+
+@attrs.define
+class UnreadableRequest:
+    """A request whose params do not validate: answered with InvalidParams, never dropped."""
+
+    id: int | str
+    method: str
+    jsonrpc: str = "2.0"
+
+
+def _without_client_diagnostics(data: dict[str, Any]) -> dict[str, Any] | None:
+    """A codeAction request with ``context.diagnostics`` emptied, or None for other messages."""
+    params = data.get("params")
+    if data.get("method") != types.TEXT_DOCUMENT_CODE_ACTION or not isinstance(params, dict):
+        return None
+    context = params.get("context")
+    if not isinstance(context, dict):
+        context = {}
+    return {**data, "params": {**params, "context": {**context, "diagnostics": []}}}
+
+
+class SwitcherooProtocol(LanguageServerProtocol):
+    """pygls' protocol with LSP-correct documents and capabilities that depend on the client."""
+
+    _server: SwitcherooServer
+
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(
+        self, params: types.InitializeParams
+    ) -> Generator[Any, Any, types.InitializeResult]:
+        result = yield from super().lsp_initialize(params)
+        # Documents opened from now on count lines as LSP does (see documents.py).
+        self._workspace = LspWorkspace.replacing(self.workspace)
+        server = self._server
+        if not server.support.pull_diagnostics:
+            # Push only: a client that can pull must not also be told it may.
+            result.capabilities.diagnostic_provider = None
+        return result
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        """Read a message; a code action request survives malformed ``context.diagnostics``.
+
+        The server never reads those diagnostics (actions are recomputed from the document), but
+        pygls validates them, and a request that fails validation would get no answer at all.
+        """
+        try:
+            return super().structure_message(data)
+        except (JsonRpcInvalidParams, JsonRpcInternalError):
+            if not isinstance(data, dict) or "id" not in data or "method" not in data:
+                raise
+            repaired = _without_client_diagnostics(data)
+            if repaired is not None:
+                try:
+                    return super().structure_message(repaired)
+                except (JsonRpcInvalidParams, JsonRpcInternalError):
+                    pass
+            return UnreadableRequest(id=data["id"], method=str(data["method"]))
+
+    def handle_message(self, message: Any) -> None:
+        if isinstance(message, UnreadableRequest):
+            logger.warning("invalid params for %s (request %s)", message.method, message.id)
+            self._send_response(
+                message.id,
+                error=types.ResponseError(
+                    code=types.ErrorCodes.InvalidParams,
+                    message=f"invalid params for {message.method}",
+                ),
+            )
+            return
+        super().handle_message(message)
+
+    def _handle_response(
+        self, msg_id: Any, result: Any | None = None, error: Any | None = None
+    ) -> None:
+        # A late answer to a request we gave up on (the command was cancelled) is not an error.
+        future = self._request_futures.get(msg_id)
+        if future is not None and future.cancelled():
+            self._request_futures.pop(msg_id, None)
+            return
+        super()._handle_response(msg_id, result, error)
+
+    @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
+    def lsp_workspace__execute_command(
+        self, params: types.ExecuteCommandParams
+    ) -> Generator[Any, Any, Any]:
+        EXECUTE_COMMAND_PARAMS.set(params)
+        return (yield from super().lsp_workspace__execute_command(params))
+
+
+class SwitcherooServer(LanguageServer):
+    """Server state: settings, what the client supports, and the engine's worker thread."""
+
+    protocol: SwitcherooProtocol
+    diagnostics: DocumentDiagnostics  # set by diagnostics.register
+
+    def __init__(self) -> None:
+        super().__init__(
+            SERVER_NAME,
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            protocol_cls=SwitcherooProtocol,
+        )
+        self.settings = Settings()
+        self.settings_generation = 0  # bumped on every change; caches key on it
+        self.support = ClientSupport()
+        self._initialization_settings: dict[str, Any] = {}
+        # One worker: engine calls are CPU-bound under the GIL, so more threads only thrash.
+        self.engine_executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="switcheroo-engine"
+        )
+        self.settings_listeners: list[Callable[[], None]] = []
+        self.close_listeners: list[Callable[[str], None]] = []
+        self.shutdown_listeners: list[Callable[[], None]] = []
+        self._oversized_logged: set[str] = set()
+        # Work-done tokens the client cancelled before pygls knew them (see commands.py).
+        self.cancelled_progress: set[types.ProgressToken] = set()
+        # Set once the first workspace/configuration answer is in (or not coming): diagnostics
+        # computed before it would flash with the wrong settings.
+        self.settings_ready = asyncio.Event()
+
+    # -- engine and documents -------------------------------------------------------------------
+
+    async def run_engine(self, function: Callable[..., T], *args: Any) -> T:
+        """Run an engine function off the event loop, so requests and cancellations keep flowing."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.engine_executor, function, *args)
+
+    def open_document(self, uri: str) -> LspTextDocument | None:
+        """The open document for ``uri``, or None (never a document read from disk)."""
+        document = self.workspace.text_documents.get(unquote(uri))
+        return document if isinstance(document, LspTextDocument) else None
+
+    def too_large(self, uri: str, text: str) -> bool:
+        """True when ``text`` exceeds maxFileSize; logs once per document until it fits again."""
+        limit = self.settings.max_file_size
+        # Code points <= UTF-8 bytes <= 4 * code points: encode only when it matters.
+        if len(text) > limit:
+            size = len(text)
+        elif 4 * len(text) <= limit:
+            size = 0
+        else:
+            size = len(text.encode("utf-8", "surrogatepass"))
+        if size <= limit:
+            self._oversized_logged.discard(uri)
+            return False
+        if uri not in self._oversized_logged:
+            self._oversized_logged.add(uri)
+            self.log(
+                f"{uri}: skipped, {size} bytes is over maxFileSize ({limit} bytes)",
+                types.MessageType.Info,
+            )
+        return True
+
+    def forget_document(self, uri: str) -> None:
+        """Drop per-document state when a document closes."""
+        self._oversized_logged.discard(uri)
+        for listener in self.close_listeners:
+            listener(uri)
+
+    def log(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
+        """A window/logMessage (the client's output panel) and the server's own log."""
+        logger.log(_LOG_LEVELS.get(kind, logging.INFO), "%s", message)
+        try:
+            self.window_log_message(types.LogMessageParams(type=kind, message=message))
+        except Exception:  # the transport may already be gone at exit
+            logger.debug("could not send log message", exc_info=True)
+
+    # -- settings -------------------------------------------------------------------------------
+
+    async def wait_for_settings(self) -> None:
+        """Wait (briefly) for the client's configuration before the first analysis."""
+        if self.settings_ready.is_set():
+            return
+        try:
+            await asyncio.wait_for(self.settings_ready.wait(), SETTINGS_WAIT_SECONDS)
+        except asyncio.TimeoutError:
+            self.log("no answer to workspace/configuration; using the settings so far")
+            self.settings_ready.set()
+
+    def apply_settings(self, raw: Any, *, origin: str) -> None:
+        """Replace the settings with ``raw`` (loose JSON) over the defaults; log every problem."""
+        settings, problems = Settings.from_dict(raw)
+        for problem in problems:
+            self.log(f"switcheroo settings ({origin}): {problem}", types.MessageType.Warning)
+        if settings != self.settings:
+            self.settings = settings
+            self.settings_generation += 1
+            for listener in self.settings_listeners:
+                listener()
+
+    async def refresh_settings(self, pushed: Any = None) -> None:
+        """Re-read settings: workspace/configuration if the client has it, else what it pushed."""
+        layered: dict[str, Any] = dict(self._initialization_settings)
+        if self.support.configuration:
+            try:
+                answer = await self.workspace_configuration_async(
+                    types.ConfigurationParams(
+                        items=[types.ConfigurationItem(section=SETTINGS_SECTION)]
+                    )
+                )
+            except Exception as error:  # a client may fail the request; keep what we have
+                self.log(f"workspace/configuration failed: {error}", types.MessageType.Warning)
+                answer = None
+            section = answer[0] if answer else None
+            if section is not None and not isinstance(section, Mapping):
+                self.apply_settings(section, origin="workspace/configuration")
+                return
+            layered.update(section or {})
+            origin = "workspace/configuration"
+        else:
+            section = settings_section(pushed)
+            if pushed is not None and section is None:
+                self.apply_settings(pushed, origin="didChangeConfiguration")
+                return
+            layered.update(section or {})
+            origin = "didChangeConfiguration"
+        self.apply_settings(layered, origin=origin)
+
+
+_LOG_LEVELS = {
+    types.MessageType.Error: logging.ERROR,
+    types.MessageType.Warning: logging.WARNING,
+    types.MessageType.Info: logging.INFO,
+    types.MessageType.Log: logging.DEBUG,
+}
+
+
+def settings_section(raw: Any) -> dict[str, Any] | None:
+    """The ``switcheroo`` section of loose settings JSON (``{"switcheroo": {...}}`` or bare)."""
+    if not isinstance(raw, Mapping):
+        return None
+    inner = raw.get(SETTINGS_SECTION)
+    if isinstance(inner, Mapping):
+        return dict(inner)
+    if SETTINGS_SECTION in raw:
+        return None
+    return dict(raw)
+
+
+def register_lifecycle(server: SwitcherooServer) -> None:
+    """initialize (client support, first settings), initialized (configuration), shutdown."""
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: SwitcherooServer, params: types.InitializeParams) -> None:
+        ls.support = ClientSupport.from_capabilities(
+            params.capabilities, ls.workspace.position_encoding
+        )
+        options = params.initialization_options
+        section = settings_section(options)
+        if options is not None and section is None:
+            ls.apply_settings(options, origin="initializationOptions")
+        else:
+            ls._initialization_settings = section or {}
+            ls.apply_settings(ls._initialization_settings, origin="initializationOptions")
+        if not ls.support.configuration:
+            ls.settings_ready.set()
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: SwitcherooServer, params: types.InitializedParams) -> None:
+        if ls.support.configuration:
+            try:
+                await ls.refresh_settings()
+            finally:
+                ls.settings_ready.set()
+        if ls.support.configuration_registration:
+            try:
+                await ls.client_register_capability_async(
+                    types.RegistrationParams(
+                        registrations=[
+                            types.Registration(
+                                id="switcheroo-configuration",
+                                method=types.WORKSPACE_DID_CHANGE_CONFIGURATION,
+                                register_options={"section": SETTINGS_SECTION},
+                            )
+                        ]
+                    )
+                )
+            except Exception as error:  # optional: a client without it still pushes settings
+                logger.debug("didChangeConfiguration registration failed: %s", error)
+
+    @server.feature(types.SHUTDOWN)
+    def shutdown(ls: SwitcherooServer, params: None) -> None:
+        for listener in ls.shutdown_listeners:
+            listener()
+        ls.engine_executor.shutdown(wait=False, cancel_futures=True)
+
+
+def register_settings(server: SwitcherooServer) -> None:
+    """workspace/didChangeConfiguration: re-read settings and let features react."""
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(
+        ls: SwitcherooServer, params: types.DidChangeConfigurationParams
+    ) -> None:
+        await ls.refresh_settings(params.settings)
+
+
+def create_server() -> SwitcherooServer:
+    """A server with every feature registered."""
+    from . import actions, commands, diagnostics, notebook
+
+    server = SwitcherooServer()
+    register_lifecycle(server)
+    register_settings(server)
+    diagnostics.register(server)
+    actions.register(server)
+    commands.register(server)
+    notebook.register(server)  # last: routes cell URIs of the handlers above to notebooks
+    return server
