@@ -306,3 +306,9 @@ def test_fix_positions_match_offsets() -> None:
     (edit,) = result.edits
     assert (edit.start_pos.line, edit.start_pos.column) == (3, 0)
     assert (edit.end_pos.line, edit.end_pos.column) == (3, len("modèle.load_state_dict(sd)"))
+
+
+def test_too_deeply_nested_code_is_reported_not_raised() -> None:
+    text = HEADER + "model.load_state_dict(" + "[" * 180 + "]" * 180 + ")\n"
+    result = fix_all(text)
+    assert result.edits == () and "nested too deeply" in (result.error or "")

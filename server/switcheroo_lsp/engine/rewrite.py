@@ -127,6 +127,10 @@ def _build(
         except _Unfixable as exc:
             skipped.extend((s.finding, str(exc)) for s in unit.sites)
             continue
+        except RecursionError:
+            reason = "the statement is nested too deeply to rewrite"
+            skipped.extend((s.finding, reason) for s in unit.sites)
+            continue
         edits.append(make_edit(index, unit.start, unit.end, new_text))
         fixed_sites.extend(unit.sites)
     if not edits:

@@ -147,6 +147,15 @@ def _analyze(text: str) -> Analysis:
             gc.enable()
     index = LineIndex(text)
     lines = sorted({index.line_of(m.start()) + 1 for m in re.finditer(NAME, text)})
+    try:
+        return _analyze_tree(text, tree, index, lines)
+    except RecursionError:
+        return Analysis(
+            ScanResult(syntax_error="the code is nested too deeply to analyze", syntax_error_line=0)
+        )
+
+
+def _analyze_tree(text: str, tree: ast.Module, index: LineIndex, lines: list[int]) -> Analysis:
     calls: list[tuple[ast.Call, tuple[ast.AST, ...]]] = []
     _collect(tree, lines, [tree], calls)
     if not calls:
