@@ -57,9 +57,11 @@ class LinenBlock(nn.Module):
     @nn.compact
     def __call__(self, x):
         bn = lambda name: nn.BatchNorm(use_running_average=True, epsilon=1e-5, name=name)  # noqa: E731
-        conv = lambda k, s, name: nn.Conv(
-            self.cout, (k, k), s, padding=[(k // 2, k // 2)] * 2, use_bias=False, name=name
-        )  # noqa: E731
+
+        def conv(k, s, name):
+            pad = [(k // 2, k // 2)] * 2
+            return nn.Conv(self.cout, (k, k), s, padding=pad, use_bias=False, name=name)
+
         y = nn.relu(bn("bn1")(conv(3, self.stride, "conv1")(x)))
         y = bn("bn2")(conv(3, 1, "conv2")(y))
         if self.project:
@@ -79,9 +81,10 @@ class LinenResNet(nn.Module):
 
 class NnxBlock(nnx.Module):
     def __init__(self, cin: int, cout: int, stride: int, rngs: nnx.Rngs) -> None:
-        conv = lambda i, k, s: nnx.Conv(
-            i, cout, (k, k), s, padding=[(k // 2, k // 2)] * 2, use_bias=False, rngs=rngs
-        )  # noqa: E731
+        def conv(i, k, s):
+            pad = [(k // 2, k // 2)] * 2
+            return nnx.Conv(i, cout, (k, k), s, padding=pad, use_bias=False, rngs=rngs)
+
         bn = lambda: nnx.BatchNorm(cout, use_running_average=True, epsilon=1e-5, rngs=rngs)  # noqa: E731
         self.conv1, self.bn1, self.conv2, self.bn2 = (
             conv(cin, 3, stride),

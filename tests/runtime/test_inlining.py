@@ -1,0 +1,74 @@
+"""keymapper.py is inlined into users' files: it must follow the inlining rules of API.md, stay
+compact, and work when executed on its own."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import switcheroo_lsp.runtime
+from switcheroo_lsp.runtime import KeyMapper, keymapper_source
+
+SOURCE = keymapper_source()
+TREE = ast.parse(SOURCE)
+
+
+def test_source_is_the_module_file() -> None:
+    path = Path(switcheroo_lsp.runtime.__file__).with_name("keymapper.py")
+    assert path.read_text(encoding="utf-8") == SOURCE
+
+
+def test_module_docstring_then_numpy_and_jax_imports_only() -> None:
+    body = TREE.body
+    assert isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+    imports = [n for n in body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    assert all(isinstance(n, ast.Import) and len(n.names) == 1 for n in imports)
+    assert {(n.names[0].name, n.names[0].asname) for n in imports} <= {
+        ("numpy", "np"), ("jax", None), ("jax.numpy", "jnp")}  # fmt: skip
+    assert "from __future__" not in SOURCE
+
+
+def test_top_level_names_cannot_collide_with_user_code() -> None:
+    names = [n.name for n in TREE.body if isinstance(n, (ast.ClassDef, ast.FunctionDef))]
+    names += [
+        t.id
+        for n in TREE.body
+        if isinstance(n, ast.Assign)
+        for t in n.targets
+        if isinstance(t, ast.Name)
+    ]
+    assert names == ["KeyMapper"] or all(n == "KeyMapper" or n.startswith("_") for n in names)
+
+
+def test_compact() -> None:
+    assert len(SOURCE.splitlines()) < 300
+
+
+def test_works_when_executed_from_its_source_without_the_package() -> None:
+    body = "\n".join(
+        SOURCE.splitlines()[TREE.body[1].lineno - 1 :]
+    )  # the engine drops the docstring
+    namespace: dict = {}
+    exec(compile(body, "<inlined preamble>", "exec"), namespace)  # noqa: S102
+    variables = namespace["KeyMapper"].from_torch(
+        {"fc.weight": np.ones((2, 3), np.float32), "fc.bias": np.zeros(2, np.float32)}
+    )
+    assert variables["params"]["fc"]["kernel"].shape == (3, 2)
+
+
+def test_importing_it_pulls_in_neither_torch_nor_flax() -> None:
+    code = ("import sys; import switcheroo_lsp.runtime.keymapper\n"
+            "print(sorted(m for m in ('torch', 'flax', 'safetensors', 'ml_dtypes') if m in sys.modules))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() in ("[]", "['ml_dtypes']")  # jax itself imports ml_dtypes
+
+
+def test_public_api_is_re_exported() -> None:
+    assert switcheroo_lsp.runtime.KeyMapper is KeyMapper
+    assert (
+        callable(KeyMapper.from_torch)
+        and callable(KeyMapper.map_name)
+        and callable(KeyMapper.map_value)
+    )
