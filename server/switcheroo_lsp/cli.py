@@ -44,6 +44,7 @@ class FileReport:
     diff: str = ""
     changed: bool = False
     skipped: list[tuple[Finding, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # notebooks: cells left out, and why
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,13 @@ class Job:
 
 def process(job: Job) -> FileReport:
     """Check or fix one file. Never raises for bad input: problems land in ``error``."""
+    try:
+        return _process(job)
+    except Exception as exc:  # a bug: report it for this file, keep going with the others
+        return FileReport(job.path, error=f"internal error ({exc!r}); please report it")
+
+
+def _process(job: Job) -> FileReport:
     report = FileReport(job.path)
     path = Path(job.path)
     try:
@@ -73,6 +81,10 @@ def process(job: Job) -> FileReport:
         return report
     if NAME not in text:
         return report
+    if path.suffix == ".ipynb":  # cells, magics, JSON: see ipynb.py
+        from switcheroo_lsp.ipynb import process_notebook
+
+        return process_notebook(job, text, report)
     result = scan(text)
     if result.syntax_error is not None:
         report.error = f"does not parse ({result.syntax_error})"
@@ -211,9 +223,17 @@ def _shown(finding: Finding, settings: Settings) -> bool:
     return finding.code == CODE_CHECKPOINT or settings.hint_non_model
 
 
+def _where(path: str, finding: Finding) -> str:
+    """``path:line:col``; ``path:cell N:line:col`` in a notebook (lines counted in the cell)."""
+    cell = getattr(finding, "cell", None)
+    pos = finding.span.start_pos
+    return f"{path}:{'' if cell is None else f'cell {cell + 1}:'}{pos.line + 1}:{pos.column + 1}"
+
+
 def _finding_json(path: str, finding: Finding) -> dict[str, Any]:
     return {
         "path": path,
+        **({"cell": finding.cell + 1} if hasattr(finding, "cell") else {}),
         "line": finding.span.start_pos.line + 1,
         "column": finding.span.start_pos.column + 1,
         "end_line": finding.span.end_pos.line + 1,
@@ -256,6 +276,7 @@ def report_check(
                     }
                     for r in errors
                 ],
+                "warnings": [{"path": r.path, "message": w} for r in reports for w in r.warnings],
                 "summary": {
                     "files": len(reports),
                     "migration_sites": len(sites),
@@ -272,8 +293,9 @@ def report_check(
         for r in reports:
             for f in r.findings:
                 if _shown(f, settings):
-                    pos = f.span.start_pos
-                    out.write(f"{r.path}:{pos.line + 1}:{pos.column + 1}: {f.code} {explain(f)}\n")
+                    out.write(f"{_where(r.path, f)}: {f.code} {explain(f)}\n")
+        for r in reports:
+            err.writelines(f"{r.path}:{warning}\n" for warning in r.warnings)
         for r in errors:
             line = "" if r.error_line is None else f"{r.error_line + 1}:1:"
             err.write(f"{r.path}:{line} error: {r.error}\n")
@@ -306,9 +328,10 @@ def report_fix(reports: Sequence[FileReport], mode: str, out: TextIO, err: TextI
         line = "" if r.error_line is None else f"{r.error_line + 1}:1:"
         err.write(f"{r.path}:{line} error: {r.error}\n")
     left = [(r.path, f, why) for r in reports for f, why in r.skipped if f.code == CODE_CHECKPOINT]
+    for r in reports:
+        err.writelines(f"{r.path}:{warning}\n" for warning in r.warnings)
     for path, f, why in left:
-        pos = f.span.start_pos
-        err.write(f"{path}:{pos.line + 1}:{pos.column + 1}: {f.code} not fixed: {why}\n")
+        err.write(f"{_where(path, f)}: {f.code} not fixed: {why}\n")
     fixed = sum(r.fixed for r in reports)
     files = sum(1 for r in reports if r.changed)
     if mode == "diff":

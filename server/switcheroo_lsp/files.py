@@ -14,7 +14,7 @@ from pathlib import Path
 
 from switcheroo_lsp.settings import DEFAULT_EXCLUDE
 
-PYTHON_SUFFIXES = (".py", ".pyi")
+PYTHON_SUFFIXES = (".py", ".pyi", ".ipynb")  # notebooks: the CLI hands them to ipynb.py
 
 
 class SourceError(Exception):
@@ -40,6 +40,13 @@ class _Excluder:
 
     def __call__(self, relative: str, name: str) -> bool:
         return bool(self._names.match(name) or self._paths.match(relative))
+
+
+def _is_environment(directory: str) -> bool:
+    """A virtual environment (whatever its name) or a conda environment: installed code, not yours."""
+    return os.path.exists(os.path.join(directory, "pyvenv.cfg")) or os.path.isdir(
+        os.path.join(directory, "conda-meta")
+    )
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -93,7 +100,8 @@ def iter_python_files(paths: Iterable[Path], exclude: Sequence[str] = ()) -> Ite
                     continue
                 if is_dir:
                     seen.add(real)
-                    subdirectories.append((Path(entry.path), real))
+                    if not _is_environment(entry.path):
+                        subdirectories.append((Path(entry.path), real))
                 elif is_file and entry.name.endswith(PYTHON_SUFFIXES):
                     seen.add(real)
                     yield Path(entry.path)

@@ -127,3 +127,12 @@ def test_write_atomic_failure_leaves_the_file_untouched(
         write_atomic(path, "new\n")
     assert path.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["a.py"]
+
+
+def test_skips_virtual_environments_whatever_their_name(tmp_path: Path) -> None:
+    touch(tmp_path / "py311" / "lib" / "x.py")
+    (tmp_path / "py311" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    touch(tmp_path / "conda_env" / "lib" / "y.py")
+    (tmp_path / "conda_env" / "conda-meta").mkdir()
+    touch(tmp_path / "kept.py")
+    assert names(tmp_path) == ["kept.py"]
