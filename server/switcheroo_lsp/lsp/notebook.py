@@ -179,7 +179,8 @@ class NotebookDiagnostics:
     server: SwitcherooServer
     analyses: dict[str, NotebookAnalysis] = field(default_factory=dict)
     saved: dict[str, NotebookAnalysis] = field(default_factory=dict)  # run=onSave
-    shown: dict[str, set[str]] = field(default_factory=dict)  # notebook -> cells with diagnostics
+    # notebook -> cell -> (version, result id) of the last push
+    shown: dict[str, dict[str, tuple[int | None, str]]] = field(default_factory=dict)
     last_good: dict[str, tuple[str, tuple[CellFinding, ...]]] = field(default_factory=dict)
     pending: dict[str, asyncio.Task[None]] = field(default_factory=dict)
 
@@ -276,21 +277,23 @@ class NotebookDiagnostics:
                 self.server.workspace_diagnostic_refresh(None)
 
     def publish(self, analysis: NotebookAnalysis) -> None:
-        """Push every code cell's diagnostics; clear cells that showed some and no longer do."""
+        """Push the diagnostics of every code cell whose text or diagnostics changed since the
+        last push (all of them the first time); clear cells that left the notebook."""
         notebook_uri = analysis.snapshot.uri
-        before = self.shown.get(notebook_uri, set())
-        now: set[str] = set()
+        before = self.shown.get(notebook_uri, {})
+        now: dict[str, tuple[int | None, str]] = {}
         for cell in analysis.snapshot.cells:
+            if not cell.is_code:
+                continue
             items = analysis.diagnostics.get(cell.uri, ())
-            if items:
-                now.add(cell.uri)
-            if items or cell.uri in before:
+            now[cell.uri] = (cell.version, analysis.result_ids.get(cell.uri, ""))
+            if before.get(cell.uri) != now[cell.uri]:
                 self.server.text_document_publish_diagnostics(
                     types.PublishDiagnosticsParams(
                         uri=cell.uri, diagnostics=list(items), version=cell.version
                     )
                 )
-        for uri in before - now - {cell.uri for cell in analysis.snapshot.cells}:
+        for uri in sorted(set(before) - set(now)):
             self.server.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
             )
@@ -303,11 +306,11 @@ class NotebookDiagnostics:
             task.cancel()
         self.analyses.pop(notebook_uri, None)
         self.saved.pop(notebook_uri, None)
-        shown = self.shown.pop(notebook_uri, set())
+        shown = self.shown.pop(notebook_uri, {})
         for uri in cell_uris:
             self.last_good.pop(uri, None)
         if not self.server.support.pull_diagnostics:
-            for uri in sorted(shown | set(cell_uris)):
+            for uri in sorted(set(shown) | set(cell_uris)):
                 self.server.text_document_publish_diagnostics(
                     types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
                 )

@@ -1,0 +1,342 @@
+"""The editor's side of the notebook tests: a notebook open in a client that syncs it with
+notebookDocument/* messages, as VS Code does, and applies the server's workspace edits to cells
+with its own position arithmetic."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import re
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from lsprotocol import types
+from pygls.protocol import default_converter
+from pytest_lsp import LanguageClient, client_capabilities
+from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
+
+TIMEOUT = 15.0  # seconds before a wait fails the test (never an assertion about speed)
+NOTEBOOK_URI = "file:///work/project/train.ipynb"
+# Two ways an editor can be set up: VS Code's (push, UTF-16, versioned edits) and a pulling
+# UTF-8 client with plain `changes` edits.
+CLIENTS = ["vscode-push", "pull-utf8"]
+
+
+def cell_uri(number: int) -> str:
+    """A cell URI as VS Code makes them (percent-encoded fragment included)."""
+    return f"vscode-notebook-cell:/work/project/train.ipynb#W{number}sZmlsZQ%3D%3D"
+
+
+class RecordingClient(LanguageClient):
+    """pytest-lsp's client, also recording every publish and refresh request."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.published: list[types.PublishDiagnosticsParams] = []
+        self.refreshes = 0
+
+
+def make_client() -> RecordingClient:
+    """A client with pytest-lsp's handlers plus recording ones."""
+    client = RecordingClient(converter_factory=default_converter)
+    features = dict(DEFAULT_CLIENT_FEATURES)
+    for method in (types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, types.WORKSPACE_DIAGNOSTIC_REFRESH):
+        features.pop(method, None)
+    register_lsp_features(client, features)
+
+    @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    def publish(params: types.PublishDiagnosticsParams) -> None:
+        client.published.append(params)
+
+    @client.feature(types.WORKSPACE_DIAGNOSTIC_REFRESH)
+    def refresh(params: None) -> None:
+        client.refreshes += 1
+
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register_capability(params: types.RegistrationParams) -> None:
+        pass
+
+    return client
+
+
+def server_command() -> list[str]:
+    """The server as editors start it."""
+    return [sys.executable, "-m", "switcheroo_lsp"]
+
+
+_CODECS = {"utf-8": ("utf-8", 1), "utf-16": ("utf-16-le", 2), "utf-32": ("utf-32-le", 4)}
+
+
+def client_offset(text: str, position: types.Position, encoding: str) -> int:
+    """Code-point offset of an LSP position, as an editor computes it."""
+    starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
+    assert position.line < len(starts), f"{position} is past the end of the cell"
+    offset = starts[position.line]
+    codec, width = _CODECS[encoding]
+    units = 0
+    while units < position.character:
+        assert offset < len(text) and text[offset] not in "\r\n", f"{position} is past the line"
+        units += len(text[offset].encode(codec)) // width
+        offset += 1
+    assert units == position.character, f"{position} splits a character"
+    return offset
+
+
+def apply_text_edits(text: str, edits: Sequence[Any], encoding: str) -> str:
+    """Apply LSP text edits (all against the same text) the way an editor does."""
+    spans = sorted(
+        (
+            client_offset(text, edit.range.start, encoding),
+            client_offset(text, edit.range.end, encoding),
+            edit.new_text,
+        )
+        for edit in edits
+    )
+    for (_, end, _), (start, _, _) in zip(spans, spans[1:], strict=False):
+        assert end <= start, "overlapping edits"
+    for start, end, new_text in reversed(spans):
+        text = text[:start] + new_text + text[end:]
+    return text
+
+
+@dataclass
+class Cell:
+    """One cell as the editor holds it."""
+
+    uri: str
+    text: str
+    kind: types.NotebookCellKind = types.NotebookCellKind.Code
+    language: str = "python"
+    version: int = 1
+
+
+@dataclass
+class NotebookEditor:
+    """One client (capability set) with one notebook open in it."""
+
+    client: RecordingClient
+    client_name: str
+    encoding: str = "utf-16"
+    pull: bool = False
+    cells: list[Cell] = field(default_factory=list)
+    version: int = 1
+    capabilities: types.ClientCapabilities = field(init=False)
+    result: types.InitializeResult | None = None
+
+    def __post_init__(self) -> None:
+        caps = copy.deepcopy(client_capabilities("visual-studio-code"))
+        # VS Code 1.65's recorded set predates LSP 3.17; today's VS Code sends these too.
+        caps.notebook_document = types.NotebookDocumentClientCapabilities(
+            synchronization=types.NotebookDocumentSyncClientCapabilities(
+                dynamic_registration=True, execution_summary_support=True
+            )
+        )
+        caps.general = caps.general or types.GeneralClientCapabilities()
+        if self.client_name == "pull-utf8":
+            caps.general.position_encodings = [types.PositionEncodingKind.Utf8]
+            caps.text_document.diagnostic = types.DiagnosticClientCapabilities(
+                dynamic_registration=False
+            )
+            caps.workspace.diagnostics = types.DiagnosticWorkspaceClientCapabilities(
+                refresh_support=True
+            )
+            caps.workspace.workspace_edit.document_changes = False
+        else:
+            caps.workspace.workspace_edit.document_changes = True
+        self.capabilities = caps
+
+    async def initialize(self, settings: Any = None) -> types.InitializeResult:
+        """initialize + initialized with this client's capabilities."""
+        self.result = await self.client.initialize_session(
+            types.InitializeParams(capabilities=self.capabilities, initialization_options=settings)
+        )
+        negotiated = self.result.capabilities.position_encoding or "utf-16"
+        self.encoding = str(getattr(negotiated, "value", negotiated))
+        self.pull = self.result.capabilities.diagnostic_provider is not None
+        return self.result
+
+    # -- the notebook ----------------------------------------------------------------------------
+
+    def _synced(self) -> list[Cell]:
+        return [cell for cell in self.cells if cell.language == "python"]
+
+    def open(self, sources: Sequence[str | tuple[str, str]]) -> None:
+        """notebookDocument/didOpen; a ``("markdown", text)`` item is a markdown cell."""
+        self.cells = []
+        for number, source in enumerate(sources):
+            if isinstance(source, tuple):
+                self.cells.append(
+                    Cell(cell_uri(number), source[1], types.NotebookCellKind.Markup, source[0])
+                )
+            else:
+                self.cells.append(Cell(cell_uri(number), source))
+        self.client.notebook_document_did_open(
+            types.DidOpenNotebookDocumentParams(
+                notebook_document=types.NotebookDocument(
+                    uri=NOTEBOOK_URI,
+                    notebook_type="jupyter-notebook",
+                    version=self.version,
+                    cells=[types.NotebookCell(kind=c.kind, document=c.uri) for c in self.cells],
+                ),
+                cell_text_documents=[
+                    types.TextDocumentItem(
+                        uri=c.uri, language_id=c.language, version=c.version, text=c.text
+                    )
+                    for c in self.cells
+                ],
+            )
+        )
+
+    def text(self, index: int) -> str:
+        """The text of cell ``index``."""
+        return self.cells[index].text
+
+    def set_text(self, index: int, text: str) -> None:
+        """Replace a cell's whole text (notebookDocument/didChange, textContent)."""
+        self.set_texts({index: text})
+
+    def set_texts(self, texts: dict[int, str]) -> None:
+        """Replace several cells' texts in one notebookDocument/didChange."""
+        self.version += 1
+        changes = []
+        for index, text in texts.items():
+            cell = self.cells[index]
+            old = cell.text
+            cell.text, cell.version = text, cell.version + 1
+            end = _end_position(old, self.encoding)
+            changes.append(
+                types.NotebookDocumentCellContentChanges(
+                    document=types.VersionedTextDocumentIdentifier(
+                        uri=cell.uri, version=cell.version
+                    ),
+                    changes=[
+                        types.TextDocumentContentChangePartial(
+                            range=types.Range(types.Position(0, 0), end), text=text
+                        )
+                    ],
+                )
+            )
+        self._send_change(types.NotebookDocumentCellChanges(text_content=changes))
+
+    def remove_cell(self, index: int) -> None:
+        """Delete a cell (notebookDocument/didChange, structure)."""
+        self.version += 1
+        cell = self.cells.pop(index)
+        self._send_change(
+            types.NotebookDocumentCellChanges(
+                structure=types.NotebookDocumentCellChangeStructure(
+                    array=types.NotebookCellArrayChange(start=index, delete_count=1, cells=[]),
+                    did_close=[types.TextDocumentIdentifier(uri=cell.uri)],
+                )
+            )
+        )
+
+    def _send_change(self, cells: types.NotebookDocumentCellChanges) -> None:
+        self.client.notebook_document_did_change(
+            types.DidChangeNotebookDocumentParams(
+                notebook_document=types.VersionedNotebookDocumentIdentifier(
+                    uri=NOTEBOOK_URI, version=self.version
+                ),
+                change=types.NotebookDocumentChangeEvent(cells=cells),
+            )
+        )
+
+    def save(self) -> None:
+        """notebookDocument/didSave."""
+        self.client.notebook_document_did_save(
+            types.DidSaveNotebookDocumentParams(
+                notebook_document=types.NotebookDocumentIdentifier(uri=NOTEBOOK_URI)
+            )
+        )
+
+    def close(self) -> None:
+        """notebookDocument/didClose."""
+        self.client.notebook_document_did_close(
+            types.DidCloseNotebookDocumentParams(
+                notebook_document=types.NotebookDocumentIdentifier(uri=NOTEBOOK_URI),
+                cell_text_documents=[types.TextDocumentIdentifier(uri=c.uri) for c in self.cells],
+            )
+        )
+
+    def apply(self, edit: types.WorkspaceEdit | None) -> bool:
+        """Apply a workspace edit to the cells like an editor (refusing stale versions)."""
+        assert edit is not None, "the action has no edit"
+        by_uri = {cell.uri: i for i, cell in enumerate(self.cells)}
+        per_cell: list[tuple[int, int | None, Sequence[Any]]] = []
+        for change in edit.document_changes or []:
+            assert isinstance(change, types.TextDocumentEdit), change
+            uri = change.text_document.uri
+            assert uri in by_uri, f"edit for an unknown document {uri}"
+            per_cell.append((by_uri[uri], change.text_document.version, change.edits))
+        for uri, edits in (edit.changes or {}).items():
+            assert uri in by_uri, f"edit for an unknown document {uri}"
+            per_cell.append((by_uri[uri], None, edits))
+        for index, version, _ in per_cell:
+            if version is not None and self.cells[index].version != version:
+                return False
+        self.set_texts(
+            {
+                index: apply_text_edits(self.cells[index].text, edits, self.encoding)
+                for index, _, edits in per_cell
+            }
+        )
+        return True
+
+    # -- what the server says --------------------------------------------------------------------
+
+    async def wait_for_publish(
+        self,
+        uri: str,
+        predicate: Callable[[types.PublishDiagnosticsParams], bool] = lambda p: True,
+    ) -> types.PublishDiagnosticsParams:
+        """The newest publish for ``uri`` that matches, waiting for one if none has arrived."""
+
+        async def poll() -> types.PublishDiagnosticsParams:
+            while True:
+                for params in reversed(self.client.published):
+                    if params.uri == uri and predicate(params):
+                        return params
+                await asyncio.sleep(0.01)
+
+        return await asyncio.wait_for(poll(), TIMEOUT)
+
+    async def diagnostics(self, index: int) -> list[types.Diagnostic]:
+        """The diagnostics of a cell's current text, by pull or push as negotiated."""
+        cell = self.cells[index]
+        if self.pull:
+            report = await self.client.text_document_diagnostic_async(
+                types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(cell.uri))
+            )
+            assert isinstance(report, types.RelatedFullDocumentDiagnosticReport)
+            return list(report.items)
+        version = cell.version
+        published = await self.wait_for_publish(cell.uri, lambda p: p.version == version)
+        return list(published.diagnostics)
+
+    def text_at(self, index: int, range_: types.Range) -> str:
+        """The text a range covers in a cell."""
+        text = self.cells[index].text
+        start = client_offset(text, range_.start, self.encoding)
+        return text[start : client_offset(text, range_.end, self.encoding)]
+
+    async def code_actions(
+        self, index: int, line: int, *, only: list[str] | None = None
+    ) -> list[types.CodeAction]:
+        """textDocument/codeAction in a cell, for the cursor at the start of ``line``."""
+        cursor = types.Position(line=line, character=0)
+        result = await self.client.text_document_code_action_async(
+            types.CodeActionParams(
+                text_document=types.TextDocumentIdentifier(uri=self.cells[index].uri),
+                range=types.Range(start=cursor, end=cursor),
+                context=types.CodeActionContext(diagnostics=[], only=only),
+            )
+        )
+        return [action for action in result or [] if isinstance(action, types.CodeAction)]
+
+
+def _end_position(text: str, encoding: str) -> types.Position:
+    lines = re.split(r"\r\n|\r|\n", text)
+    codec, width = _CODECS[encoding]
+    return types.Position(len(lines) - 1, len(lines[-1].encode(codec)) // width)

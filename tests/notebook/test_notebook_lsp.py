@@ -1,0 +1,189 @@
+"""The language server with notebooks: notebook document sync, per-cell diagnostics, quick fixes
+that write the KeyMapper into the first code cell, and notebook.source.fixAll.switcheroo."""
+
+from __future__ import annotations
+
+from notebook_editor import NotebookEditor
+from lsprotocol import types
+
+MODEL_CALL = "model.load_state_dict(torch.load('model.pt'))"
+IMPORTS = "import torch\nimport numpy as np"
+NOTEBOOK = [
+    ("markdown", "# Fine-tune\nLoad the weights."),
+    "%pip install -q torch flax\n" + IMPORTS,
+    "!nvidia-smi\nmodel = Net()\nsgd = torch.optim.SGD(model.parameters(), lr=0.1)",
+    f"# Modèle ✓\n{MODEL_CALL}",
+    "def broken(:\n    pass",
+    "%%time\nencoder = Encoder()\nencoder.load_state_dict(torch.load('encoder.pt'))",
+    "sgd.load_state_dict(torch.load('sgd.pt'))",
+]
+MODEL_CELL, ENCODER_CELL, SGD_CELL, PIP_CELL = 3, 5, 6, 1
+
+
+async def test_notebook_sync_is_advertised_for_python_cells(editor: NotebookEditor):
+    result = await editor.initialize()
+
+    sync = result.capabilities.notebook_document_sync
+    assert isinstance(sync, types.NotebookDocumentSyncOptions)
+    [selector] = sync.notebook_selector
+    assert [cell.language for cell in selector.cells] == ["python"]
+    actions = result.capabilities.code_action_provider
+    assert "notebook.source.fixAll.switcheroo" in actions.code_action_kinds
+
+
+async def test_each_code_cell_gets_its_diagnostics_on_its_own_uri(editor: NotebookEditor):
+    await editor.initialize()
+    editor.open(NOTEBOOK)
+
+    [model] = await editor.diagnostics(MODEL_CELL)
+    assert model.code == "checkpoint-keys"
+    assert editor.text_at(MODEL_CELL, model.range) == MODEL_CALL
+    assert model.range.start.line == 1
+    [sgd] = await editor.diagnostics(SGD_CELL)
+    assert sgd.code == "non-model-state"  # `sgd` was assigned an optimizer in another cell
+    assert sgd.severity == types.DiagnosticSeverity.Hint
+    assert await editor.diagnostics(PIP_CELL) == []
+
+
+async def test_magics_and_a_broken_cell_do_not_hide_the_others(editor: NotebookEditor):
+    await editor.initialize()
+    editor.open(NOTEBOOK)
+
+    [encoder] = await editor.diagnostics(ENCODER_CELL)  # a %%time cell
+    assert editor.text_at(ENCODER_CELL, encoder.range).startswith("encoder.load_state_dict(")
+    assert encoder.range.start.line == 2
+    assert await editor.diagnostics(4) == []  # the broken cell
+    assert len(await editor.diagnostics(MODEL_CELL)) == 1
+
+
+async def test_quick_fix_in_a_cell_puts_the_keymapper_in_the_first_code_cell(
+    editor: NotebookEditor,
+):
+    await editor.initialize()
+    editor.open(NOTEBOOK)
+    before = [cell.text for cell in editor.cells]
+
+    [action] = await editor.code_actions(MODEL_CELL, 1)
+
+    assert action.title == "Convert to KeyMapper.from_torch"
+    assert action.kind == types.CodeActionKind.QuickFix
+    assert action.is_preferred
+    assert editor.apply(action.edit)
+    assert (
+        editor.text(MODEL_CELL)
+        == "# Modèle ✓\nvariables = KeyMapper.from_torch(torch.load('model.pt'))"
+    )
+    first = editor.text(PIP_CELL)
+    assert first.startswith("%pip install -q torch flax\n" + IMPORTS + "\n")
+    assert first.count("class KeyMapper") == 1
+    assert first.index("class KeyMapper") > first.index("import numpy as np")
+    unchanged = [i for i in range(len(before)) if i not in (PIP_CELL, MODEL_CELL)]
+    assert [editor.text(i) for i in unchanged] == [before[i] for i in unchanged]
+
+
+async def test_the_keymapper_is_written_once_per_notebook_whatever_cell_fixes(
+    editor: NotebookEditor,
+):
+    await editor.initialize()
+    editor.open(NOTEBOOK)
+    [first_fix] = await editor.code_actions(ENCODER_CELL, 2)
+    assert editor.apply(first_fix.edit)
+
+    [second_fix] = await editor.code_actions(MODEL_CELL, 1)
+    changed = {change.text_document.uri for change in second_fix.edit.document_changes or []}
+    changed |= set(second_fix.edit.changes or {})
+    assert changed == {editor.cells[MODEL_CELL].uri}
+    assert editor.apply(second_fix.edit)
+
+    joined = "\n".join(cell.text for cell in editor.cells)
+    assert joined.count("class KeyMapper") == 1
+    assert joined.count("KeyMapper.from_torch(") == 2
+
+
+async def test_notebook_fix_all_migrates_every_cell_in_one_edit(editor: NotebookEditor):
+    await editor.initialize()
+    editor.open(NOTEBOOK)
+
+    [action] = await editor.code_actions(PIP_CELL, 0, only=["notebook.source.fixAll"])
+
+    assert action.kind == "notebook.source.fixAll.switcheroo"
+    assert editor.apply(action.edit)
+    assert "KeyMapper.from_torch(torch.load('model.pt'))" in editor.text(MODEL_CELL)
+    assert "KeyMapper.from_torch(torch.load('encoder.pt'))" in editor.text(ENCODER_CELL)
+    assert editor.text(SGD_CELL) == NOTEBOOK[SGD_CELL]  # an optimizer: left alone
+    assert editor.text(4) == NOTEBOOK[4]
+    for cell in (MODEL_CELL, ENCODER_CELL):
+        assert [d for d in await editor.diagnostics(cell) if d.code == "checkpoint-keys"] == []
+    again = await editor.code_actions(PIP_CELL, 0, only=["notebook.source.fixAll"])
+    assert again == []  # nothing left to do
+
+
+async def test_notebook_fix_all_is_offered_only_when_asked_for(editor: NotebookEditor):
+    await editor.initialize()
+    editor.open(NOTEBOOK)
+
+    kinds = [action.kind for action in await editor.code_actions(MODEL_CELL, 1)]
+    assert kinds == [types.CodeActionKind.QuickFix]
+    assert await editor.code_actions(MODEL_CELL, 0, only=["source.fixAll"]) == []
+    [action] = await editor.code_actions(MODEL_CELL, 0, only=["notebook"])
+    assert action.kind == "notebook.source.fixAll.switcheroo"
+
+
+async def test_editing_a_cell_updates_its_diagnostics(editor: NotebookEditor):
+    await editor.initialize()
+    editor.open(NOTEBOOK)
+    assert len(await editor.diagnostics(MODEL_CELL)) == 1
+
+    editor.set_text(MODEL_CELL, "print('no checkpoint here')")
+    assert await editor.diagnostics(MODEL_CELL) == []
+    editor.set_text(PIP_CELL, f"import torch\n{MODEL_CALL}")
+    [diagnostic] = await editor.diagnostics(PIP_CELL)
+    assert editor.text_at(PIP_CELL, diagnostic.range) == MODEL_CALL
+
+
+async def test_a_cell_that_stops_parsing_keeps_its_unchanged_calls(editor: NotebookEditor):
+    await editor.initialize()
+    editor.open(NOTEBOOK)
+    assert len(await editor.diagnostics(MODEL_CELL)) == 1
+
+    editor.set_text(MODEL_CELL, editor.text(MODEL_CELL) + "\nx = (")  # typing, not done yet
+    [diagnostic] = await editor.diagnostics(MODEL_CELL)
+    assert editor.text_at(MODEL_CELL, diagnostic.range) == MODEL_CALL
+
+
+async def test_removing_or_closing_clears_what_cells_showed(editor: NotebookEditor):
+    await editor.initialize()
+    editor.open(NOTEBOOK)
+    if editor.pull:
+        return  # a pulling client drops closed documents itself
+    model_uri, encoder_uri = editor.cells[MODEL_CELL].uri, editor.cells[ENCODER_CELL].uri
+    await editor.wait_for_publish(model_uri, lambda p: bool(p.diagnostics))
+    await editor.wait_for_publish(encoder_uri, lambda p: bool(p.diagnostics))
+
+    editor.remove_cell(MODEL_CELL)
+    await editor.wait_for_publish(model_uri, lambda p: not p.diagnostics)
+    editor.close()
+    await editor.wait_for_publish(encoder_uri, lambda p: not p.diagnostics)
+
+
+async def test_notebooks_and_files_are_served_side_by_side(editor: NotebookEditor):
+    await editor.initialize()
+    editor.open(NOTEBOOK)
+    uri = "file:///work/project/train.py"
+    text = f"import torch\nmodel = Net()\n{MODEL_CALL}\n"
+    editor.client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, text))
+    )
+
+    result = await editor.client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri),
+            range=types.Range(types.Position(2, 0), types.Position(2, 0)),
+            context=types.CodeActionContext(diagnostics=[]),
+        )
+    )
+    [action] = result
+    edits = (action.edit.changes or {}).get(uri) or action.edit.document_changes[0].edits
+    assert any("KeyMapper.from_torch" in edit.new_text for edit in edits)
+    [cell_fix] = await editor.code_actions(MODEL_CELL, 1)
+    assert editor.apply(cell_fix.edit)
