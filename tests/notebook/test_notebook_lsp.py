@@ -3,8 +3,8 @@ that write the KeyMapper into the first code cell, and notebook.source.fixAll.sw
 
 from __future__ import annotations
 
-from notebook_editor import NotebookEditor
 from lsprotocol import types
+from notebook_editor import NotebookEditor
 
 MODEL_CALL = "model.load_state_dict(torch.load('model.pt'))"
 IMPORTS = "import torch\nimport numpy as np"
