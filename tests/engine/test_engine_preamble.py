@@ -80,6 +80,24 @@ PLACEMENTS = [
         "import os\n" + LINE + FIXED + "import late\n",
     ),
     (
+        "after_type_checking_and_version_guards",
+        "import sys\nif sys.version_info >= (3, 11):\n    import tomllib\nelse:\n    import tomli as tomllib\n\n"
+        + CALL,
+        "import sys\nif sys.version_info >= (3, 11):\n    import tomllib\nelse:\n    import tomli as tomllib\n"
+        + LINE
+        + "\n"
+        + FIXED,
+    ),
+    (
+        "never_after_the_main_guard",
+        "import torch\n\nif __name__ == '__main__':\n    import sys\n    main(sys.argv)\n"
+        "def main(model):\n    " + CALL,
+        "import torch\n"
+        + LINE
+        + "\nif __name__ == '__main__':\n    import sys\n    main(sys.argv)\n"
+        "def main(model):\n    " + FIXED,
+    ),
+    (
         "two_blank_lines_before_a_def",
         "import torch\n\n\ndef f(model):\n    " + CALL,
         "import torch\n" + LINE + "\n\ndef f(model):\n    " + FIXED,

@@ -60,19 +60,36 @@ def _binding_keys(node: ast.stmt) -> list[str]:
     return keys
 
 
+def _is_main_guard(node: ast.stmt) -> bool:
+    """`if __name__ == "__main__":`, where a script's code starts."""
+    return isinstance(node, ast.If) and any(
+        isinstance(n, ast.Name) and n.id == "__name__" for n in ast.walk(node.test)
+    )
+
+
 def _is_importish(node: ast.stmt) -> bool:
+    """An import, or a guard holding imports: `try: import apex` / `except ImportError: ...`,
+    `if TYPE_CHECKING:` / `if sys.version_info ...:`. Never `if __name__ == "__main__":`."""
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         return True
     if isinstance(node, ast.Try):
-        blocks = [node.body, node.orelse, node.finalbody, *(h.body for h in node.handlers)]
+        guarded = [*node.body, *node.orelse, *node.finalbody]
+        handlers = [s for h in node.handlers for s in h.body]
     elif isinstance(node, ast.If):
-        blocks = [node.body, node.orelse]
+        if _is_main_guard(node):
+            return False
+        guarded, handlers = [*node.body, *node.orelse], []
     else:
         return False
-    inner = [s for block in blocks for s in block]
-    has_import = any(isinstance(s, (ast.Import, ast.ImportFrom)) for s in inner)
-    simple = (ast.Import, ast.ImportFrom, ast.Pass, ast.Assign, ast.Expr, ast.Raise, ast.If)
-    return has_import and all(isinstance(s, simple) for s in inner)
+    has_import = any(isinstance(s, (ast.Import, ast.ImportFrom)) for s in guarded + handlers)
+    simple = (ast.Import, ast.ImportFrom, ast.Pass, ast.Assign, ast.AnnAssign, ast.Raise)
+    return (
+        has_import
+        and all(
+            isinstance(s, simple) or (isinstance(s, ast.If) and _is_importish(s)) for s in guarded
+        )
+        and all(isinstance(s, (*simple, ast.Expr)) for s in handlers)
+    )
 
 
 def _binds_keymapper(node: ast.stmt) -> bool:
@@ -144,7 +161,7 @@ def head_facts(tree: ast.Module, index: LineIndex) -> HeadFacts:
         if isinstance(
             node,
             ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.With | ast.For | ast.While,
-        ):
+        ) or _is_main_guard(node):
             break
         importish = _is_importish(node)
         if not importish and not isinstance(
