@@ -457,3 +457,20 @@ def test_changing_a_setting_reaches_the_server(
     )
     kinds = {s["kind"] for s in report["squiggles"] if MODEL_CALL in s["line"]}
     assert kinds == {"squiggly-warning"}, report
+
+
+def test_palette_command_migrates_the_active_file(
+    code_server: CodeServer, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # The palette passes no argument; the extension supplies the active editor's URI.
+    target = _workspace(tmp_path, "command", TWO_MODELS, {})
+    _drive(
+        code_server,
+        request,
+        "migrateCommand",
+        target,
+        commandTitle="Switcheroo: Migrate load_state_dict calls in this file",
+    )
+
+    text = _assert_migrated_program(target, migrated_calls=2)
+    assert MODEL_CALL not in text and EVAL_CALL not in text, text

@@ -41,6 +41,7 @@ const MIGRATE_WORKSPACE = "switcheroo.migrateWorkspace";
 const SERVER_COMMANDS = [MIGRATE_FILE, MIGRATE_WORKSPACE];
 const PROBE_TIMEOUT_MS = 30_000;
 const SETTINGS_SETTLE_MS = 400;
+const PYTHON_EXTENSION_TIMEOUT_MS = 15_000;
 
 /** Owns the one language client of the window and its lifecycle. */
 class SwitcherooServer implements vscode.Disposable {
@@ -281,7 +282,13 @@ class SwitcherooServer implements vscode.Disposable {
     }
     for (const command of SERVER_COMMANDS) {
       this.standIns.push(
-        vscode.commands.registerCommand(command, async () => {
+        vscode.commands.registerCommand(command, async (...args: unknown[]): Promise<unknown> => {
+          // Invoked while the server is starting (e.g. the command activated the extension):
+          // wait for the start, then hand over to the command the client has registered.
+          await this.queue;
+          if (this.client?.state === State.Running) {
+            return vscode.commands.executeCommand(command, ...args);
+          }
           const picked = await vscode.window.showWarningMessage(
             `Switcheroo: the server is not running: ${this.notRunningReason}`,
             "Restart Server",
@@ -292,6 +299,7 @@ class SwitcherooServer implements vscode.Disposable {
           } else if (picked === "Show Log") {
             this.output.show(true);
           }
+          return undefined;
         }),
       );
     }
@@ -328,10 +336,18 @@ async function pythonExtensionApi(): Promise<unknown> {
   if (extension === undefined) {
     return undefined;
   }
+  if (extension.isActive) {
+    return extension.exports;
+  }
+  // Its activation can be slow (environment discovery); do not hold the server back for long.
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), PYTHON_EXTENSION_TIMEOUT_MS);
+  });
   try {
-    return extension.isActive ? extension.exports : await extension.activate();
-  } catch {
-    return undefined;
+    return await Promise.race([Promise.resolve(extension.activate()).catch(() => undefined), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

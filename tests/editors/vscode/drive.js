@@ -285,6 +285,33 @@ async function settingsChangeScenario(page, config, report) {
   await shot(page, config, "diagnostics-after");
 }
 
+/** The palette command runs the server's switcheroo.migrateFile on the active editor. */
+async function migrateCommandScenario(page, config) {
+  await waitForModelSquiggle(page, config);
+  const model = (await squigglesByLine(page)).find((s) => MODEL_SEVERITIES.includes(s.kind));
+  await page.mouse.click(model.box.x + 4, model.box.y + model.box.height / 2); // focus the editor
+  await page.keyboard.press("F1");
+  const input = page.locator(".quick-input-widget input").first();
+  await input.waitFor({ state: "visible", timeout: config.stepTimeoutMs }).catch(() => {
+    throw new Failure("F1 did not open the Command Palette");
+  });
+  await input.fill(`>${config.commandTitle}`);
+  const entry = page.locator(".quick-input-widget .monaco-list-row", { hasText: config.commandTitle }).first();
+  await entry.waitFor({ state: "visible", timeout: config.stepTimeoutMs }).catch(() => {
+    throw new Failure(`the Command Palette has no "${config.commandTitle}"`);
+  });
+  await shot(page, config, "command-palette");
+  await page.keyboard.press("Enter");
+  await waitUntil(
+    "the migrate command did not change the document (editor not dirty)",
+    config.stepTimeoutMs,
+    async () => (await dirtyTabCount(page)) > 0,
+  );
+  await shot(page, config, "migrated");
+  await saveAndWaitForDisk(page, config, "KeyMapper.from_torch(");
+  await shot(page, config, "saved");
+}
+
 async function main() {
   const config = readConfig();
   fs.mkdirSync(config.shots, { recursive: true });
@@ -315,6 +342,8 @@ async function main() {
     await shot(page, config, "opened");
     if (config.scenario === "moduleMissing") {
       await moduleMissingScenario(page, config, report);
+    } else if (config.scenario === "migrateCommand") {
+      await migrateCommandScenario(page, config);
     } else if (config.scenario === "settingsChange") {
       await settingsChangeScenario(page, config, report);
     } else if (config.scenario === "quickfix") {
