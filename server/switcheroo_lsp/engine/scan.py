@@ -133,18 +133,24 @@ def _syntax_error(exc: SyntaxError) -> ScanResult:
 
 def _analyze(text: str) -> Analysis:
     # The tree holds no reference cycles; pausing the cyclic collector while hundreds of
-    # thousands of nodes are allocated saves it from repeatedly walking them (a third of the time).
+    # thousands of nodes are allocated and walked saves it from repeatedly traversing them
+    # (a third of the parse time). The tree is freed by reference counting on return.
     collecting = gc.isenabled()
     gc.disable()
+    try:
+        return _parse_and_analyze(text)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _parse_and_analyze(text: str) -> Analysis:
     try:
         tree = ast.parse(text[1:] if text.startswith("\ufeff") else text)
     except SyntaxError as exc:
         return Analysis(_syntax_error(exc))
     except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, absurd nesting
         return Analysis(ScanResult(syntax_error=f"cannot parse: {exc}", syntax_error_line=0))
-    finally:
-        if collecting:
-            gc.enable()
     index = LineIndex(text)
     lines = sorted({index.line_of(m.start()) + 1 for m in re.finditer(NAME, text)})
     try:
