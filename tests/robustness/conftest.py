@@ -21,7 +21,7 @@ settings.register_profile(
 FIGURES: Counter[str] = Counter()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def figures() -> Counter[str]:
     """Counters (cases generated, edits checked, events survived...) shown after the run."""
     return FIGURES

@@ -1,0 +1,109 @@
+"""Property-based tests of the engine on generated Python (see source_strategies.py).
+
+For every generated text: scanning never raises; every fix result (fix-all and each single fix)
+parses; fix-all is idempotent; edits are sorted and never overlap; only the edited calls'
+statements and blank lines at the preamble's place change, comments inside them survive, and
+everything else is byte-for-byte the same; the edits converted by the LSP shell to UTF-16 and
+UTF-8 positions and applied as an editor applies them give the engine's own result.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from engine_properties import check_fix_result, check_program, client_apply
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from source_strategies import damaged_programs, python_programs
+
+from switcheroo_lsp.engine import apply_edits, fix, fix_all, scan
+from switcheroo_lsp.engine.model import Edit, Position
+from switcheroo_lsp.lsp.positions import Encoding
+
+ROBUST = settings.get_profile("robustness")
+# whole programs with every single fix checked cost ~10x a scan: a third of the examples
+HEAVY = settings(ROBUST, max_examples=max(10, ROBUST.max_examples // 3))
+
+
+@HEAVY
+@given(text=python_programs())
+@example(text="model.load_state_dict(sd)\r\n")
+@example(text="\ufeffimport torch\nmodel.load_state_dict(sd)")
+@example(text="\ufeff\nmodel.load_state_dict(sd)")  # bug: the preamble went above the BOM
+@example(text="\ufeff#!/usr/bin/env python\nmodel.load_state_dict(sd)\n")
+@example(text="\ufeffmodel.load_state_dict(sd)\n")
+@example(text='# -*- coding: utf-8 -*-\r"""🚀"""\rx = \'𝔘\'; net.load_state_dict(sd)\r')
+def test_generated_programs_keep_every_property(text: str, figures: Counter[str]) -> None:
+    figures["engine: generated programs"] += 1
+    figures["engine: edits checked"] += check_program(text)
+
+
+@ROBUST
+@given(text=damaged_programs())
+def test_damaged_programs_never_raise_and_never_get_edits(text: str, figures: Counter[str]) -> None:
+    figures["engine: damaged programs"] += 1
+    result = scan(text)
+    if result.syntax_error is not None:
+        assert result.findings == ()
+        assert result.syntax_error_line is not None and result.syntax_error_line >= 0
+        assert fix_all(text).edits == ()
+    elif "load_state_dict" not in text:  # not even parsed: nothing to find, nothing to fix
+        assert result.findings == () and fix_all(text).edits == ()
+    else:
+        figures["engine: edits checked"] += check_program(text, each_call=False)
+
+
+@ROBUST
+@given(
+    text=st.text(
+        alphabet=st.characters(codec=None, exclude_categories=()),
+        max_size=300,
+    ).map(lambda noise: "model.load_state_dict(sd)\n" + noise)
+)
+def test_arbitrary_text_never_raises(text: str, figures: Counter[str]) -> None:
+    """Any code points at all, lone surrogates and NULs included (a JSON client can send them)."""
+    figures["engine: arbitrary texts"] += 1
+    scan(text)
+    result = fix_all(text)
+    if result.edits:
+        figures["engine: edits checked"] += check_fix_result(text, result)
+
+
+@ROBUST
+@given(text=python_programs(), offset=st.integers(-5, 10_000))
+def test_fix_at_any_offset_never_raises(text: str, offset: int, figures: Counter[str]) -> None:
+    """A stale or wrong offset from a client gets an error, never an exception or a wrong edit."""
+    figures["engine: fix at arbitrary offsets"] += 1
+    starts = {f.span.start for f in scan(text).findings if f.fixable}
+    result = fix(text, offset)
+    if offset in starts:
+        figures["engine: edits checked"] += check_fix_result(text, result)
+    else:
+        assert result.error is not None and result.edits == ()
+
+
+@pytest.mark.parametrize("encoding", [Encoding.UTF16, Encoding.UTF8])
+def test_client_application_catches_a_wrong_conversion(encoding: Encoding) -> None:
+    """The client-side check can fail: a code-point column sent as is is wrong after 🚀."""
+    text = "x = '🚀'; model.load_state_dict(sd)\n"
+    start = text.index("model")
+    edit = Edit(
+        start, start + 5, "net", Position(0, start), Position(0, start + 5)
+    )  # what the engine would produce
+    assert client_apply(text, [edit], encoding) == apply_edits(text, [edit])
+    shifted = Edit(start - 1, start + 4, "net", Position(0, start - 1), Position(0, start + 4))
+    assert client_apply(text, [shifted], encoding) != apply_edits(text, [edit])
+
+
+def test_the_property_check_rejects_an_edit_outside_the_call() -> None:
+    """check_fix_result is not vacuous: an edit that also rewrites a neighbouring line fails it."""
+    text = "import torch\nx = 1  # keep\nmodel.load_state_dict(sd)\n"
+    good = fix_all(text)
+    assert check_fix_result(text, good) == 2
+    call = next(e for e in good.edits if e.new_text.startswith("variables ="))
+    start = text.index("x = 1")
+    widened = Edit(start, call.end, call.new_text, Position(1, 0), call.end_pos)
+    bad = type(good)(edits=tuple(e if e is not call else widened for e in good.edits), fixed=1)
+    with pytest.raises(AssertionError):
+        check_fix_result(text, bad)
