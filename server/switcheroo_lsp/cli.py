@@ -117,8 +117,8 @@ def _process(job: Job) -> FileReport:
             difflib.unified_diff(
                 text.splitlines(keepends=True),
                 new_text.splitlines(keepends=True),
-                fromfile=f"a/{job.path}",
-                tofile=f"b/{job.path}",
+                fromfile=_diff_label("a", job.path),
+                tofile=_diff_label("b", job.path),
             )
         )
         if report.diff and not report.diff.endswith("\n"):
@@ -131,6 +131,11 @@ def _process(job: Job) -> FileReport:
             report.changed = False
             report.fixed = 0
     return report
+
+
+def _diff_label(side: str, path: str) -> str:
+    """`a/src/x.py` for relative paths (as git writes them); absolute paths as they are."""
+    return path if os.path.isabs(path) else f"{side}/{path}"
 
 
 class Progress:
@@ -350,13 +355,18 @@ def report_fix(reports: Sequence[FileReport], mode: str, out: TextIO, err: TextI
     return 1 if left else 0
 
 
+EXIT_CODES = (
+    "Exit codes: 0 nothing to migrate, 1 migration sites found (fix: calls left; "
+    "fix --diff: changes pending), 2 unreadable/unparsable files or bad usage, 130 interrupted."
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (separate so the README and tests can show its help)."""
     parser = argparse.ArgumentParser(
         prog="switcheroo",
         description="Find PyTorch load_state_dict calls and migrate them to KeyMapper.from_torch (JAX/Flax).",
-        epilog="Exit codes: 0 nothing to migrate, 1 migration sites found (fix: calls left; "
-        "fix --diff: changes pending), 2 unreadable/unparsable files or bad usage.",
+        epilog=EXIT_CODES,
     )
     parser.add_argument("--version", action="version", version=f"switcheroo {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="{check,fix}")
@@ -402,14 +412,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument("--max-file-size", type=int, metavar="BYTES", help="skip larger files")
     check = commands.add_parser(
-        "check",
+        epilog=EXIT_CODES,
+        name="check",
         parents=[common],
         help="report load_state_dict calls",
         description="Report load_state_dict calls as path:line:col: code message.",
     )
     check.add_argument("--format", choices=["text", "json"], default="text", help="output format")
     fix = commands.add_parser(
-        "fix",
+        epilog=EXIT_CODES,
+        name="fix",
         parents=[common],
         help="rewrite model calls to KeyMapper.from_torch",
         description="Rewrite every fixable model call and insert the KeyMapper once per file.",

@@ -93,11 +93,20 @@ def test_fix_diff_prints_a_diff_and_writes_nothing(tmp_path: Path) -> None:
     target = write(tmp_path / "train.py", MODEL)
     code, out, err = run("fix", "--diff", str(target))
     assert code == 1
-    assert out.startswith(f"--- a/{target}\n+++ b/{target}\n")
+    assert out.startswith(f"--- {target}\n+++ {target}\n")  # absolute paths as they are
     assert "-    model.load_state_dict(ckpt['model'])\n" in out
     assert "+    variables = KeyMapper.from_torch(ckpt['model'])\n" in out
     assert target.read_text() == MODEL
     assert "Would migrate 1 call in 1 file" in err
+
+
+def test_fix_diff_labels_relative_paths_like_git(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path / "src" / "train.py", MODEL)
+    monkeypatch.chdir(tmp_path)
+    _, out, _ = run("fix", "--diff", "src")
+    assert out.startswith("--- a/src/train.py\n+++ b/src/train.py\n")
 
 
 def test_fix_reports_calls_left_for_manual_migration(tmp_path: Path) -> None:
