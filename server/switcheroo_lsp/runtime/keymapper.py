@@ -98,7 +98,7 @@ class KeyMapper:
     @classmethod
     def map_value(cls, key, value, *, layout="linen"):
         """{flax path: array} for one tensor on its own (a lone 2-D `weight` counts as Linear)."""
-        units, out = cls._units({key: cls._array(key, value)}, layout), {}
+        units, out = cls._units({key: cls._array(key, value)}, layout), {}  # type: ignore
         cls._walk(cls._place(units, layout), (), out.__setitem__)
         return out
 
@@ -174,7 +174,8 @@ class KeyMapper:
         a leaf is (collection, array, transpose, torch key, reshape allowed)."""
         import re
 
-        report, groups, units = cls.Report() if report is None else report, {}, []
+        groups: dict = {}
+        report, units = cls.Report() if report is None else report, []  # type: ignore
         for key, arr in flat.items():
             parts = [p for p in key.split(".") if p != "_orig_mod"]  # torch.compile
             while parts[0] == "module" and len(parts) > 1:  # DataParallel
@@ -190,7 +191,7 @@ class KeyMapper:
             g = {n: v for n, v in g.items() if n not in rnn}
             if "in_proj_weight" in g or "q_proj_weight" in g:
                 g.update({f"out_{n}": v for n, v in groups.pop((*mod, "out_proj"), {}).items()})
-                forms = [(cls._attention(mod, g, heads, report), [])]
+                forms: list = [(cls._attention(mod, g, heads, report), [])]
             else:
                 forms = cls._plain(g, report, check)
             if g:
@@ -295,7 +296,7 @@ class KeyMapper:
                 raise ValueError(f"{ki!r} {wi.shape}, {kh!r} {wh.shape}: not LSTM/GRU/RNN weights")
             (letters, place), ks, bs = cls._CELLS[gates], f"{kbi}+{kbh}".strip("+"), bi + bh
             cut = [slice(j * hid, (j + 1) * hid) for j in range(gates)]
-            gate = {}  # linen cells and nnx.LSTMCell: a dense per gate and side
+            gate: dict = {}  # linen cells and nnx.LSTMCell: a dense per gate and side
             for j, (letter, side) in enumerate(zip(letters, place, strict=True)):
                 gi = ("if_" if layout == "nnx" and letter == "f" else f"i{letter}").strip()
                 gh = f"h{letter}".strip()
@@ -305,7 +306,7 @@ class KeyMapper:
                 for g, b, key in both or [(gi if side == "i" else gh, bs, ks)]:
                     gate[(g, "bias")] = ("params", b[cut[j]], None, key, False)
             # nnx.OptimizedLSTMCell, GRUCell, SimpleCell: a dense per side, gates side by side
-            fused = {("dense_i", "kernel"): ("params", wi, (1, 0), ki, False),
+            fused: dict = {("dense_i", "kernel"): ("params", wi, (1, 0), ki, False),
                      ("dense_h", "kernel"): ("params", wh, (1, 0), kh, False)}  # fmt: skip
             sums = np.concatenate([(bs if s != "*" else bi)[cut[j]] for j, s in enumerate(place)])
             fused[("dense_" + place[0].replace("*", "i"), "bias")] = (
@@ -328,16 +329,9 @@ class KeyMapper:
     @staticmethod
     def _fits(leaf, slot):
         """Same shape, or (attention) the same axes with heads split out or merged."""
-        s, t, i = tuple(leaf[1].shape[p] for p in leaf[2] or range(leaf[1].ndim)), slot.shape, 0
-        if s == tuple(t) or leaf[4] is False or int(np.prod(s)) != int(np.prod(t)):
-            return s == tuple(t)
-        for d in s:
-            p = 1
-            while p < d and i < len(t):
-                p, i = p * t[i], i + 1
-            if p != d:
-                return False
-        return i == len(t)
+        s, t = tuple(leaf[1].shape[i] for i in leaf[2] or range(leaf[1].ndim)), tuple(slot.shape)
+        cuts = lambda shape: set(np.cumprod(shape).tolist())  # noqa: E731  where axes end
+        return s == t or leaf[4] is not False and cuts(s) <= cuts(t) and np.prod(s) == np.prod(t)
 
     @staticmethod
     def _make(leaf, shape=None, dtype=None):
@@ -347,7 +341,7 @@ class KeyMapper:
         if perm and in_jax(arr) and arr.size >= 1 << 16:
             x = jnp.transpose(jax.device_put(np.ascontiguousarray(arr)), perm)
         else:
-            x = np.ascontiguousarray(arr.transpose(perm)) if perm else arr
+            x = np.ascontiguousarray(arr.transpose(perm)) if perm else arr  # type: ignore
         shape = shape if shape is not None else reshape if isinstance(reshape, tuple) else x.shape
         x = x if tuple(x.shape) == tuple(shape) else x.reshape(shape)
         x = x if dtype is None or x.dtype == dtype else x.astype(dtype)
@@ -381,59 +375,56 @@ class KeyMapper:
 
     @classmethod
     def _place_target(cls, units, target, layout, report):
-        """Each unit goes where the target has its name; units whose names the target lacks go to
-        the most similar free place with the same leaves and shapes (listed in report.renamed)."""
+        """A unit goes where the target has its names (what fits); a unit whose names the target
+        lacks goes to the most similar free place with its leaves and shapes (report.renamed)."""
         if not hasattr(target, "items"):
             raise TypeError(f"target must be a tree of arrays, not {type(target).__name__}")
-        colls, order, chosen, pending = layout == "linen" and "params" in target, [], {}, []
+        colls, order, chosen, options, placed = (
+            layout == "linen" and "params" in target,
+            [],
+            {},
+            [],
+            set(),
+        )
         for c, sub in target.items() if colls else [(None, target)]:
             cls._walk(sub, (), lambda p, v, c=c: order.append((c, p, v)))
         slots = {p: v for _, p, v in order if hasattr(v, "shape")}
-        for unit in units:
-            fits = []
-            for leaves, lost in unit[1]:
-                at = {r: (*unit[0], *r) for r in leaves}
-                ok = {r for r, f in leaves.items() if at[r] in slots and cls._fits(f, slots[at[r]])}
-                fits.append((len(ok) - len(leaves), len(ok), at, ok, leaves, lost))
-            *_, at, ok, leaves, lost = max(fits, key=lambda f: f[:2])
-            if not any(p in slots for f in fits for p in f[2].values()):
-                pending.append(unit)  # the target has none of its names: looked for below
-                continue
-            chosen.update({at[r]: leaves[r] for r in ok})
-            report.unexpected_keys += lost if ok else []
-            for r, f in leaves.items():
-                shape = tuple(f[1].shape[i] for i in f[2] or range(f[1].ndim))
-                if at[r] in slots and r not in ok:
-                    report.mismatched.append(
-                        (f[3], "/".join(map(str, at[r])), shape, slots[at[r]].shape)
-                    )
-                elif r not in ok and f[3] not in report.unexpected_keys:
-                    report.unexpected_keys.append(f[3])
         owned = {(*u[0], *r) for u in units for leaves, _ in u[1] for r in leaves}
-        options = []
-        for i, unit in enumerate(pending):
-            for leaves, lost in unit[1]:
-                n = len(first := next(iter(leaves)))
-                for p in [p[:-n] for p in slots if p[-n:] == first and p not in owned]:
+        for i, (prefix, forms, _, _) in enumerate(units):
+            own = any((*prefix, *r) in slots for leaves, _ in forms for r in leaves)
+            for leaves, lost in forms:
+                first = next(iter(leaves))
+                for p in (
+                    [prefix]
+                    if own
+                    else {
+                        q[: -len(first)] for q in slots.keys() - owned if q[-len(first) :] == first
+                    }
+                ):
                     at = {(*p, *r): f for r, f in leaves.items()}
-                    if all(
-                        q in slots and q not in owned and cls._fits(f, slots[q])
-                        for q, f in at.items()
-                    ):
-                        order_key = [
+                    ok = {q for q, f in at.items() if q in slots and cls._fits(f, slots[q])}
+                    if own or len(ok) == len(at) and not ok & owned:
+                        natural = [
                             (0, int(w), "") if w.isdigit() else (1, 0, w) for w in map(str, p)
                         ]
-                        options.append((-cls._similarity(unit[0], p), i, order_key, p, at, lost))
-        placed: set = set()
-        for _, i, _, p, at, lost in sorted(options, key=lambda o: o[:3]):
-            if i not in placed and not any(q in chosen for q in at):
-                placed.add(i)
-                chosen.update(at)
-                report.unexpected_keys += lost
-                report.renamed.append((pending[i][3], "/".join(map(str, p))))
-        report.unexpected_keys += [
-            k for i, u in enumerate(pending) if i not in placed for k in u[2]
-        ]
+                        score = len(ok) if own else cls._similarity(prefix, p)
+                        options.append(
+                            (not own, -score, len(at) - len(ok), i, natural, p, at, ok, lost)
+                        )
+        for moved, _, _, i, _, p, at, ok, lost in sorted(options, key=lambda o: o[:5]):
+            if i in placed or any(q in chosen for q in ok):
+                continue
+            placed.add(i)
+            chosen.update({q: at[q] for q in ok})
+            report.unexpected_keys += lost if ok else []
+            report.renamed += [(units[i][3], "/".join(map(str, p)))] if moved else []
+            for q, f in at.items():
+                shape = tuple(f[1].shape[j] for j in f[2] or range(f[1].ndim))
+                if q in slots and q not in ok:
+                    report.mismatched.append((f[3], "/".join(map(str, q)), shape, slots[q].shape))
+                elif q not in ok and f[3] not in report.unexpected_keys:
+                    report.unexpected_keys.append(f[3])
+        report.unexpected_keys += [k for i, u in enumerate(units) if i not in placed for k in u[2]]
         tree: dict = {}
         for c, p, v in order:  # the target's structure, dtypes and (where nothing came) arrays
             path = (c, *p) if colls else p
