@@ -210,6 +210,12 @@ def test_receiver_kind(text: str, kind: ReceiverKind) -> None:
     assert kinds(text)[-1] is kind
 
 
+def test_unbound_module_method_is_a_model_call_without_a_guessed_fix() -> None:
+    (finding,) = scan("import torch\ntorch.nn.Module.load_state_dict(model, sd)\n").findings
+    assert finding.kind is ReceiverKind.MODEL
+    assert not finding.fixable and "by hand" in (finding.reason or "")
+
+
 def test_non_model_findings_carry_their_own_code_and_no_fix() -> None:
     (finding,) = scan("optimizer.load_state_dict(s)\n").findings
     assert finding.code == "non-model-state"

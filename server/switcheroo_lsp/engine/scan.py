@@ -413,6 +413,8 @@ class _Context:
         scopes = [node for node in path[:-1] if isinstance(node, _SCOPES)]
         line = call.lineno
         root = _root_name(receiver)
+        if _dotted(receiver)[-1:] == ["Module"]:  # nn.Module.load_state_dict(model, sd)
+            return ReceiverKind.MODEL, None
         # a name bound by an import: dist_cp.load_state_dict(...), amp.load_state_dict(...)
         if root is not None and root != "self":
             for scope in reversed(scopes):
@@ -583,6 +585,11 @@ class _Context:
         if kind is ReceiverKind.MODEL:
             plan = plan_arguments(args)
             reason = plan.reason
+            if isinstance(func, ast.Attribute) and _dotted(func.value)[-1:] == ["Module"]:
+                reason = (
+                    "called through the class (`nn.Module.load_state_dict(model, state)`): "
+                    "rewrite it as `KeyMapper.from_torch(state)` by hand"
+                )
             if reason is None and any(isinstance(n, ast.JoinedStr) for n in path):
                 reason = "the call sits inside an f-string; rewrite it by hand"
             if reason is None and not self.text.startswith(")", end - 1):
