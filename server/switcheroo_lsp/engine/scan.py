@@ -435,15 +435,8 @@ class _Context:
         evidence = f"`{self.segment(receiver)}`"
         if kind is None and root is not None:
             kind, evidence = self._kind_from_bindings(receiver, root, path, scopes, line)
-        if (
-            kind is None
-            and isinstance(receiver, ast.Name | ast.Call)
-            and names[-1:]
-            in (
-                ["self"],
-                ["super"],
-            )
-        ):
+        self_like = bool(names) and names[-1] in ("self", "super")
+        if kind is None and isinstance(receiver, ast.Name | ast.Call) and self_like:
             kind = self._kind_of_enclosing_class(path)
             evidence = "the enclosing class"
         if kind is None:
