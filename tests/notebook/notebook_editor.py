@@ -35,6 +35,7 @@ class RecordingClient(LanguageClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.published: list[types.PublishDiagnosticsParams] = []
+        self.edit_requests: list[types.ApplyWorkspaceEditParams] = []
         self.refreshes = 0
 
 
@@ -53,6 +54,11 @@ def make_client() -> RecordingClient:
     @client.feature(types.WORKSPACE_DIAGNOSTIC_REFRESH)
     def refresh(params: None) -> None:
         client.refreshes += 1
+
+    @client.feature(types.WORKSPACE_APPLY_EDIT)
+    def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        client.edit_requests.append(params)
+        return types.ApplyWorkspaceEditResult(applied=True)
 
     @client.feature(types.CLIENT_REGISTER_CAPABILITY)
     def register_capability(params: types.RegistrationParams) -> None:
@@ -147,10 +153,18 @@ class NotebookEditor:
             caps.workspace.workspace_edit.document_changes = True
         self.capabilities = caps
 
-    async def initialize(self, settings: Any = None) -> types.InitializeResult:
+    async def initialize(
+        self, settings: Any = None, workspace: str | None = None
+    ) -> types.InitializeResult:
         """initialize + initialized with this client's capabilities."""
+        folders = [types.WorkspaceFolder(uri=workspace, name="project")] if workspace else None
         self.result = await self.client.initialize_session(
-            types.InitializeParams(capabilities=self.capabilities, initialization_options=settings)
+            types.InitializeParams(
+                capabilities=self.capabilities,
+                initialization_options=settings,
+                workspace_folders=folders,
+                root_uri=workspace,
+            )
         )
         negotiated = self.result.capabilities.position_encoding or "utf-16"
         self.encoding = str(getattr(negotiated, "value", negotiated))

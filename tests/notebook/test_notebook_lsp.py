@@ -3,8 +3,11 @@ that write the KeyMapper into the first code cell, and notebook.source.fixAll.sw
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from lsprotocol import types
-from notebook_editor import NotebookEditor
+from notebook_editor import NOTEBOOK_URI, NotebookEditor
 
 MODEL_CALL = "model.load_state_dict(torch.load('model.pt'))"
 IMPORTS = "import torch\nimport numpy as np"
@@ -18,6 +21,7 @@ NOTEBOOK = [
     "sgd.load_state_dict(torch.load('sgd.pt'))",
 ]
 MODEL_CELL, ENCODER_CELL, SGD_CELL, PIP_CELL = 3, 5, 6, 1
+FINETUNE = Path(__file__).parent / "data" / "finetune.ipynb.json"
 
 
 async def test_notebook_sync_is_advertised_for_python_cells(editor: NotebookEditor):
@@ -187,3 +191,48 @@ async def test_notebooks_and_files_are_served_side_by_side(editor: NotebookEdito
     assert any("KeyMapper.from_torch" in edit.new_text for edit in edits)
     [cell_fix] = await editor.code_actions(MODEL_CELL, 1)
     assert editor.apply(cell_fix.edit)
+
+
+async def test_migrate_file_on_an_open_notebook_edits_its_cells(editor: NotebookEditor):
+    await editor.initialize()
+    editor.open(NOTEBOOK)
+
+    answer = await editor.client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="switcheroo.migrateFile", arguments=[NOTEBOOK_URI])
+    )
+
+    assert answer["applied"] is True
+    [request] = editor.client.edit_requests
+    assert editor.apply(request.edit)
+    assert "KeyMapper.from_torch(torch.load('model.pt'))" in editor.text(MODEL_CELL)
+    assert "KeyMapper.from_torch(torch.load('encoder.pt'))" in editor.text(ENCODER_CELL)
+    assert editor.text(PIP_CELL).count("class KeyMapper") == 1
+
+
+async def test_migrate_workspace_rewrites_notebook_files_sources_only(
+    editor: NotebookEditor, tmp_path: Path
+):
+    original = FINETUNE.read_text(encoding="utf-8")
+    target = tmp_path / "finetune.ipynb"
+    target.write_text(original, encoding="utf-8")
+    (tmp_path / "broken.ipynb").write_text("{model.load_state_dict")
+    await editor.initialize(workspace=tmp_path.as_uri())
+
+    answer = await editor.client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="switcheroo.migrateWorkspace")
+    )
+
+    assert answer["applied"] is True
+    assert [item["uri"] for item in answer["changed"]] == [target.as_uri()]
+    assert any("not valid JSON" in item["reason"] for item in answer["skipped"])
+    [request] = editor.client.edit_requests
+    changes = request.edit.document_changes or []
+    edits = changes[0].edits if changes else request.edit.changes[target.as_uri()]
+    [whole] = edits
+    new_text = whole.new_text
+    before, after = json.loads(original), json.loads(new_text)
+    changed = [
+        i for i, (a, b) in enumerate(zip(before["cells"], after["cells"], strict=True)) if a != b
+    ]
+    assert changed == [1, 3, 5]
+    assert new_text.startswith(original[: original.index('"source"', original.index("5d1e7f3a"))])

@@ -15,6 +15,7 @@ import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
@@ -28,6 +29,11 @@ from ..engine.notebook import (
     fix_notebook_call,
     scan_notebook,
 )
+from ..engine.scan import NAME
+from ..engine.text import LineIndex as EngineLineIndex
+from ..engine.text import make_edit
+from ..files import SourceError, read_source
+from ..ipynb import NotebookError, parse_notebook
 from ..settings import RunMode, Settings
 from .actions import QUICKFIX_KIND, QUICKFIX_TITLE, kind_requested
 from .diagnostics import diagnostic_for, result_id_of
@@ -35,6 +41,7 @@ from .edits import DocumentChange, workspace_edit
 from .positions import Encoding, LineIndex
 
 if TYPE_CHECKING:
+    from .commands import Migration
     from .server import SwitcherooServer
 
 NOTEBOOK_FIX_ALL_KIND = "notebook.source.fixAll.switcheroo"
@@ -373,9 +380,7 @@ async def cell_code_actions(
         if kind_requested(only, QUICKFIX_KIND):
             actions += await _quick_fixes(ls, analysis, cell, params.range)
         if only is not None and kind_requested(only, NOTEBOOK_FIX_ALL_KIND):
-            result: NotebookFix = await ls.run_engine(
-                fix_notebook, snapshot.engine_cells, ls.settings
-            )
+            result = await run_notebook_fix(ls, fix_notebook, snapshot.engine_cells, ls.settings)
             if result.ok:
                 actions.append(
                     types.CodeAction(
@@ -402,8 +407,8 @@ async def _quick_fixes(
     for finding in analysis.fixable_in(cell):
         if finding.span.start_pos.line > last or finding.span.end_pos.line < first:
             continue
-        result: NotebookFix = await ls.run_engine(
-            fix_notebook_call, snapshot.engine_cells, cell, finding.span.start, ls.settings
+        result = await run_notebook_fix(
+            ls, fix_notebook_call, snapshot.engine_cells, cell, finding.span.start, ls.settings
         )
         if not result.ok:
             continue
@@ -496,3 +501,80 @@ def register(server: SwitcherooServer) -> None:
     route_cells(server, types.TEXT_DOCUMENT_CODE_ACTION, cell_code_actions)
     route_cells(server, types.TEXT_DOCUMENT_DIAGNOSTIC, cell_diagnostic)
     route_cells(server, types.TEXT_DOCUMENT_WILL_SAVE_WAIT_UNTIL, cell_will_save)
+
+
+# -- migrateFile / migrateWorkspace ---------------------------------------------------------------
+
+
+async def run_notebook_fix(ls: SwitcherooServer, function: Any, *args: Any) -> NotebookFix:
+    """Run a notebook fix in the engine thread; an engine bug becomes an error, never a crash."""
+    try:
+        result: NotebookFix = await ls.run_engine(function, *args)
+    except Exception as error:
+        ls.log(f"switcheroo internal error: {error!r}", types.MessageType.Error)
+        return NotebookFix(error=f"internal error: {error!r}")
+    return result
+
+
+def _fix_notebook_file(text: str, settings: Settings) -> tuple[NotebookFix, str | None]:
+    """Fix-all on an ``.ipynb`` file's text: the fix and the new file text (None: no change)."""
+    try:
+        notebook = parse_notebook(text)
+    except NotebookError as error:
+        return NotebookFix(error=str(error)), None
+    if not notebook.is_python:
+        return NotebookFix(), None
+    result = fix_notebook(notebook.cells, settings)
+    if not result.ok:
+        return result, None
+    try:
+        return result, notebook.with_sources(result.apply(notebook.cells))
+    except NotebookError as error:
+        return NotebookFix(error=str(error)), None
+
+
+async def migrate_notebook(ls: SwitcherooServer, uri: str, path: Path | None) -> Migration:
+    """Fix-all on a notebook: cell edits when it is open in the editor, else one edit of the
+    ``.ipynb`` file's text (only the changed cells' sources differ)."""
+    from .commands import Migration
+
+    def skipped_of(result: NotebookFix, cell_uri: Callable[[int], str]) -> list[dict[str, Any]]:
+        return [
+            {"uri": cell_uri(f.cell), "cell": f.cell + 1, "line": f.line + 1, "reason": why}
+            for f, why in result.skipped
+        ]
+
+    snapshot = snapshot_of(ls, uri)
+    if snapshot is not None:
+        result = await run_notebook_fix(ls, fix_notebook, snapshot.engine_cells, ls.settings)
+        skipped = skipped_of(result, lambda cell: snapshot.cells[cell].uri)
+        if result.error is not None:
+            return Migration(None, 0, [{"uri": uri, "reason": result.error}, *skipped])
+        changes = snapshot.changes(result)
+        if not changes:
+            return Migration(None, 0, skipped)
+        return Migration(changes[0], result.fixed, skipped, tuple(changes[1:]))
+    if path is None:
+        return Migration(None, 0, [{"uri": uri, "reason": "not open in the editor and not a file"}])
+    try:
+        text = read_source(path)
+    except SourceError as error:
+        return Migration(None, 0, [{"uri": uri, "reason": error.message}])
+    if ls.too_large(uri, text):
+        limit = ls.settings.max_file_size
+        return Migration(
+            None, 0, [{"uri": uri, "reason": f"larger than maxFileSize ({limit} bytes)"}]
+        )
+    if NAME not in text:
+        return Migration(None, 0, [])
+    try:
+        result, new_text = await ls.run_engine(_fix_notebook_file, text, ls.settings)
+    except Exception as error:
+        return Migration(None, 0, [{"uri": uri, "reason": f"internal error: {error!r}"}])
+    skipped = skipped_of(result, lambda cell: uri)
+    if result.error is not None:
+        return Migration(None, 0, [{"uri": uri, "reason": result.error}, *skipped])
+    if new_text is None or new_text == text:
+        return Migration(None, 0, skipped)
+    whole = make_edit(EngineLineIndex(text), 0, len(text), new_text)
+    return Migration(DocumentChange(uri, None, text, [whole]), result.fixed, skipped)
