@@ -14,7 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -29,6 +29,7 @@ from switcheroo_lsp.settings import Settings
 # Below these, a process pool costs more than it saves.
 PARALLEL_MIN_FILES = 24
 PARALLEL_MIN_BYTES = 400_000
+PARALLEL_MIN_TREE = 400  # files: from here on a pool is started with the first file to parse
 PROGRESS_AFTER_SECONDS = 0.5
 
 
@@ -173,45 +174,57 @@ def _jobs_for(
 
 
 def run_jobs(jobs: Sequence[Job], workers: int, progress: Progress) -> list[FileReport]:
-    """Process every job, in a process pool when there is enough work to pay for one."""
-    # Most files do not mention load_state_dict: those cost one read and need no pool.
-    heavy: list[int] = []
+    """Process every job; the files that mention load_state_dict go to a process pool when there
+    are enough of them (or the tree is large) to pay for one."""
+    # Most files do not mention load_state_dict: those cost one read here and need no worker.
     reports: list[FileReport | None] = [None] * len(jobs)
+    heavy: list[int] = []
     heavy_bytes = 0
-    for i, job in enumerate(jobs):
-        try:
-            data = Path(job.path).read_bytes()
-        except OSError:
-            data = NAME.encode()  # let the worker produce the message
-        if NAME.encode() in data:
-            heavy.append(i)
-            heavy_bytes += len(data)
-        else:
-            report = FileReport(job.path)
-            if b"\0" in data[:8192] or not _is_utf8(data):
-                report = process(job)  # for the message
-            reports[i] = report
-        progress.update(i + 1 - len(heavy))
-    done = len(jobs) - len(heavy)
-    parallel = (
-        workers > 1
-        and len(heavy) >= 2
-        and (len(heavy) >= PARALLEL_MIN_FILES or heavy_bytes >= PARALLEL_MIN_BYTES)
-    )
-    if parallel:
-        with ProcessPoolExecutor(max_workers=min(workers, len(heavy))) as pool:
-            chunk = max(1, min(16, len(heavy) // (workers * 4)))
-            for i, report in zip(
-                heavy, pool.map(process, [jobs[i] for i in heavy], chunksize=chunk), strict=True
-            ):
+    pool: ProcessPoolExecutor | None = None
+    futures: dict[int, Future[FileReport]] = {}
+    big_tree = workers > 1 and len(jobs) >= PARALLEL_MIN_TREE
+    needle = NAME.encode()
+    try:
+        for i, job in enumerate(jobs):
+            try:
+                with open(job.path, "rb") as stream:
+                    data = stream.read()
+            except OSError:
+                data = needle  # let process() word the message
+            if needle in data:
+                if big_tree:  # parse while the rest is still being read
+                    pool = pool or ProcessPoolExecutor(max_workers=workers)
+                    futures[i] = pool.submit(process, job)
+                else:
+                    heavy.append(i)
+                    heavy_bytes += len(data)
+            else:
+                report = FileReport(job.path)
+                if b"\0" in data[:8192] or not _is_utf8(data):
+                    report = process(job)  # for the message
                 reports[i] = report
+            progress.update(i + 1 - len(heavy) - len(futures))
+        done = len(jobs) - len(heavy) - len(futures)
+        parallel = (
+            workers > 1
+            and len(heavy) >= 2
+            and (len(heavy) >= PARALLEL_MIN_FILES or heavy_bytes >= PARALLEL_MIN_BYTES)
+        )
+        if parallel:
+            pool = ProcessPoolExecutor(max_workers=min(workers, len(heavy)))
+            futures.update((i, pool.submit(process, jobs[i])) for i in heavy)
+        else:
+            for i in heavy:
+                reports[i] = process(jobs[i])
                 done += 1
                 progress.update(done)
-    else:
-        for i in heavy:
-            reports[i] = process(jobs[i])
+        for i, future in futures.items():
+            reports[i] = future.result()
             done += 1
             progress.update(done)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     progress.close()
     return [r for r in reports if r is not None]
 

@@ -49,60 +49,57 @@ def _is_environment(directory: str) -> bool:
     )
 
 
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        path.relative_to(root)
-    except ValueError:
-        return False
-    return True
-
-
 def iter_python_files(paths: Iterable[Path], exclude: Sequence[str] = ()) -> Iterator[Path]:
     """Python files under ``paths`` (files given explicitly are yielded as they are), sorted per
     directory; skips DEFAULT_EXCLUDE and ``exclude`` globs, never leaves a walked tree through a
     symlink, and yields each real file once."""
     excluded = _Excluder((*DEFAULT_EXCLUDE, *exclude))
-    seen: set[Path] = set()
+    seen: set[str] = set()  # real paths (plain strings: pathlib costs more than the walk)
     for given in paths:
         given = Path(given)
         if not given.is_dir():
-            real = given.resolve()
+            real = os.path.realpath(given)
             if real not in seen and not _Excluder(exclude)(str(given), given.name):
                 seen.add(real)
                 yield given
             continue
-        root = given.resolve()
+        root = os.path.realpath(given)
+        root_prefix = root.rstrip(os.sep) + os.sep
         seen.add(root)
-        stack: list[tuple[Path, Path]] = [(given, root)]  # (path as walked, its real path)
+        # (path as walked, its real path, its path relative to `given` with a trailing "/")
+        stack: list[tuple[str, str, str]] = [(str(given), root, "")]
         while stack:
-            directory, real_directory = stack.pop()
+            directory, real_directory, relative_directory = stack.pop()
             try:
-                entries = sorted(os.scandir(directory), key=lambda e: e.name)
+                with os.scandir(directory) as scanned:
+                    entries = sorted(scanned, key=lambda e: e.name)
             except OSError:
                 continue  # unreadable directory: nothing to yield
             subdirectories = []
             for entry in entries:
-                relative = os.path.relpath(entry.path, given).replace(os.sep, "/")
-                if excluded(relative, entry.name):
+                name = entry.name
+                relative = relative_directory + name
+                if excluded(relative, name):
                     continue
                 try:
                     is_link = entry.is_symlink()
                     is_dir = entry.is_dir()  # follows links
-                    is_file = entry.is_file()
+                    is_file = not is_dir and entry.is_file()
                 except OSError:
                     continue
-                real = (
-                    Path(os.path.realpath(entry.path)) if is_link else real_directory / entry.name
-                )
-                if is_link and not _inside(real, root):
-                    continue  # never out of the tree
+                if is_link:
+                    real = os.path.realpath(entry.path)
+                    if real != root and not real.startswith(root_prefix):
+                        continue  # never out of the tree
+                else:
+                    real = os.path.join(real_directory, name)
                 if real in seen:
                     continue
                 if is_dir:
                     seen.add(real)
                     if not _is_environment(entry.path):
-                        subdirectories.append((Path(entry.path), real))
-                elif is_file and entry.name.endswith(PYTHON_SUFFIXES):
+                        subdirectories.append((entry.path, real, relative + "/"))
+                elif is_file and name.endswith(PYTHON_SUFFIXES):
                     seen.add(real)
                     yield Path(entry.path)
             stack.extend(reversed(subdirectories))
