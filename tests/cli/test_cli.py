@@ -185,6 +185,19 @@ def test_parallel_run_matches_serial_run(tmp_path: Path) -> None:
     )
 
 
+def test_large_tree_pool_matches_serial_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli, "PARALLEL_MIN_TREE", 8)
+    for i in range(12):
+        write(tmp_path / f"m{i:03}.py", [MODEL, OPTIMIZER, CLEAN][i % 3])
+    (tmp_path / "bad.py").write_bytes(b"\xff load_state_dict")
+    serial = run("check", "--jobs", "1", "--format", "json", str(tmp_path))
+    pooled = run("check", "--jobs", "2", "--format", "json", str(tmp_path))
+    assert serial == pooled
+    assert serial[0] == 2 and len(json.loads(serial[1])["findings"]) == 8
+
+
 def test_parallel_fix_writes_every_file(tmp_path: Path) -> None:
     files = [write(tmp_path / f"m{i:03}.py", MODEL) for i in range(cli.PARALLEL_MIN_FILES + 2)]
     code, _, err = run("fix", "--jobs", "2", str(tmp_path))
