@@ -73,7 +73,7 @@ async def quick_fixes(
             or index.line_of(finding.span.end) < first_line
         ):
             continue
-        result: FixResult = await ls.run_engine(fix, analysis.text, finding.span.start, ls.settings)
+        result: FixResult = await ls.run_fix(fix, analysis.text, finding.span.start, ls.settings)
         if not result.ok:
             continue
         diagnostic = diagnostic_for(finding, index, document.encoding, ls.settings)
@@ -85,7 +85,11 @@ async def quick_fixes(
                 diagnostics=[diagnostic] if diagnostic is not None else None,
                 edit=workspace_edit(
                     ls.support,
-                    [DocumentChange(analysis.uri, analysis.version, analysis.text, result.edits)],
+                    [
+                        DocumentChange(
+                            analysis.uri, analysis.version, analysis.text, result.edits, index
+                        )
+                    ],
                 ),
             )
         )
@@ -101,12 +105,13 @@ async def fix_all_edit(ls: SwitcherooServer, uri: str) -> types.WorkspaceEdit | 
         text, version = document.source, document.version
         if ls.too_large(uri, text):
             return None
-        result: FixResult = await ls.run_engine(fix_all, text, ls.settings)
+        result: FixResult = await ls.run_fix(fix_all, text, ls.settings)
         if not is_current(ls, document, text):
             continue
         if not result.ok:
             return None
-        return workspace_edit(ls.support, [DocumentChange(uri, version, text, result.edits)])
+        change = DocumentChange(uri, version, text, result.edits, document.line_index)
+        return workspace_edit(ls.support, [change])
     return None
 
 
@@ -171,12 +176,12 @@ async def will_save_wait_until(
         text = document.source
         if ls.too_large(uri, text):
             return []
-        result: FixResult = await ls.run_engine(fix_all, text, ls.settings)
+        result: FixResult = await ls.run_fix(fix_all, text, ls.settings)
         if not is_current(ls, document, text):
             continue
         if not result.ok:
             return []
-        return text_edits(text, result.edits, document.encoding)
+        return text_edits(text, result.edits, document.encoding, document.line_index)
     return []
 
 

@@ -69,6 +69,7 @@ class Migration:
     change: DocumentChange | None
     fixed: int
     skipped: list[dict[str, Any]]
+    more: tuple[DocumentChange, ...] = ()  # a notebook's other changed cells
 
 
 def migrate_text(uri: str, version: int | None, text: str, result: FixResult) -> Migration:
@@ -97,6 +98,10 @@ def source_of(ls: SwitcherooServer, uri: str, path: Path | None) -> tuple[str, i
 
 async def migrate_one(ls: SwitcherooServer, uri: str, path: Path | None) -> Migration:
     """Fix-all for one document or file; never raises for bad input."""
+    if uri.endswith(".ipynb") or ls.workspace.get_notebook_document(notebook_uri=uri) is not None:
+        from .notebook import migrate_notebook
+
+        return await migrate_notebook(ls, uri, path)
     try:
         text, version = source_of(ls, uri, path)
     except SourceError as error:
@@ -108,7 +113,7 @@ async def migrate_one(ls: SwitcherooServer, uri: str, path: Path | None) -> Migr
         return Migration(
             None, 0, [{"uri": uri, "reason": f"larger than maxFileSize ({limit} bytes)"}]
         )
-    result: FixResult = await ls.run_engine(fix_all, text, ls.settings)
+    result: FixResult = await ls.run_fix(fix_all, text, ls.settings)
     return migrate_text(uri, version, text, result)
 
 
@@ -116,7 +121,7 @@ async def apply(
     ls: SwitcherooServer, report: MigrationReport, migrations: Sequence[Migration], label: str
 ) -> None:
     """Send one workspace edit for every change and record the outcome in ``report``."""
-    changes = [m.change for m in migrations if m.change is not None]
+    changes = [c for m in migrations if m.change is not None for c in (m.change, *m.more)]
     for migration in migrations:
         report.skipped.extend(migration.skipped)
         if migration.change is not None:

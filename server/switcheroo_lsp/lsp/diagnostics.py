@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ from .positions import Encoding, LineIndex
 
 if TYPE_CHECKING:
     from .server import SwitcherooServer
+
+logger = logging.getLogger(__name__)
 
 SOURCE = "switcheroo"
 README_URL = "https://github.com/switcheroo-lsp/switcheroo-lsp"
@@ -189,16 +192,23 @@ class DocumentDiagnostics:
         if not server.settings.enable or server.too_large(uri, text):
             analysis = self.skipped(document)
         else:
-            analysis = await server.run_engine(
-                analyse,
-                uri,
-                version,
-                text,
-                server.settings,
-                generation,
-                document.encoding,
-                self.last_good.get(uri),
-            )
+            try:
+                analysis = await server.run_engine(
+                    analyse,
+                    uri,
+                    version,
+                    text,
+                    server.settings,
+                    generation,
+                    document.encoding,
+                    self.last_good.get(uri),
+                )
+            except Exception as error:  # an engine bug: no diagnostics, a log, no crash
+                logger.exception("scan failed for %s", uri)
+                server.log(
+                    f"switcheroo internal error on {uri}: {error!r}", types.MessageType.Error
+                )
+                analysis = self.skipped(document)
         current = server.open_document(uri)
         if current is not None and current.source is text:
             self.analyses[uri] = analysis

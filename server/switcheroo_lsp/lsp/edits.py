@@ -20,11 +20,15 @@ class DocumentChange:
     version: int | None  # the open document's version; None for a file that is not open
     text: str
     edits: Sequence[Edit]
+    index: LineIndex | None = None  # a line index of ``text`` if one is at hand
 
 
-def text_edits(text: str, edits: Sequence[Edit], encoding: Encoding) -> list[types.TextEdit]:
-    """LSP text edits for engine edits made against ``text``."""
-    index = LineIndex(text)
+def text_edits(
+    text: str, edits: Sequence[Edit], encoding: Encoding, index: LineIndex | None = None
+) -> list[types.TextEdit]:
+    """LSP text edits for engine edits made against ``text`` (``index``: a line index of it)."""
+    if index is None or index.text is not text:
+        index = LineIndex(text)
     return [
         types.TextEdit(range=index.range(edit.start, edit.end, encoding), new_text=edit.new_text)
         for edit in edits
@@ -46,14 +50,16 @@ def workspace_edit(
                     text_document=types.OptionalVersionedTextDocumentIdentifier(
                         uri=change.uri, version=change.version
                     ),
-                    edits=list(text_edits(change.text, change.edits, support.encoding)),
+                    edits=list(
+                        text_edits(change.text, change.edits, support.encoding, change.index)
+                    ),
                 )
                 for change in changes
             ]
         )
     return types.WorkspaceEdit(
         changes={
-            change.uri: text_edits(change.text, change.edits, support.encoding)
+            change.uri: text_edits(change.text, change.edits, support.encoding, change.index)
             for change in changes
         }
     )

@@ -23,6 +23,7 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
 from .. import __version__
+from ..engine.model import FixResult
 from ..settings import Settings
 from .capabilities import ClientSupport
 from .documents import LspTextDocument, LspWorkspace
@@ -171,6 +172,15 @@ class SwitcherooServer(LanguageServer):
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.engine_executor, function, *args)
 
+    async def run_fix(self, function: Callable[..., FixResult], *args: Any) -> FixResult:
+        """Run ``fix`` / ``fix_all``; an engine bug becomes a FixResult error, never a crash."""
+        try:
+            return await self.run_engine(function, *args)
+        except Exception as error:
+            logger.exception("engine failure in %s", getattr(function, "__name__", function))
+            self.log(f"switcheroo internal error: {error!r}", types.MessageType.Error)
+            return FixResult(error=f"internal error: {error!r}")
+
     def open_document(self, uri: str) -> LspTextDocument | None:
         """The open document for ``uri``, or None (never a document read from disk)."""
         document = self.workspace.text_documents.get(unquote(uri))
@@ -202,6 +212,12 @@ class SwitcherooServer(LanguageServer):
         self._oversized_logged.discard(uri)
         for listener in self.close_listeners:
             listener(uri)
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """An unreadable notification or a broken message: a log line, not pygls' error popup."""
+        self.log(
+            f"ignored a message the server could not handle ({error})", types.MessageType.Warning
+        )
 
     def log(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
         """A window/logMessage (the client's output panel) and the server's own log."""
