@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from collections.abc import Sequence
 
@@ -52,6 +53,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class OneLineErrors(logging.Filter):
+    """pygls logs a client's unreadable message with a full traceback (as exc_info or in the
+    message): below DEBUG, the user's log gets one clear line instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            record.msg, record.args = (
+                f"{record.getMessage()} ({type(error).__name__}: {error})",
+                None,
+            )
+            record.exc_info, record.exc_text = None, None
+        elif "Traceback (most recent call last)" in (message := record.getMessage()):
+            errors = re.findall(r"\b([A-Za-z_][\w.]*(?:Error|Exception)\b.*)", message)
+            summary = errors[-1].strip() if errors else message.strip().splitlines()[-1]
+            record.msg, record.args = f"{message.splitlines()[0]} ({summary})", None
+        return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``switcheroo-lsp`` console script."""
     args = build_parser().parse_args(argv)
@@ -61,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if args.log_level != "DEBUG":
+        handler.addFilter(OneLineErrors())
     logging.basicConfig(level=args.log_level, handlers=[handler], force=True)
 
     from .lsp.server import create_server

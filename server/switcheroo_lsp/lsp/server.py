@@ -17,7 +17,7 @@ from urllib.parse import unquote
 
 import attrs
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
+from pygls.exceptions import FeatureRequestError, JsonRpcInternalError, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
@@ -215,6 +215,15 @@ class SwitcherooServer(LanguageServer):
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """An unreadable notification or a broken message: a log line, not pygls' error popup."""
+        self.log(
+            f"ignored a message the server could not handle ({error})", types.MessageType.Warning
+        )
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """An unreadable notification or message: a log line, not pygls' error popup (a failed
+        request already carries its error in the response)."""
+        if source is FeatureRequestError:
+            return
         self.log(
             f"ignored a message the server could not handle ({error})", types.MessageType.Warning
         )

@@ -1,0 +1,423 @@
+"""The language server under abuse, over stdio, with a real client (pytest-lsp).
+
+Each test starts ``python -m switcheroo_lsp`` as editors do and pushes it hard: thousands of
+rapid edits, requests about documents it never saw, stale versions, positions past the end,
+malformed and invalid JSON, a 20 MB document, binary content, a document that keeps flipping
+between valid and invalid Python, cancelled requests. Afterwards the server must still answer,
+must never have shown or logged a traceback, and must have logged a clear line where it refused
+something. Memory is read from /proc; nothing here asserts a duration (waits only time out).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lsprotocol import types
+from server_harness import TIMEOUT, ServerUnderTest, client_position, running_server
+
+from switcheroo_lsp.engine import scan
+
+pytestmark = pytest.mark.slow
+
+CALL = "model.load_state_dict(torch.load(path))"
+
+
+def large_document(lines: int = 3000) -> str:
+    """A realistic big module: functions, comments, non-ASCII, a call every 60 lines."""
+    out = ['"""Générateur 🚀 of a big training module."""', "import torch", ""]
+    for i in range(lines // 6):
+        out += [
+            f"def step_{i}(model, path, 模型={i}):",
+            f"    # step {i}: restore, then train (état {i})",
+            f"    {CALL}" if i % 10 == 0 else f"    x = torch.zeros({i}, {i % 7 + 1})",
+            f"    optimizer.load_state_dict(sd_{i})" if i % 10 == 5 else f"    y = x * {i}",
+            "    return model",
+            "",
+        ]
+    return "\n".join(out) + "\n"
+
+
+def expected_ranges(text: str, encoding: str) -> list[tuple[int, int, int, int, str]]:
+    """What the diagnostics of ``text`` must be: ranges in the client's encoding, and codes."""
+    found = []
+    for finding in scan(text).findings:
+        start = client_position(text, finding.span.start, encoding)
+        end = client_position(text, finding.span.end, encoding)
+        found.append((start.line, start.character, end.line, end.character, finding.code))
+    return sorted(found)
+
+
+def published_ranges(params: types.PublishDiagnosticsParams) -> list[tuple[Any, ...]]:
+    return sorted(
+        (d.range.start.line, d.range.start.character, d.range.end.line, d.range.end.character)
+        + (d.code,)
+        for d in params.diagnostics
+    )
+
+
+def assert_no_traceback(server: ServerUnderTest) -> None:
+    shown = server.user_visible_text()
+    assert "Traceback" not in shown, shown[-3000:]
+    assert server.alive
+
+
+async def wait_for_version(server: ServerUnderTest, uri: str) -> types.PublishDiagnosticsParams:
+    version = server.versions[uri]
+    return await server.wait_for_publish(uri, lambda p: p.version == version)
+
+
+async def test_two_thousand_rapid_changes_on_a_large_document(
+    tmp_path: Path, figures: Counter[str]
+) -> None:
+    """2,000 didChange events as fast as the pipe takes them: the server keeps up (the final
+    version is published), memory stays flat, and the final diagnostics match the final text."""
+    async with running_server(tmp_path) as server:
+        uri = (tmp_path / "big.py").as_uri()
+        server.open(uri, large_document())
+        first = await wait_for_version(server, uri)
+        assert published_ranges(first) == expected_ranges(server.texts[uri], server.encoding)
+        rng = random.Random(8)
+        rss: list[int] = [server.rss()]
+        events = 0
+        for _round in range(4):
+            for _ in range(500):
+                text = server.texts[uri]
+                roll = rng.random()
+                if roll < 0.6:  # typing in a comment somewhere
+                    at = text.find("# step", rng.randrange(len(text) - 200))
+                    at = (at if at >= 0 else text.index("# step")) + 6
+                    server.replace(uri, at, at, rng.choice("aé模🚀 "))
+                elif roll < 0.8:  # break or mend a call (the text stops and starts parsing)
+                    at = text.find(CALL, rng.randrange(len(text) // 2))
+                    if at >= 0:
+                        server.replace(uri, at + len(CALL) - 1, at + len(CALL), "")
+                    else:
+                        at = text.find(CALL[:-1] + "\n")
+                        server.replace(uri, at + len(CALL) - 1, at + len(CALL) - 1, ")")
+                else:  # add a new call on a new line at the end
+                    server.replace(uri, len(text), len(text), f"{CALL}  # ünïcode {events}\n")
+                events += 1
+            await wait_for_version(server, uri)
+            rss.append(server.rss())
+        # mend every broken call, so the final text parses and every call is checkable
+        final_text = re.sub(r"torch\.load\(path\)(?!\))", "torch.load(path))", server.texts[uri])
+        server.replace(uri, 0, len(server.texts[uri]), final_text)
+        last = await wait_for_version(server, uri)
+        assert scan(final_text).syntax_error is None
+        assert published_ranges(last) == expected_ranges(final_text, server.encoding)
+        assert len(last.diagnostics) > 500
+        rss.append(server.rss())
+        # flat: after the first round, the remaining 1,500 events add (almost) nothing
+        growth = max(rss[2:]) - rss[1]
+        assert growth < 40 * 2**20, [r // 2**20 for r in rss]
+        await server.ping()
+        assert_no_traceback(server)
+    figures["server: didChange events survived"] += events + 1
+    figures["server: peak RSS MiB (2,000 changes)"] = max(
+        figures["server: peak RSS MiB (2,000 changes)"], max(rss) // 2**20
+    )
+
+
+async def test_requests_about_unknown_documents_are_answered_empty(tmp_path: Path) -> None:
+    async with running_server(tmp_path) as server:
+        unknown = (tmp_path / "never_opened.py").as_uri()
+        where = types.Range(
+            start=types.Position(line=0, character=0), end=types.Position(line=3, character=0)
+        )
+        assert (
+            await server.request(
+                types.TEXT_DOCUMENT_CODE_ACTION,
+                types.CodeActionParams(
+                    text_document=types.TextDocumentIdentifier(uri=unknown),
+                    range=where,
+                    context=types.CodeActionContext(diagnostics=[]),
+                ),
+            )
+            is None
+        )
+        resolved = await server.request(
+            types.CODE_ACTION_RESOLVE,
+            types.CodeAction(
+                title="Migrate all load_state_dict calls in this file",
+                kind="source.fixAll.switcheroo",
+                data={"uri": unknown, "version": 3, "action": "fixAll"},
+            ),
+        )
+        assert resolved.edit is None
+        edits = await server.request(
+            types.TEXT_DOCUMENT_WILL_SAVE_WAIT_UNTIL,
+            types.WillSaveTextDocumentParams(
+                text_document=types.TextDocumentIdentifier(uri=unknown),
+                reason=types.TextDocumentSaveReason.Manual,
+            ),
+        )
+        assert not edits
+        # notifications for it: a change, a save, a close of a document never opened
+        server.change(unknown, 2, [types.TextDocumentContentChangeWholeDocument(text=CALL)])
+        server.client.text_document_did_save(
+            types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=unknown))
+        )
+        server.client.text_document_did_close(
+            types.DidCloseTextDocumentParams(
+                text_document=types.TextDocumentIdentifier(uri=unknown)
+            )
+        )
+        await server.ping()
+        assert_no_traceback(server)
+
+
+async def test_stale_versions_and_out_of_range_positions(tmp_path: Path) -> None:
+    async with running_server(tmp_path) as server:
+        uri = (tmp_path / "doc.py").as_uri()
+        text = f"import torch\n{CALL}\n"
+        server.open(uri, text, version=10)
+        await wait_for_version(server, uri)
+        # a change claiming an older version than the document has
+        server.change(uri, 3, [types.TextDocumentContentChangeWholeDocument(text=text + "x = 1\n")])
+        # a change whose range lies far past the end, and one reversed
+        far = types.Position(line=10_000, character=10_000)
+        server.change(
+            uri,
+            11,
+            [
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(start=far, end=far), text="# tail\n"
+                )
+            ],
+        )
+        reversed_range = types.Range(
+            start=types.Position(line=1, character=5), end=types.Position(line=0, character=0)
+        )
+        server.change(
+            uri, 12, [types.TextDocumentContentChangePartial(range=reversed_range, text="")]
+        )
+        # requests at positions far out of range, and a resolve naming a stale version
+        actions = await server.request(
+            types.TEXT_DOCUMENT_CODE_ACTION,
+            types.CodeActionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                range=types.Range(start=far, end=types.Position(line=20_000, character=0)),
+                context=types.CodeActionContext(diagnostics=[]),
+            ),
+        )
+        assert actions is None or isinstance(actions, list)
+        await server.request(
+            types.CODE_ACTION_RESOLVE,
+            types.CodeAction(
+                title="Migrate all load_state_dict calls in this file",
+                kind="source.fixAll.switcheroo",
+                data={"uri": uri, "version": 1, "action": "fixAll"},
+            ),
+        )
+        # the client re-syncs with a full text: the server follows it exactly
+        server.versions[uri] = 12
+        server.set_text(uri, f"import torch\n\n{CALL}\n")
+        last = await wait_for_version(server, uri)
+        assert published_ranges(last) == expected_ranges(server.texts[uri], server.encoding)
+        assert_no_traceback(server)
+
+
+MALFORMED_REQUESTS: list[tuple[str, Any]] = [
+    (types.TEXT_DOCUMENT_CODE_ACTION, {}),
+    (types.TEXT_DOCUMENT_CODE_ACTION, {"textDocument": 5, "range": "everything"}),
+    (types.TEXT_DOCUMENT_CODE_ACTION, [1, 2, 3]),
+    (types.TEXT_DOCUMENT_CODE_ACTION, None),
+    (
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        {
+            "textDocument": {"uri": "file:///x.py"},
+            "range": {"start": {"line": -1, "character": -5}, "end": {"line": 0, "character": 0}},
+            "context": {"diagnostics": [{"garbage": True}]},
+        },
+    ),
+    (types.CODE_ACTION_RESOLVE, {"title": 7}),
+    (types.CODE_ACTION_RESOLVE, {"title": "x", "data": "not a dict"}),
+    (types.WORKSPACE_EXECUTE_COMMAND, {"command": "switcheroo.migrateFile", "arguments": [5]}),
+    (types.WORKSPACE_EXECUTE_COMMAND, {"command": "switcheroo.migrateFile", "arguments": "x"}),
+    (types.WORKSPACE_EXECUTE_COMMAND, {"command": "switcheroo.migrateFile"}),
+    (types.WORKSPACE_EXECUTE_COMMAND, {"command": "no.such.command", "arguments": []}),
+    (types.TEXT_DOCUMENT_WILL_SAVE_WAIT_UNTIL, {"textDocument": {}, "reason": 99}),
+    ("switcheroo/noSuchMethod", {"a": 1}),
+]
+
+
+async def test_malformed_params_and_invalid_json_get_errors_not_crashes(tmp_path: Path) -> None:
+    async with running_server(tmp_path) as server:
+        uri = (tmp_path / "doc.py").as_uri()
+        server.open(uri, f"import torch\n{CALL}\n")
+        await wait_for_version(server, uri)
+        answers = []
+        for number, (method, params) in enumerate(MALFORMED_REQUESTS):
+            try:
+                answers.append(await server.raw_request(method, params, f"bad-{number}"))
+            except asyncio.TimeoutError:
+                pytest.fail(f"no answer to malformed {method} {params!r}")
+            except Exception as error:  # an error response is the right answer
+                answers.append(error)
+        # malformed notifications: no answer is possible, the server must just go on
+        server.raw_notify(types.TEXT_DOCUMENT_DID_CHANGE, {"textDocument": {"uri": uri}})
+        server.raw_notify(types.TEXT_DOCUMENT_DID_OPEN, {"textDocument": {"uri": 3, "text": None}})
+        server.raw_notify(types.TEXT_DOCUMENT_DID_CLOSE, "nonsense")
+        server.raw_notify(types.WORKSPACE_DID_CHANGE_CONFIGURATION, {"settings": [1, "x"]})
+        # bytes that are not JSON at all, then a body cut short of its Content-Length
+        writer = server.client.protocol.writer
+        assert writer is not None
+        body = b"{this is not json"
+        writer.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        body = json.dumps({"jsonrpc": "2.0", "method": "initialized"}).encode()
+        writer.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        await server.ping()
+        server.set_text(uri, f"import torch\n\n{CALL}\n")
+        last = await wait_for_version(server, uri)
+        assert len(last.diagnostics) == 1
+        assert_no_traceback(server)
+        for answer in answers:  # errors say what was wrong, with no traceback attached
+            if isinstance(answer, Exception):
+                assert "Traceback" not in f"{answer} {getattr(answer, 'data', '')}"
+        log = server.log_text()
+        assert "invalid params for textDocument/codeAction" in log, log[-2000:]
+        assert "ignored a message the server could not handle" in log
+        assert not server.shown_messages  # a client's mistakes pop no error dialog up
+
+
+async def test_a_20_mb_document(tmp_path: Path, figures: Counter[str]) -> None:
+    """Over maxFileSize: skipped with one clear log line, the server stays responsive; with the
+    limit raised it is analysed and the call on its last line is found at the right place."""
+    blob = "WEIGHTS = (\n" + '    "QUJDRA==" "🚀"\n' * 1_100_000 + ")\n"
+    big = f"import torch\n{blob}{CALL}\n"
+    assert len(big.encode()) > 20 * 10**6
+    async with running_server(tmp_path) as server:
+        uri = (tmp_path / "huge.py").as_uri()
+        server.open(uri, big)
+        published = await wait_for_version(server, uri)
+        assert not published.diagnostics
+        line = await server.wait_for_log("over maxFileSize")
+        assert "huge.py" in line and "bytes" in line
+        await server.ping()
+        assert_no_traceback(server)
+    async with running_server(tmp_path, settings={"maxFileSize": 50_000_000}) as server:
+        uri = (tmp_path / "huge.py").as_uri()
+        server.open(uri, big)
+        published = await wait_for_version(server, uri)
+        assert published_ranges(published) == expected_ranges(big, server.encoding)
+        figures["server: largest document analysed (MB)"] = len(big.encode()) // 10**6
+        figures["server: peak RSS MiB (20 MB document)"] = server.rss() // 2**20
+        assert_no_traceback(server)
+
+
+async def test_binary_and_nul_content(tmp_path: Path) -> None:
+    rng = random.Random(0)
+    noise = bytes(rng.randrange(256) for _ in range(20_000)).decode("latin-1")
+    contents = [
+        noise,
+        f"import torch\n{CALL}\n\x00\x00\x00",
+        f"{CALL}\n\ud800 lone surrogate\n",  # JSON can carry what UTF-8 cannot
+        "\ufeff\ufeff" + CALL + "\x1b[31m\x7f\x0c\n",
+    ]
+    async with running_server(tmp_path) as server:
+        for number, text in enumerate(contents):
+            uri = (tmp_path / f"binary_{number}.py").as_uri()
+            server.open(uri, text)
+            await wait_for_version(server, uri)
+            await server.request(
+                types.TEXT_DOCUMENT_CODE_ACTION,
+                types.CodeActionParams(
+                    text_document=types.TextDocumentIdentifier(uri=uri),
+                    range=types.Range(
+                        start=types.Position(line=0, character=0),
+                        end=types.Position(line=5, character=0),
+                    ),
+                    context=types.CodeActionContext(diagnostics=[], only=["source"]),
+                ),
+            )
+        await server.ping()
+        assert_no_traceback(server)
+
+
+async def test_document_flipping_between_valid_and_invalid_python(tmp_path: Path) -> None:
+    """While the text does not parse, the calls that are still in place keep their diagnostics
+    (never on a wrong line); the last valid version's diagnostics are exact."""
+    valid = f"import torch\n\n\ndef restore(model, path):\n    {CALL}\n    return model\n"
+    async with running_server(tmp_path) as server:
+        uri = (tmp_path / "flip.py").as_uri()
+        server.open(uri, valid)
+        await wait_for_version(server, uri)
+        broken_at = valid.index("return") + len("return")
+        for flip in range(300):
+            if flip % 2 == 0:
+                server.replace(uri, broken_at, broken_at, " (")  # unbalanced: a SyntaxError
+            else:
+                server.replace(uri, broken_at, broken_at + 2, "")
+            if flip % 50 == 0:
+                published = await wait_for_version(server, uri)
+                for diagnostic in published.diagnostics:  # never on a wrong line
+                    assert diagnostic.range.start.line == 4
+        server.replace(uri, broken_at, broken_at, " (")
+        broken = await wait_for_version(server, uri)
+        assert [d.range.start.line for d in broken.diagnostics] in ([], [4])
+        server.set_text(uri, valid)
+        last = await wait_for_version(server, uri)
+        assert published_ranges(last) == expected_ranges(valid, server.encoding)
+        assert_no_traceback(server)
+
+
+async def test_cancelled_requests_are_answered_and_the_server_goes_on(tmp_path: Path) -> None:
+    async with running_server(tmp_path) as server:
+        uri = (tmp_path / "doc.py").as_uri()
+        server.open(uri, large_document(1200))
+        await wait_for_version(server, uri)
+        protocol = server.client.protocol
+        futures = []
+        for number in range(40):
+            msg_id = f"cancel-me-{number}"
+            params = types.CodeActionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                range=types.Range(
+                    start=types.Position(line=0, character=0),
+                    end=types.Position(line=1200, character=0),
+                ),
+                context=types.CodeActionContext(
+                    diagnostics=[], only=["quickfix", "source.fixAll.switcheroo"]
+                ),
+            )
+            futures.append(
+                asyncio.wrap_future(
+                    protocol.send_request(types.TEXT_DOCUMENT_CODE_ACTION, params, msg_id=msg_id)
+                )
+            )
+            protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=msg_id))
+        # every request gets an answer (a result or RequestCancelled): none is left hanging
+        done = await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), TIMEOUT)
+        assert len(done) == 40
+        command = protocol.send_request(
+            types.WORKSPACE_EXECUTE_COMMAND,
+            types.ExecuteCommandParams(command="switcheroo.migrateWorkspace", arguments=[]),
+            msg_id="cancel-command",
+        )
+        protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="cancel-command"))
+        await asyncio.wait_for(
+            asyncio.gather(asyncio.wrap_future(command), return_exceptions=True), TIMEOUT
+        )
+        await server.ping()
+        assert_no_traceback(server)
+
+
+async def test_client_refusing_progress_still_gets_the_command_done(tmp_path: Path) -> None:
+    """A failed window/workDoneProgress/create means: no progress (LSP), not a failed command."""
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "train.py").write_text(f"import torch\n{CALL}\n")
+    async with running_server(tmp_path, workspace=workspace, refuse_progress=True) as server:
+        answer = await server.request(
+            types.WORKSPACE_EXECUTE_COMMAND,
+            types.ExecuteCommandParams(command="switcheroo.migrateWorkspace", arguments=[]),
+        )
+        assert answer is not None
+        assert_no_traceback(server)
