@@ -119,6 +119,8 @@ class SwitcherooServer implements vscode.Disposable {
       documentSelector: [
         { scheme: "file", language: "python" },
         { scheme: "untitled", language: "python" },
+        // Python cells of any notebook (.ipynb): the server syncs them as notebook documents.
+        { notebook: "*", language: "python" },
       ],
       outputChannel: this.output,
       traceOutputChannel: this.output,

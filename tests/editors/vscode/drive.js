@@ -66,26 +66,27 @@ async function waitUntil(what, ms, predicate, intervalMs = 200) {
 }
 
 /**
- * Every squiggle in the main editor with the text of the line it sits on. Monaco draws
- * decorations in .view-overlays and text in .view-lines; lines are matched by vertical position.
+ * Every squiggle in the editor area (a file's editor, or each cell editor of a notebook) with the
+ * text of the line it sits on. Monaco draws decorations in .view-overlays and text in
+ * .view-lines; lines are matched by vertical position within the same editor.
  */
 async function squigglesByLine(page) {
   return page.evaluate(() => {
-    const editor = document.querySelector(".part.editor .editor-instance .monaco-editor");
-    if (!editor) {
-      return [];
+    const found = [];
+    for (const editor of document.querySelectorAll(".part.editor .monaco-editor")) {
+      const lines = [...editor.querySelectorAll(".view-lines .view-line")].map((element) => {
+        const rect = element.getBoundingClientRect();
+        return { top: rect.top, bottom: rect.bottom, text: (element.textContent || "").replace(/\u00a0/g, " ") };
+      });
+      for (const element of editor.querySelectorAll(".view-overlays [class*='squiggly-']")) {
+        const rect = element.getBoundingClientRect();
+        const middle = rect.top + rect.height / 2;
+        const line = lines.find((candidate) => middle >= candidate.top && middle <= candidate.bottom);
+        const kind = [...element.classList].find((name) => name.startsWith("squiggly-")) || "";
+        found.push({ kind, line: line ? line.text : "", box: { x: rect.x, y: rect.y, width: rect.width, height: rect.height } });
+      }
     }
-    const lines = [...editor.querySelectorAll(".view-lines .view-line")].map((element) => {
-      const rect = element.getBoundingClientRect();
-      return { top: rect.top, bottom: rect.bottom, text: (element.textContent || "").replace(/\u00a0/g, " ") };
-    });
-    return [...editor.querySelectorAll(".view-overlays [class*='squiggly-']")].map((element) => {
-      const rect = element.getBoundingClientRect();
-      const middle = rect.top + rect.height / 2;
-      const line = lines.find((candidate) => middle >= candidate.top && middle <= candidate.bottom);
-      const kind = [...element.classList].find((name) => name.startsWith("squiggly-")) || "";
-      return { kind, line: line ? line.text : "", box: { x: rect.x, y: rect.y, width: rect.width, height: rect.height } };
-    });
+    return found;
   });
 }
 
@@ -115,7 +116,7 @@ async function openFile(page, config) {
     await page.keyboard.press("Enter");
   }
   await page
-    .locator(".part.editor .editor-instance .monaco-editor .view-lines", { hasText: "load_state_dict" })
+    .locator(".part.editor .monaco-editor .view-lines", { hasText: "load_state_dict" })
     .first()
     .waitFor({ state: "visible", timeout: config.stepTimeoutMs })
     .catch(() => {
