@@ -57,9 +57,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     ruff = shutil.which("ruff")
-    switcheroo = shutil.which("switcheroo")
-    if ruff is None or switcheroo is None:
-        sys.exit("needs `ruff` and `switcheroo` on PATH (pip install -e '.[test]')")
+    if ruff is None:
+        sys.exit("needs `ruff` on PATH (pip install -e '.[test]')")
+    # this checkout's code, whatever the installed package points at
+    server = Path(__file__).resolve().parents[1] / "server"
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(server), os.environ.get("PYTHONPATH", "")) if p
+    )
+    switcheroo = [sys.executable, "-m", "switcheroo_lsp.cli"]
     with tempfile.TemporaryDirectory() as directory:
         root = Path(directory)
         total = make_tree(root, args.files, args.lines, args.with_calls)
@@ -69,7 +74,7 @@ def main() -> None:
         )
         results = walls(
             {
-                "switcheroo check": [switcheroo, "check", "--quiet", str(root)],
+                "switcheroo check": [*switcheroo, "check", "--quiet", str(root)],
                 "ruff check --select E711": [
                     *(ruff, "check", "--no-cache", "--isolated", "--select", "E711", str(root))
                 ],

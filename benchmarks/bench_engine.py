@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))  # this checkout's code
 
 from _gen.training_code import generate_module  # noqa: E402
 from switcheroo_lsp.engine import fix, fix_all, scan  # noqa: E402
