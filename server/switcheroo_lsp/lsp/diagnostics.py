@@ -42,8 +42,11 @@ SEVERITIES = {
     Severity.HINT: types.DiagnosticSeverity.Hint,
 }
 
-# Quiet time after a change before scanning: long enough to fold a burst of keystrokes into one
-# scan, short next to the scan itself. Changes that arrive while a scan runs are coalesced anyway.
+# A change that follows another within BURST_SECONDS is part of a burst (fast typing, a paste
+# replayed as many edits): it waits for a quiet time, long enough to fold the burst into one scan
+# and short next to the scan itself. An isolated change is scanned at once. Changes that arrive
+# while a scan runs are coalesced anyway: a result for an outdated version is never published.
+BURST_SECONDS = 0.05
 MIN_DEBOUNCE_SECONDS = 0.01
 MAX_DEBOUNCE_SECONDS = 0.1
 
@@ -163,6 +166,7 @@ class DocumentDiagnostics:
     last_good: dict[str, Analysis] = field(default_factory=dict)  # newest version that parsed
     saved: dict[str, Analysis] = field(default_factory=dict)  # run=onSave: what the client sees
     pending: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    last_change: dict[str, float] = field(default_factory=dict)  # monotonic time of the last change
 
     def skipped(self, document: LspTextDocument) -> Analysis:
         """An empty analysis: the document is not scanned (disabled or too large)."""
@@ -218,6 +222,15 @@ class DocumentDiagnostics:
 
     # -- push -----------------------------------------------------------------------------------
 
+    def change_delay(self, uri: str) -> float:
+        """How long to wait before scanning after a change: 0 when isolated, else the debounce."""
+        now = time.monotonic()
+        previous = self.last_change.get(uri)
+        self.last_change[uri] = now
+        if previous is None or now - previous >= BURST_SECONDS:
+            return 0.0
+        return self.debounce_seconds(uri)
+
     def debounce_seconds(self, uri: str) -> float:
         """A quarter of the last scan's time, within bounds: bigger files wait a little longer."""
         last = self.analyses.get(uri)
@@ -269,6 +282,7 @@ class DocumentDiagnostics:
         self.analyses.pop(uri, None)
         self.last_good.pop(uri, None)
         self.saved.pop(uri, None)
+        self.last_change.pop(uri, None)
         if not self.server.support.pull_diagnostics:
             self.server.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
@@ -350,7 +364,7 @@ def register(server: SwitcherooServer) -> None:
     def did_change(ls: SwitcherooServer, params: types.DidChangeTextDocumentParams) -> None:
         if ls.settings.run is RunMode.ON_TYPE:
             uri = params.text_document.uri
-            ls.diagnostics.schedule(uri, ls.diagnostics.debounce_seconds(uri))
+            ls.diagnostics.schedule(uri, ls.diagnostics.change_delay(uri))
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     async def did_save(ls: SwitcherooServer, params: types.DidSaveTextDocumentParams) -> None:
