@@ -128,6 +128,7 @@ def cell_magic(text: str) -> str | None:
     return words[0] if words else ""
 
 
+@functools.lru_cache(maxsize=4096)
 def mask_magics(text: str) -> str | None:
     """The cell's text with IPython syntax replaced by same-length Python, or None when the cell
     is not kernel Python (``%%bash`` and other cell magics).
@@ -169,7 +170,8 @@ def mask_magics(text: str) -> str | None:
     return "".join(out)
 
 
-@functools.lru_cache(maxsize=256)
+# Per cell text (masked and as typed): while one cell is edited, the others are not re-parsed.
+@functools.lru_cache(maxsize=4096)
 def _parse(text: str) -> tuple[ast.Module | None, str | None, int]:
     """(tree, None, 0) for a parsing text, else (None, "line N: message", 0-based line)."""
     try:
@@ -366,7 +368,10 @@ def _preamble_edit(
     """Where the KeyMapper goes: the first parsing code cell, after its leading imports and
     before any of its statements that run a rewritten call; None when the notebook has one."""
     for part in layout.parts:
-        if head_facts(part.tree, LineIndex(part.masked)).keymapper_bound:
+        if (
+            "KeyMapper" in part.masked
+            and head_facts(part.tree, LineIndex(part.masked)).keymapper_bound
+        ):
             return None
     part = layout.parts[0]
     limit = min(
