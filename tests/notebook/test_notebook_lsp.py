@@ -9,7 +9,7 @@ from pathlib import Path
 from lsprotocol import types
 from notebook_editor import NOTEBOOK_URI, NotebookEditor
 
-MODEL_CALL = "model.load_state_dict(torch.load('model.pt'))"
+MODEL_CALL = "model.load_state_dict(torch.load('modèle_🔥.pt'))"  # non-ASCII: positions in UTF-8 and UTF-16 differ
 IMPORTS = "import torch\nimport numpy as np"
 NOTEBOOK = [
     ("markdown", "# Fine-tune\nLoad the weights."),
@@ -75,7 +75,7 @@ async def test_quick_fix_in_a_cell_puts_the_keymapper_in_the_first_code_cell(
     assert editor.apply(action.edit)
     assert (
         editor.text(MODEL_CELL)
-        == "# Modèle ✓\nvariables = KeyMapper.from_torch(torch.load('model.pt'))"
+        == "# Modèle ✓\nvariables = KeyMapper.from_torch(torch.load('modèle_🔥.pt'))"
     )
     first = editor.text(PIP_CELL)
     assert first.startswith("%pip install -q torch flax\n" + IMPORTS + "\n")
@@ -112,7 +112,7 @@ async def test_notebook_fix_all_migrates_every_cell_in_one_edit(editor: Notebook
 
     assert action.kind == "notebook.source.fixAll.switcheroo"
     assert editor.apply(action.edit)
-    assert "KeyMapper.from_torch(torch.load('model.pt'))" in editor.text(MODEL_CELL)
+    assert "KeyMapper.from_torch(torch.load('modèle_🔥.pt'))" in editor.text(MODEL_CELL)
     assert "KeyMapper.from_torch(torch.load('encoder.pt'))" in editor.text(ENCODER_CELL)
     assert editor.text(SGD_CELL) == NOTEBOOK[SGD_CELL]  # an optimizer: left alone
     assert editor.text(4) == NOTEBOOK[4]
@@ -204,7 +204,7 @@ async def test_migrate_file_on_an_open_notebook_edits_its_cells(editor: Notebook
     assert answer["applied"] is True
     [request] = editor.client.edit_requests
     assert editor.apply(request.edit)
-    assert "KeyMapper.from_torch(torch.load('model.pt'))" in editor.text(MODEL_CELL)
+    assert "KeyMapper.from_torch(torch.load('modèle_🔥.pt'))" in editor.text(MODEL_CELL)
     assert "KeyMapper.from_torch(torch.load('encoder.pt'))" in editor.text(ENCODER_CELL)
     assert editor.text(PIP_CELL).count("class KeyMapper") == 1
 
