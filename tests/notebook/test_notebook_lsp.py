@@ -236,3 +236,24 @@ async def test_migrate_workspace_rewrites_notebook_files_sources_only(
     ]
     assert changed == [1, 3, 5]
     assert new_text.startswith(original[: original.index('"source"', original.index("5d1e7f3a"))])
+
+
+async def test_run_on_save_updates_cells_when_the_notebook_is_saved(editor: NotebookEditor):
+    await editor.initialize(settings={"run": "onSave"})
+    editor.open(NOTEBOOK)
+    assert len(await editor.diagnostics(MODEL_CELL)) == 1
+
+    editor.set_text(MODEL_CELL, "print('no checkpoint here')")
+    if editor.pull:
+        assert len(await editor.diagnostics(MODEL_CELL)) == 1  # what was saved, until the next save
+    editor.save()
+    assert await editor.diagnostics(MODEL_CELL) == []
+
+
+async def test_nothing_is_shown_or_offered_when_disabled(editor: NotebookEditor):
+    await editor.initialize(settings={"enable": False})
+    editor.open(NOTEBOOK)
+
+    assert await editor.diagnostics(MODEL_CELL) == []
+    assert await editor.code_actions(MODEL_CELL, 1) == []
+    assert await editor.code_actions(MODEL_CELL, 1, only=["notebook.source.fixAll"]) == []
