@@ -37,6 +37,11 @@ PLACEMENTS = [
         "# Copyright 2024 Someone\n# Licensed under MIT\n\n" + LINE + "\n" + FIXED,
     ),
     (
+        "after_license_header_touching_the_code",
+        "# Copyright 2024 Someone\n# Licensed under MIT\n" + CALL,
+        "# Copyright 2024 Someone\n# Licensed under MIT\n\n" + LINE + "\n" + FIXED,
+    ),
+    (
         "comment_attached_to_code_stays_attached",
         "# load the weights\n" + CALL,
         LINE + "\n# load the weights\n" + FIXED,

@@ -109,8 +109,12 @@ def _binds_keymapper(node: ast.stmt) -> bool:
     return False
 
 
+_LICENSE_WORDS = re.compile(r"copyright|licen[cs]e|spdx-license-identifier|\(c\)", re.IGNORECASE)
+
+
 def _header_end(index: LineIndex, first_code_line: int) -> int:
-    """Offset after the shebang, coding cookie and a license comment block set off by a blank line."""
+    """Offset after the shebang, coding cookie and license header: a leading comment block set off
+    by a blank line, or one that says copyright/license even when code follows right below it."""
     end_line = 0
     for line in range(first_code_line):
         stripped = index.line_text(line).lstrip("\ufeff").strip()
@@ -119,6 +123,12 @@ def _header_end(index: LineIndex, first_code_line: int) -> int:
         elif not stripped:
             # a blank line closes the comment block above it: that block is header
             end_line = line + 1
+        elif end_line == line and stripped.startswith("#") and _LICENSE_WORDS.search(stripped):
+            # a license block: header down to its last comment line
+            last = line
+            while last + 1 < first_code_line and index.line_text(last + 1).strip().startswith("#"):
+                last += 1
+            end_line = last + 1
     return index.starts[end_line] if end_line < len(index.starts) else len(index.text)
 
 
