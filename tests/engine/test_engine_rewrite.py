@@ -128,6 +128,18 @@ REWRITES = [
         "print(msg.missing_keys)\n",
     ),
     (
+        "assigned_value_passed_on_keeps_report",
+        "def load(model, sd):\n    load_result = model.load_state_dict(sd, False)\n"
+        "    warn_about(load_result)\n",
+        "def load(model, sd):\n    variables, load_result = KeyMapper.from_torch(sd, strict=False, "
+        "return_report=True)\n    warn_about(load_result)\n",
+    ),
+    (
+        "assigned_value_name_only_in_a_string_later_is_not_read",
+        'msg = model.load_state_dict(sd)\nprint("msg")\n',
+        'msg = KeyMapper.from_torch(sd)\nprint("msg")\n',
+    ),
+    (
         "unpacking_missing_unexpected",
         "missing, unexpected = model.load_state_dict(sd, strict=False)\n",
         "variables, (missing, unexpected) = KeyMapper.from_torch(sd, strict=False, "

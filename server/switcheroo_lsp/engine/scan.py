@@ -683,7 +683,8 @@ class _Context:
         return Usage.EXPRESSION, parent
 
     def _read_as_report(self, holder: ast.AST | None, path: tuple[ast.AST, ...]) -> bool:
-        """`msg = m.load_state_dict(sd)` where `msg.missing_keys` (or similar) is read later."""
+        """`msg = m.load_state_dict(sd)` where `msg` is read later in the same scope: torch's
+        value is its (missing_keys, unexpected_keys) report, so any later read relies on it."""
         if not isinstance(holder, ast.Assign) or holder.value is not path[-1]:
             return False
         if len(holder.targets) != 1 or not isinstance(holder.targets[0], ast.Name):
@@ -692,7 +693,24 @@ class _Context:
         scope = next((n for n in reversed(path) if isinstance(n, _SCOPES)), self.tree)
         start = self.end(holder)
         end = self.end(scope) if not isinstance(scope, ast.Module) else len(self.text)
-        pattern = re.compile(
-            rf"\b{re.escape(name)}\s*(?:\.\s*(?:missing_keys|unexpected_keys)\b|\[)"
-        )
-        return pattern.search(self.text, start, end) is not None
+        if re.compile(rf"(?<![\w.]){re.escape(name)}\b").search(self.text, start, end) is None:
+            return False  # cheap: the name does not even appear further down
+        after = (holder.end_lineno or holder.lineno, holder.end_col_offset or 0)
+        stack: list[ast.AST] = [scope]
+        while stack:
+            node = stack.pop()
+            if (
+                isinstance(node, ast.Name)
+                and node.id == name
+                and isinstance(node.ctx, ast.Load)
+                and (node.lineno, node.col_offset) >= after
+            ):
+                return True
+            for child in ast.iter_child_nodes(node):
+                if (
+                    child is scope
+                    or not isinstance(child, _SCOPES)
+                    or isinstance(child, ast.Lambda)
+                ):
+                    stack.append(child)
+        return False
