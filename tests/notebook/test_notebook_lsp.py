@@ -257,3 +257,18 @@ async def test_nothing_is_shown_or_offered_when_disabled(editor: NotebookEditor)
     assert await editor.diagnostics(MODEL_CELL) == []
     assert await editor.code_actions(MODEL_CELL, 1) == []
     assert await editor.code_actions(MODEL_CELL, 1, only=["notebook.source.fixAll"]) == []
+
+
+async def test_max_file_size_counts_a_notebooks_code_not_its_outputs(
+    editor: NotebookEditor, tmp_path: Path
+):
+    data = json.loads(FINETUNE.read_text(encoding="utf-8"))
+    data["cells"][3]["outputs"][0]["data"]["text/plain"] = ["x" * 100 + "\n"] * 1000  # 100 kB
+    (tmp_path / "plots.ipynb").write_text(json.dumps(data, indent=1), encoding="utf-8")
+    await editor.initialize(settings={"maxFileSize": 20_000}, workspace=tmp_path.as_uri())
+
+    answer = await editor.client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="switcheroo.migrateWorkspace")
+    )
+
+    assert [item["fixed"] for item in answer["changed"]] == [2]

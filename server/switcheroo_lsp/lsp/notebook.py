@@ -524,6 +524,10 @@ def _fix_notebook_file(text: str, settings: Settings) -> tuple[NotebookFix, str 
         return NotebookFix(error=str(error)), None
     if not notebook.is_python:
         return NotebookFix(), None
+    limit = settings.max_file_size
+    if sum(len(cell.text) for cell in notebook.cells if cell.is_code) > limit:
+        # the code is what counts: outputs (plots, tables) make notebooks big
+        return NotebookFix(error=f"its code is larger than maxFileSize ({limit} bytes)"), None
     result = fix_notebook(notebook.cells, settings)
     if not result.ok:
         return result, None
@@ -560,11 +564,6 @@ async def migrate_notebook(ls: SwitcherooServer, uri: str, path: Path | None) ->
         text = read_source(path)
     except SourceError as error:
         return Migration(None, 0, [{"uri": uri, "reason": error.message}])
-    if ls.too_large(uri, text):
-        limit = ls.settings.max_file_size
-        return Migration(
-            None, 0, [{"uri": uri, "reason": f"larger than maxFileSize ({limit} bytes)"}]
-        )
     if NAME not in text:
         return Migration(None, 0, [])
     try:
