@@ -424,6 +424,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not report optimizer/scheduler/... calls (non-model-state)",
     )
     common.add_argument("--max-file-size", type=int, metavar="BYTES", help="skip larger files")
+    common.add_argument(
+        "--no-config",
+        action="store_true",
+        help="ignore [tool.switcheroo] in pyproject.toml",
+    )
     check = commands.add_parser(
         epilog=EXIT_CODES,
         name="check",
@@ -445,17 +450,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(args: argparse.Namespace) -> tuple[Settings, list[str]]:
-    raw: dict[str, Any] = {}
+def load_config(start: Path) -> tuple[dict[str, Any], Path | None, list[str]]:
+    """The ``[tool.switcheroo]`` table of the nearest ``pyproject.toml`` at or above ``start``
+    that has one (keys as in the editor settings; kebab-case accepted), its path, and problems."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        try:
+            import tomli as tomllib  # type: ignore[no-redef]
+        except ModuleNotFoundError:
+            return {}, None, []
+    start = start.resolve()
+    for directory in [start, *start.parents]:
+        candidate = directory / "pyproject.toml"
+        if not candidate.is_file():
+            continue
+        try:
+            data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            return {}, candidate, [f"{candidate}: cannot read it ({exc})"]
+        section = data.get("tool", {}).get("switcheroo")
+        if section is None:
+            continue
+        if not isinstance(section, dict):
+            return {}, candidate, [f"{candidate}: [tool.switcheroo] must be a table"]
+        return {key.replace("-", "_"): value for key, value in section.items()}, candidate, []
+    return {}, None, []
+
+
+def _settings(args: argparse.Namespace, config: dict[str, Any]) -> tuple[Settings, list[str]]:
+    """Settings from the config file, then the command line on top (exclude globs add up)."""
+    raw: dict[str, Any] = dict(config)
     if args.assignment_name is not None:
-        raw["assignmentName"] = args.assignment_name
+        raw["assignment_name"] = args.assignment_name
     if args.preamble is not None:
         raw["preamble"] = args.preamble
     if args.no_hints:
-        raw["hintNonModel"] = False
+        raw["hint_non_model"] = False
     excludes = [g for item in args.exclude for g in item.split(",") if g]
     if excludes:
-        raw["exclude"] = excludes
+        configured = raw.get("exclude", [])
+        raw["exclude"] = [*([configured] if isinstance(configured, str) else configured), *excludes]
     return Settings.from_dict(raw)
 
 
@@ -470,11 +505,18 @@ def main(
         args = parser.parse_args(list(argv) if argv is not None else None)
     except SystemExit as exc:
         return int(exc.code or 0)
-    settings, problems = _settings(args)
+    config, config_path, problems = ({}, None, []) if args.no_config else load_config(Path.cwd())
+    settings, setting_problems = _settings(args, config)
+    where = (
+        f"{config_path} [tool.switcheroo] or the command line" if config_path else "command line"
+    )
+    problems += [f"{problem} ({where})" for problem in setting_problems]
     if problems:
         for problem in problems:
             err.write(f"switcheroo: error: {problem}\n")
         return 2
+    if args.max_file_size is None and "max_file_size" in config:
+        args.max_file_size = settings.max_file_size
     if args.jobs < 1:
         err.write("switcheroo: error: --jobs must be at least 1\n")
         return 2

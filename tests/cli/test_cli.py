@@ -126,6 +126,34 @@ def test_fix_settings_flags(tmp_path: Path) -> None:
     assert "params = KeyMapper.from_torch(" in text and "class KeyMapper" not in text
 
 
+def test_pyproject_config_applies_and_flags_override(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.switcheroo]\nassignment-name = "params"\npreamble = "import"\nexclude = ["gen"]\n'
+    )
+    write(tmp_path / "src" / "train.py", MODEL)
+    write(tmp_path / "gen" / "skip.py", MODEL)
+    monkeypatch.chdir(tmp_path / "src")  # the nearest pyproject.toml above the working directory
+    _, out, _ = run("fix", "--diff", str(tmp_path))
+    assert "+    params = KeyMapper.from_torch(" in out
+    assert "+from switcheroo_lsp.runtime import KeyMapper" in out
+    assert "skip.py" not in out
+    _, out, _ = run("fix", "--diff", "--assignment-name", "weights", str(tmp_path))
+    assert "+    weights = KeyMapper.from_torch(" in out
+    _, out, _ = run("fix", "--diff", "--no-config", str(tmp_path))
+    assert "+    variables = KeyMapper.from_torch(" in out and "skip.py" in out
+
+
+def test_bad_pyproject_config_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.switcheroo]\npreamble = "sideways"\n')
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run("check", ".")
+    assert code == 2 and "preamble" in err and "pyproject.toml" in err
+
+
 def test_invalid_setting_is_a_usage_error(tmp_path: Path) -> None:
     code, _, err = run("fix", "--assignment-name", "not valid", str(tmp_path))
     assert code == 2 and "identifier" in err
