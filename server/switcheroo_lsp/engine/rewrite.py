@@ -109,6 +109,7 @@ def _build(
     *,
     verify: bool,
 ) -> FixResult:
+    """Edits for the given call sites plus the preamble; ``verify`` re-parses the result."""
     index = analysis.index
     assert index is not None and analysis.head is not None
     edits: list[Edit] = []
