@@ -54,6 +54,8 @@ class SwitcherooServer implements vscode.Disposable {
   private queue: Promise<void> = Promise.resolve();
   private installWatch: NodeJS.Timeout | undefined;
   private disposed = false;
+  /** "Switcheroo" in the language status of Python editors: running, or why not. */
+  private readonly status = vscode.languages.createLanguageStatusItem("switcheroo.status", { language: "python" });
 
   /**
    * @param safeCwd working directory for Python processes: the extension's own folder, never the
@@ -64,7 +66,16 @@ class SwitcherooServer implements vscode.Disposable {
     private readonly output: vscode.OutputChannel,
     private readonly safeCwd: string,
   ) {
+    this.status.name = CLIENT_NAME;
+    this.status.command = { title: "Show Log", command: "switcheroo.showOutput" };
+    this.showStatus("starting", vscode.LanguageStatusSeverity.Information);
     this.registerStandIns();
+  }
+
+  private showStatus(detail: string, severity: vscode.LanguageStatusSeverity): void {
+    this.status.text = `Switcheroo: ${detail}`;
+    this.status.severity = severity;
+    this.status.busy = detail === "starting";
   }
 
   /** Queue a (re)start; resolves when it has finished, successfully or not. */
@@ -81,6 +92,7 @@ class SwitcherooServer implements vscode.Disposable {
 
   async dispose(): Promise<void> {
     this.disposed = true;
+    this.status.dispose();
     this.stopInstallWatch();
     this.disposeStandIns();
     await this.stopClient();
@@ -91,14 +103,17 @@ class SwitcherooServer implements vscode.Disposable {
       return;
     }
     this.log(`starting the server (${reason})`);
+    this.showStatus("starting", vscode.LanguageStatusSeverity.Information);
     await this.stopClient();
     const choice = await resolveInterpreter();
     this.choice = choice;
     this.log(`interpreter: ${choice.python} (${describeSource(choice)})`);
+    this.status.detail = `${choice.python} (${describeSource(choice)})`;
 
     const outcome = await probe(choice, this.safeCwd);
     if (outcome.kind !== "ok") {
       this.notRunningReason = outcome.message.replace(/^Switcheroo: /, "");
+      this.showStatus(outcome.kind === "module-missing" ? "not installed" : "no interpreter", vscode.LanguageStatusSeverity.Error);
       this.log(outcome.message);
       this.registerStandIns();
       void this.explain(outcome, choice);
@@ -154,9 +169,11 @@ class SwitcherooServer implements vscode.Disposable {
     try {
       await client.start();
       this.log(`the server is running (${command} ${args.join(" ")})`);
+      this.showStatus("running", vscode.LanguageStatusSeverity.Information);
     } catch (error: unknown) {
       this.client = undefined;
       this.notRunningReason = `it failed to start: ${describe(error)}`;
+      this.showStatus("failed to start", vscode.LanguageStatusSeverity.Error);
       this.log(`the server failed to start: ${describe(error)}`);
       this.registerStandIns();
       void client.dispose().catch(() => undefined);
