@@ -204,27 +204,25 @@ class NotebookDiagnostics:
             and cached.snapshot.same_texts(snapshot)
         ):
             return cached
+        empty: dict[str, tuple[types.Diagnostic, ...]] = {
+            cell.uri: () for cell in snapshot.cells if cell.is_code
+        }
+        analysis = NotebookAnalysis(
+            snapshot, generation, None, empty, {uri: result_id_of(()) for uri in empty}
+        )
         joined = "".join(cell.text for cell in snapshot.cells if cell.is_code)
-        if not server.settings.enable or server.too_large(snapshot.uri, joined):
-            empty: dict[str, tuple[types.Diagnostic, ...]] = {
-                cell.uri: () for cell in snapshot.cells if cell.is_code
-            }
-            analysis = NotebookAnalysis(
-                snapshot,
-                generation,
-                None,
-                empty,
-                {uri: result_id_of(()) for uri in empty},
-            )
-        else:
-            analysis = await server.run_engine(
-                analyse_notebook,
-                snapshot,
-                server.settings,
-                generation,
-                server.support.encoding,
-                dict(self.last_good),
-            )
+        if server.settings.enable and not server.too_large(snapshot.uri, joined):
+            try:
+                analysis = await server.run_engine(
+                    analyse_notebook,
+                    snapshot,
+                    server.settings,
+                    generation,
+                    server.support.encoding,
+                    dict(self.last_good),
+                )
+            except Exception as error:  # an engine bug: nothing shown, never a dead server
+                server.log(f"switcheroo internal error: {error!r}", types.MessageType.Error)
         current = snapshot_of(server, snapshot.uri)
         if current is not None and current.same_texts(snapshot):
             self.analyses[snapshot.uri] = analysis
