@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from switcheroo_lsp.engine.notebook import (
     NotebookCell,
@@ -179,3 +181,52 @@ def test_nothing_to_fix_in_a_broken_cell():
     cells = code("import torch", f"def f(:\n{CALL}")
     assert fix_notebook_call(cells, 1, 0).error is not None
     assert fix_notebook(cells).edits == {}
+
+
+FRAGMENTS = [
+    CALL,
+    "opt.load_state_dict(s)",
+    "%pip install torch",
+    "!ls",
+    "%%time",
+    "%%bash",
+    "x = !ls",
+    "model?",
+    "import torch",
+    "def f(",
+    "):",
+    "    ",
+    "\\",
+    "\n",
+    "\r\n",
+    "'''",
+    "é🔥",
+    "KeyMapper = 1",
+]
+cell_texts = st.lists(st.sampled_from(FRAGMENTS), max_size=12).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(cell_texts, max_size=5))
+def test_any_cells_are_scanned_and_fixed_without_raising(texts: list[str]):
+    cells = code(*texts)
+    result = scan_notebook(cells)
+    for finding in result.findings:
+        assert cells[finding.cell].text[finding.span.start : finding.span.end].endswith(")")
+    fixed = fix_notebook(cells)
+    for index, text in fixed.apply(cells).items():
+        masked = mask_magics(text)
+        assert masked is not None
+        ast.parse(masked)  # a fix never leaves a cell that does not parse
+        assert index < len(cells)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cell_texts)
+def test_masking_keeps_every_offset(text: str):
+    masked = mask_magics(text)
+    if masked is not None:
+        assert len(masked) == len(text)
+        assert [i for i, c in enumerate(masked) if c in "\r\n"] == [
+            i for i, c in enumerate(text) if c in "\r\n"
+        ]
