@@ -5,7 +5,6 @@ module-level imports (the rest is imported lazily) and every helper lives inside
 """
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 
@@ -209,7 +208,12 @@ class KeyMapper:
                 prefix += [int(p)] if prefix else ["layers", int(p)]
             else:
                 prefix.append(f"{prefix.pop() if prefix else 'layers'}_{p}")
-        return (tuple(prefix), forms, keys, name or ".".join(parts) or "<top level>")
+        spellings = (
+            tuple(prefix),
+            tuple(parts),
+            tuple(int(p) if p.isdigit() else p for p in parts),
+        )
+        return (tuple(prefix), forms, keys, name or ".".join(parts) or "<top level>", spellings)
 
     @classmethod
     def _plain(cls, g, report, check):
@@ -334,28 +338,33 @@ class KeyMapper:
         return s == t or leaf[4] is not False and cuts(s) <= cuts(t) and np.prod(s) == np.prod(t)
 
     @staticmethod
-    def _make(leaf, shape=None, dtype=None):
-        """One Flax array: XLA transposes big tensors (numpy small ones), then reshape and cast."""
-        arr, perm, reshape = leaf[1], leaf[2], leaf[4]
-        in_jax = lambda a: jax.dtypes.canonicalize_dtype(a.dtype) == a.dtype  # noqa: E731  x64 off
-        if perm and in_jax(arr) and arr.size >= 1 << 16:
-            x = jnp.transpose(jax.device_put(np.ascontiguousarray(arr)), perm)
-        else:
-            x = np.ascontiguousarray(arr.transpose(perm)) if perm else arr  # type: ignore
-        shape = shape if shape is not None else reshape if isinstance(reshape, tuple) else x.shape
-        x = x if tuple(x.shape) == tuple(shape) else x.reshape(shape)
-        x = x if dtype is None or x.dtype == dtype else x.astype(dtype)
-        return jax.device_put(x) if in_jax(x) and not isinstance(x, jax.Array) else x
+    def _make(jobs):
+        """Flax arrays for [(leaf, shape, dtype)], all sent to the device in one batch: copying a
+        transposed view there is the transpose (PJRT's strided copy beats numpy and jnp.transpose)."""
+        out = []
+        for (_, arr, perm, _, reshape), shape, dtype in jobs:
+            x = arr.transpose(perm) if perm else arr
+            shape = (
+                shape if shape is not None else reshape if isinstance(reshape, tuple) else x.shape
+            )
+            x = x if tuple(x.shape) == tuple(shape) else x.reshape(shape)
+            out.append(x if dtype is None or x.dtype == dtype else x.astype(dtype))
+        fits = [i for i, x in enumerate(out) if jax.dtypes.canonicalize_dtype(x.dtype) == x.dtype]
+        for i, x in zip(fits, jax.device_put([out[i] for i in fits]), strict=True):
+            out[i] = x  # (64-bit arrays stay numpy unless jax_enable_x64: their values are kept)
+        return out
 
     @classmethod
     def _place(cls, units, layout, report=None):
         """The tree of every unit's first form at its own name (no target)."""
-        tree: dict = {}
-        for prefix, ((leaves, lost), *_), _, _ in units:
+        paths, jobs, tree = [], [], {}  # type: ignore
+        for prefix, ((leaves, lost), *_), *_ in units:
             report.unexpected_keys.extend(lost) if report is not None else None
             for rel, leaf in leaves.items():
-                path = ((leaf[0],) if layout == "linen" else ()) + prefix + rel
-                cls._insert(tree, path, cls._make(leaf), leaf[3])
+                paths.append(((leaf[0],) if layout == "linen" else ()) + prefix + rel)
+                jobs.append((leaf, None, None))
+        for path, (leaf, *_), x in zip(paths, jobs, cls._make(jobs), strict=True):
+            cls._insert(tree, path, x, leaf[3])
         return tree
 
     @staticmethod
@@ -379,39 +388,28 @@ class KeyMapper:
         lacks goes to the most similar free place with its leaves and shapes (report.renamed)."""
         if not hasattr(target, "items"):
             raise TypeError(f"target must be a tree of arrays, not {type(target).__name__}")
-        colls, order, chosen, options, placed = (
-            layout == "linen" and "params" in target,
-            [],
-            {},
-            [],
-            set(),
-        )
+        colls = layout == "linen" and "params" in target
+        order, chosen, options, placed = [], {}, [], set()  # type: ignore
         for c, sub in target.items() if colls else [(None, target)]:
             cls._walk(sub, (), lambda p, v, c=c: order.append((c, p, v)))
         slots = {p: v for _, p, v in order if hasattr(v, "shape")}
-        owned = {(*u[0], *r) for u in units for leaves, _ in u[1] for r in leaves}
-        for i, (prefix, forms, _, _) in enumerate(units):
-            own = any((*prefix, *r) in slots for leaves, _ in forms for r in leaves)
+        owned = {(*q, *r) for u in units for q in u[4] for leaves, _ in u[1] for r in leaves}
+        free = [q for q in slots if q not in owned]
+        for i, (_, forms, _, _, spellings) in enumerate(units):  # a_0/b, a/"0"/b or a/0/b
+            named = [q for q in spellings if any((*q, *r) in slots for f, _ in forms for r in f)]
             for leaves, lost in forms:
-                first = next(iter(leaves))
-                for p in (
-                    [prefix]
-                    if own
-                    else {
-                        q[: -len(first)] for q in slots.keys() - owned if q[-len(first) :] == first
-                    }
-                ):
+                n = len(first := next(iter(leaves)))
+                for p in named[:1] or {q[:-n] for q in free if q[-n:] == first}:
                     at = {(*p, *r): f for r, f in leaves.items()}
                     ok = {q for q, f in at.items() if q in slots and cls._fits(f, slots[q])}
-                    if own or len(ok) == len(at) and not ok & owned:
+                    if named or len(ok) == len(at) and not ok & owned:
+                        score = len(ok) if named else cls._similarity(spellings[0], p)
                         natural = [
                             (0, int(w), "") if w.isdigit() else (1, 0, w) for w in map(str, p)
                         ]
-                        score = len(ok) if own else cls._similarity(prefix, p)
-                        options.append(
-                            (not own, -score, len(at) - len(ok), i, natural, p, at, ok, lost)
-                        )
-        for moved, _, _, i, _, p, at, ok, lost in sorted(options, key=lambda o: o[:5]):
+                        rank = (not named, -score, len(at) - len(ok), i, natural)
+                        options.append((rank, p, at, ok, lost))
+        for (moved, *_, i, _), p, at, ok, lost in sorted(options, key=lambda o: o[0]):
             if i in placed or any(q in chosen for q in ok):
                 continue
             placed.add(i)
@@ -425,11 +423,12 @@ class KeyMapper:
                 elif q not in ok and f[3] not in report.unexpected_keys:
                     report.unexpected_keys.append(f[3])
         report.unexpected_keys += [k for i, u in enumerate(units) if i not in placed for k in u[2]]
-        tree: dict = {}
-        for c, p, v in order:  # the target's structure, dtypes and (where nothing came) arrays
+        tree: dict = {}  # the target's structure, dtypes and (where nothing came) arrays
+        made = iter(cls._make([(chosen[p], v.shape, v.dtype) for _, p, v in order if p in chosen]))
+        for c, p, v in order:
             path = (c, *p) if colls else p
             if p in chosen:
-                cls._insert(tree, path, cls._make(chosen[p], v.shape, v.dtype), chosen[p][3])
+                cls._insert(tree, path, next(made), chosen[p][3])
             elif not isinstance(v, jax.ShapeDtypeStruct):
                 cls._insert(tree, path, v, "")
             report.missing_keys += ["/".join(map(str, path))] * (
