@@ -154,3 +154,24 @@ def write_atomic(path: Path, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temp_name)
         raise
+
+
+def is_excluded(path: Path, root: Path | None, exclude: Sequence[str] = ()) -> bool:
+    """True when ``iter_python_files([root], exclude)`` would not reach ``path``: a component
+    matches DEFAULT_EXCLUDE or ``exclude``, or lies in a virtual environment. The editor asks this
+    about an open document; without a root (a file outside the workspace) the whole path counts."""
+    excluded = _Excluder((*DEFAULT_EXCLUDE, *exclude))
+    path = Path(os.path.abspath(path))
+    base = Path(os.path.abspath(root)) if root is not None else Path(path.anchor)
+    try:
+        parts = path.relative_to(base).parts
+    except ValueError:
+        base, parts = Path(path.anchor), path.relative_to(path.anchor).parts
+    relative = ""
+    for index, name in enumerate(parts):
+        relative = f"{relative}/{name}" if relative else name
+        if excluded(relative, name):
+            return True
+        if index < len(parts) - 1 and _is_environment(str(base / relative)):
+            return True
+    return False

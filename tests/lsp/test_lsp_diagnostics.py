@@ -84,6 +84,21 @@ async def test_ranges_are_in_the_negotiated_encoding_after_non_ascii_text(sessio
     )
 
 
+async def test_a_client_that_prefers_utf32_gets_code_point_columns(session: Session):
+    session.capabilities.general = types.GeneralClientCapabilities(
+        position_encodings=[types.PositionEncodingKind.Utf32, types.PositionEncodingKind.Utf16]
+    )
+    result = await session.initialize()
+    assert result.capabilities.position_encoding == types.PositionEncodingKind.Utf32
+    line = 'x = "😀中"; ' + MODEL_CALL
+    session.open(URI, "import torch\n" + line + "\n")
+
+    [model] = by_code(await session.diagnostics(URI), "checkpoint-keys")
+
+    assert model.range.start.character == line.index(MODEL_CALL)
+    assert session.text_at(URI, model.range) == MODEL_CALL
+
+
 async def test_crlf_line_endings_and_a_form_feed_keep_lines_right(session: Session):
     await session.initialize()
     text = "import torch\r\n\x0c\r\nmodel = Net()\r\n" + MODEL_CALL + "\r\n"
@@ -232,6 +247,23 @@ async def test_files_over_max_file_size_are_skipped_with_one_log_message(session
     messages = [m.message for m in session.client.log_messages if "maxFileSize" in m.message]
     assert len(messages) == 1
     assert URI in messages[0]
+
+
+async def test_excluded_paths_get_no_diagnostics_like_the_workspace_walk(session: Session):
+    await session.initialize(workspace="file:///project", settings={"exclude": ["legacy"]})
+    skipped = [
+        "file:///project/.venv/lib/python3.11/site-packages/torch/nn/module.py",  # default
+        "file:///usr/lib/python3/site-packages/torch/serialization.py",  # outside, default
+        "file:///project/legacy/old_train.py",  # the exclude setting
+    ]
+    for uri in skipped:
+        session.open(uri, SAMPLE)
+    session.open(URI, SAMPLE)
+
+    assert by_code(await session.diagnostics(URI), "checkpoint-keys") != []
+    for uri in skipped:
+        assert await session.diagnostics(uri) == [], uri
+        assert await session.code_actions(uri, 4, only=["quickfix", "source"]) == [], uri
 
 
 async def test_untitled_documents_get_diagnostics(session: Session):

@@ -166,9 +166,9 @@ async def will_save_wait_until(
     ls: SwitcherooServer, params: types.WillSaveTextDocumentParams
 ) -> list[types.TextEdit]:
     """fixOnSave: the fix-all edits, applied by the client before it writes the file."""
-    if not ls.settings.fix_on_save or not ls.settings.enable:
-        return []
     uri = params.text_document.uri
+    if not ls.settings.fix_on_save or not ls.settings.enable or ls.diagnostics.excluded(uri):
+        return []
     for _ in range(MAX_ATTEMPTS):
         document = ls.open_document(uri)
         if document is None:

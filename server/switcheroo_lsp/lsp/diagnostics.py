@@ -14,12 +14,15 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
+from pygls.uris import to_fs_path
 
 from ..engine import explain, scan
 from ..engine.model import CODE_CHECKPOINT, CODE_NON_MODEL, Finding, ScanResult
+from ..files import is_excluded
 from ..settings import RunMode, Settings, Severity
 from .documents import LspTextDocument
 from .positions import Encoding, LineIndex
@@ -90,6 +93,15 @@ def diagnostic_for(
         code_description=types.CodeDescription(href=CODE_URLS[code]),
         source=SOURCE,
     )
+
+
+def _contains(folder: Path, path: Path) -> bool:
+    """True when ``path`` lies under ``folder``."""
+    try:
+        path.relative_to(folder)
+    except ValueError:
+        return False
+    return True
 
 
 def result_id_of(diagnostics: Sequence[types.Diagnostic]) -> str:
@@ -167,6 +179,31 @@ class DocumentDiagnostics:
     saved: dict[str, Analysis] = field(default_factory=dict)  # run=onSave: what the client sees
     pending: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     last_change: dict[str, float] = field(default_factory=dict)  # monotonic time of the last change
+    exclusions: dict[str, tuple[int, bool]] = field(
+        default_factory=dict
+    )  # uri: (generation, excluded)
+
+    def excluded(self, uri: str) -> bool:
+        """True for a file the workspace walk would skip (``.venv``, ``site-packages``, the
+        ``exclude`` setting...): jumping into installed torch sources shows no diagnostics."""
+        generation = self.server.settings_generation
+        cached = self.exclusions.get(uri)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        path = to_fs_path(uri) if uri.startswith("file:") else None
+        result = False
+        if path is not None:
+            folders = [to_fs_path(f.uri) for f in self.server.workspace.folders.values()]
+            if self.server.workspace.root_path:
+                folders.append(self.server.workspace.root_path)
+            inside = [f for f in folders if f and _contains(Path(f), Path(path))]
+            root = Path(max(inside, key=len)) if inside else None
+            try:
+                result = is_excluded(Path(path), root, self.server.settings.exclude)
+            except (OSError, ValueError):
+                result = False
+        self.exclusions[uri] = (generation, result)
+        return result
 
     def skipped(self, document: LspTextDocument) -> Analysis:
         """An empty analysis: the document is not scanned (disabled or too large)."""
@@ -193,7 +230,7 @@ class DocumentDiagnostics:
             and cached.generation == generation
         ):
             return cached
-        if not server.settings.enable or server.too_large(uri, text):
+        if not server.settings.enable or self.excluded(uri) or server.too_large(uri, text):
             analysis = self.skipped(document)
         else:
             try:
@@ -283,6 +320,7 @@ class DocumentDiagnostics:
         self.last_good.pop(uri, None)
         self.saved.pop(uri, None)
         self.last_change.pop(uri, None)
+        self.exclusions.pop(uri, None)
         if not self.server.support.pull_diagnostics:
             self.server.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
