@@ -214,12 +214,6 @@ class SwitcherooServer(LanguageServer):
             listener(uri)
 
     def report_server_error(self, error: Exception, source: Any) -> None:
-        """An unreadable notification or a broken message: a log line, not pygls' error popup."""
-        self.log(
-            f"ignored a message the server could not handle ({error})", types.MessageType.Warning
-        )
-
-    def report_server_error(self, error: Exception, source: Any) -> None:
         """An unreadable notification or message: a log line, not pygls' error popup (a failed
         request already carries its error in the response)."""
         if source is FeatureRequestError:
