@@ -54,6 +54,7 @@ class ServerUnderTest:
     shown_messages: list[types.ShowMessageParams] = field(default_factory=list)
     texts: dict[str, str] = field(default_factory=dict)
     versions: dict[str, int] = field(default_factory=dict)
+    lines: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def pid(self) -> int:
@@ -98,6 +99,35 @@ class ServerUnderTest:
         self.versions[uri] += 1
         self.change(uri, self.versions[uri], [change])
         return self.versions[uri]
+
+    def replace_in_line(self, uri: str, line: int, start: int, end: int, new_text: str) -> int:
+        """One incremental didChange inside one line (code-point columns), costing O(line) on
+        this side, so thousands of them measure the server, not the client. Keeps
+        ``lines[uri]`` current; ``texts[uri]`` is rebuilt by :meth:`sync_text`."""
+        lines = self.lines.setdefault(uri, self.texts[uri].split("\n"))
+        codec, width = _CODECS[self.encoding]
+        content = lines[line]
+
+        def units(column: int) -> int:
+            return len(content[:column].encode(codec, "surrogatepass")) // width
+
+        change = types.TextDocumentContentChangePartial(
+            range=types.Range(
+                start=types.Position(line=line, character=units(start)),
+                end=types.Position(line=line, character=units(end)),
+            ),
+            text=new_text,
+        )
+        lines[line] = content[:start] + new_text + content[end:]
+        self.versions[uri] += 1
+        self.change(uri, self.versions[uri], [change])
+        return self.versions[uri]
+
+    def sync_text(self, uri: str) -> str:
+        """The text after :meth:`replace_in_line` edits."""
+        if uri in self.lines:
+            self.texts[uri] = "\n".join(self.lines.pop(uri))
+        return self.texts[uri]
 
     def set_text(self, uri: str, text: str) -> int:
         """A full-text didChange (no range); returns the new version."""

@@ -201,6 +201,7 @@ class SwitcherooServer(LanguageServer):
             return False
         if uri not in self._oversized_logged:
             self._oversized_logged.add(uri)
+            size = len(text.encode("utf-8", "surrogatepass"))  # once per document: exact bytes
             self.log(
                 f"{uri}: skipped, {size} bytes is over maxFileSize ({limit} bytes)",
                 types.MessageType.Info,
