@@ -53,6 +53,7 @@ DEFAULT_EXCLUDE: tuple[str, ...] = (
     ".mypy_cache",
     ".ruff_cache",
     ".pytest_cache",
+    ".ipynb_checkpoints",  # Jupyter's autosave copies of notebooks
     "site-packages",
     "build",
     "dist",
