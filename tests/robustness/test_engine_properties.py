@@ -107,3 +107,34 @@ def test_the_property_check_rejects_an_edit_outside_the_call() -> None:
     bad = type(good)(edits=tuple(e if e is not call else widened for e in good.edits), fixed=1)
     with pytest.raises(AssertionError):
         check_fix_result(text, bad)
+
+
+def _deep_texts() -> list[str]:
+    texts = []
+    for depth in (300, 900, 990, 5000):
+        texts += [
+            "x = " + "+".join(["a"] * depth) + "; model.load_state_dict(sd)\n",
+            "model.load_state_dict(" + "-" * depth + "a)\n",
+            "model.load_state_dict(sd)" + ".x" * depth + "\n",
+            "model.load_state_dict(" + "[" * min(depth, 199) + "]" * min(depth, 199) + ")\n",
+        ]
+    return texts
+
+
+@pytest.mark.parametrize("text", _deep_texts(), ids=lambda t: f"{t[:12]}...{len(t)}")
+def test_absurd_nesting_under_a_deep_caller_stack(text: str) -> None:
+    """Nesting near and past the interpreter's limits, scanned from an already deep stack (as in
+    a server's worker): a result or a clear error, never RecursionError."""
+
+    def called_from_depth(levels: int) -> None:
+        if levels:
+            return called_from_depth(levels - 1)
+        result = scan(text)
+        assert (result.syntax_error is None) == bool(result.findings)
+        fixed = fix_all(text)
+        if fixed.edits:
+            check_fix_result(text, fixed)
+        else:
+            assert fixed.error or fixed.skipped
+
+    called_from_depth(150)
