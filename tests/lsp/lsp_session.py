@@ -48,6 +48,8 @@ class RecordingClient(LanguageClient):
         self.on_progress_create: Callable[[types.WorkDoneProgressCreateParams], Any] | None = None
         self.refresh_requests = 0
         self.registrations: list[types.Registration] = []
+        # When set, answers to workspace/configuration wait for it (to hold the server mid-start).
+        self.configuration_gate: asyncio.Event | None = None
         self.client_name = ""
 
 
@@ -56,12 +58,22 @@ def make_client() -> RecordingClient:
     client = RecordingClient(converter_factory=default_converter)
     features = dict(DEFAULT_CLIENT_FEATURES)
     for method in (
+        types.WORKSPACE_CONFIGURATION,
         types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS,
         types.WINDOW_WORK_DONE_PROGRESS_CREATE,
         types.WORKSPACE_DIAGNOSTIC_REFRESH,
     ):
         features.pop(method, None)
     register_lsp_features(client, features)
+
+    @client.feature(types.WORKSPACE_CONFIGURATION)
+    async def configuration(params: types.ConfigurationParams) -> list[Any]:
+        if client.configuration_gate is not None:
+            await client.configuration_gate.wait()
+        return [
+            client.get_configuration(section=item.section, scope_uri=item.scope_uri)
+            for item in params.items
+        ]
 
     @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     def publish(params: types.PublishDiagnosticsParams) -> None:

@@ -12,6 +12,7 @@ import pytest
 from lsp_session import CLIENTS, SAMPLE, Session
 from lsprotocol import types
 from lsprotocol.converters import get_converter
+from pygls.exceptions import JsonRpcException
 from pytest_lsp import client_capabilities
 
 from switcheroo_lsp import __version__
@@ -47,6 +48,37 @@ async def test_shutdown_then_exit_ends_the_process_cleanly(session: Session):
 
     assert returncode == 0
     session.client.capabilities = None  # already shut down: the fixture must not do it again
+
+
+async def test_cancel_request_cancels_a_code_action_in_progress(session: Session):
+    # Hold the server in its wait for the client's settings: the request is then deterministically
+    # still running when the cancellation arrives.
+    gate = session.client.configuration_gate = asyncio.Event()
+    await session.initialize()
+    uri = "file:///project/train.py"
+    session.open(uri, SAMPLE)
+    cursor = types.Position(line=4, character=0)
+    pending = asyncio.ensure_future(
+        session.client.protocol.send_request_async(
+            types.TEXT_DOCUMENT_CODE_ACTION,
+            types.CodeActionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                range=types.Range(start=cursor, end=cursor),
+                context=types.CodeActionContext(diagnostics=[]),
+            ),
+            msg_id="held-code-action",
+        )
+    )
+    await asyncio.sleep(0)  # let the request task write the request before the cancel
+    session.client.cancel_request(types.CancelParams(id="held-code-action"))
+    try:
+        with pytest.raises(JsonRpcException, match="cancel"):
+            await asyncio.wait_for(pending, 15)
+    finally:
+        gate.set()
+    # The server goes on: the same request, not cancelled, is answered.
+    [action] = await session.code_actions(uri, 4)
+    assert action.title == "Convert to KeyMapper.from_torch"
 
 
 def _frame(message: dict) -> bytes:
