@@ -179,9 +179,8 @@ class DocumentDiagnostics:
     saved: dict[str, Analysis] = field(default_factory=dict)  # run=onSave: what the client sees
     pending: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     last_change: dict[str, float] = field(default_factory=dict)  # monotonic time of the last change
-    exclusions: dict[str, tuple[int, bool]] = field(
-        default_factory=dict
-    )  # uri: (generation, excluded)
+    # uri -> (settings generation, excluded?): path checks stat the disk, once per generation
+    exclusions: dict[str, tuple[int, bool]] = field(default_factory=dict)
 
     def excluded(self, uri: str) -> bool:
         """True for a file the workspace walk would skip (``.venv``, ``site-packages``, the
@@ -206,7 +205,7 @@ class DocumentDiagnostics:
         return result
 
     def skipped(self, document: LspTextDocument) -> Analysis:
-        """An empty analysis: the document is not scanned (disabled or too large)."""
+        """An empty analysis: the document is not scanned (disabled, excluded or too large)."""
         return Analysis(
             uri=document.uri,
             version=document.version,
