@@ -92,6 +92,17 @@ async def test_quick_fix_is_on_the_call_after_emoji_on_the_same_line(session: Se
     assert session.texts[URI] == engine_quick_fix(text)
 
 
+async def test_quick_fix_on_a_crlf_file_with_tabs(session: Session):
+    await session.initialize()
+    text = "import torch\r\n\r\ndef load(model):\r\n\tmodel.load_state_dict(torch.load(p))\r\n"
+    session.open(URI, text)
+
+    [action] = await session.code_actions(URI, 3)
+
+    assert session.apply(action.edit)
+    assert session.texts[URI] == engine_quick_fix(text)
+
+
 async def test_client_diagnostics_are_ignored_even_when_malformed(session: Session):
     await session.initialize()
     session.open(URI, SAMPLE)
