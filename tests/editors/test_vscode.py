@@ -196,6 +196,16 @@ class CodeServer:
     log: Path
     tools: Tools
 
+    def extension_log(self, folder: Path) -> str:
+        """The Switcheroo output channel (as VS Code wrote it to disk) of the window that had
+        `folder` open: each browser window has its own extension host and channel file, and
+        the LSP trace names the folder's files."""
+        texts = [
+            channel.read_text(errors="replace")
+            for channel in sorted((self.user_data / "logs").rglob("*Switcheroo*.log"))
+        ]
+        return "".join(text for text in texts if folder.as_uri() in text)
+
     def logs(self) -> str:
         """code-server's own log and the extension's output channel, for failure messages."""
         parts = [f"--- code-server log (last lines) ---\n{_tail(self.log)}"]
@@ -459,7 +469,7 @@ def test_changing_a_setting_reaches_the_server(
     assert kinds == {"squiggly-warning"}, report
 
 
-def test_palette_command_migrates_the_active_file(
+def test_restart_server_then_palette_command_migrates_the_active_file(
     code_server: CodeServer, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     # The palette passes no argument; the extension supplies the active editor's URI.
@@ -474,3 +484,6 @@ def test_palette_command_migrates_the_active_file(
 
     text = _assert_migrated_program(target, migrated_calls=2)
     assert MODEL_CALL not in text and EVAL_CALL not in text, text
+    log = code_server.extension_log(target.parent)
+    assert "starting the server (Switcheroo: Restart Server)" in log, log
+    assert log.count("the server is running") == 2, "started on opening, then again on Restart"

@@ -286,23 +286,35 @@ async function settingsChangeScenario(page, config, report) {
   await shot(page, config, "diagnostics-after");
 }
 
-/** The palette command runs the server's switcheroo.migrateFile on the active editor. */
-async function migrateCommandScenario(page, config) {
-  await waitForModelSquiggle(page, config);
-  const model = (await squigglesByLine(page)).find((s) => MODEL_SEVERITIES.includes(s.kind));
-  await page.mouse.click(model.box.x + 4, model.box.y + model.box.height / 2); // focus the editor
+/** Run a command by its title through the Command Palette (F1), as a person would. */
+async function runFromPalette(page, config, title) {
+  // Focus the editor: a click on its first line (a locator click is intercepted by .view-lines).
+  const firstLine = await page.locator(".part.editor .monaco-editor .view-line").first().boundingBox();
+  await page.mouse.click(firstLine.x + 2, firstLine.y + firstLine.height / 2);
   await page.keyboard.press("F1");
   const input = page.locator(".quick-input-widget input").first();
   await input.waitFor({ state: "visible", timeout: config.stepTimeoutMs }).catch(() => {
     throw new Failure("F1 did not open the Command Palette");
   });
-  await input.fill(`>${config.commandTitle}`);
-  const entry = page.locator(".quick-input-widget .monaco-list-row", { hasText: config.commandTitle }).first();
+  await input.fill(`>${title}`);
+  const entry = page.locator(".quick-input-widget .monaco-list-row", { hasText: title }).first();
   await entry.waitFor({ state: "visible", timeout: config.stepTimeoutMs }).catch(() => {
-    throw new Failure(`the Command Palette has no "${config.commandTitle}"`);
+    throw new Failure(`the Command Palette has no "${title}"`);
   });
   await shot(page, config, "command-palette");
   await page.keyboard.press("Enter");
+}
+
+/** Restart Server, then the palette command runs the server's switcheroo.migrateFile on the active editor. */
+async function migrateCommandScenario(page, config) {
+  await waitForModelSquiggle(page, config);
+  await runFromPalette(page, config, "Switcheroo: Restart Server");
+  // Stopping the client clears its diagnostics; the new server publishes them again.
+  await waitUntil("Restart Server did not stop the server (its diagnostics stayed)", config.stepTimeoutMs, async () =>
+    !(await squigglesByLine(page)).some((s) => MODEL_SEVERITIES.includes(s.kind)),
+  50);
+  await waitForModelSquiggle(page, config);
+  await runFromPalette(page, config, config.commandTitle);
   await waitUntil(
     "the migrate command did not change the document (editor not dirty)",
     config.stepTimeoutMs,
