@@ -141,9 +141,7 @@ async def code_actions(
         action = fix_all_action(uri, analysis.version)
         if not ls.support.resolve_edit:
             action.edit = await fix_all_edit(ls, uri)
-            if action.edit is None:
-                action = None  # type: ignore[assignment]
-        if action is not None:
+        if ls.support.resolve_edit or action.edit is not None:
             actions.append(action)
     return actions or None
 
