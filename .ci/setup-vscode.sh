@@ -18,6 +18,8 @@ CLIENT=$ROOT/vscode-client
 VSIX=$CLIENT/switcheroo-lsp.vsix
 
 step() { printf '\n--> [vscode] %s\n' "$*"; }
+# Run a network step twice before giving up (a registry hiccup should not fail CI).
+twice() { "$@" || { echo "(retrying once: $*)" >&2; sleep 5; "$@"; }; }
 fail() { printf '\nsetup-vscode FAILED: %s\n' "$*" >&2; exit 1; }
 started=$SECONDS
 
@@ -32,7 +34,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   step "apt-get install ${missing[*]}"
   command -v apt-get >/dev/null || fail "apt-get not found; install these packages by hand: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  timeout 300 apt-get update -qq || fail "apt-get update failed or took more than 5 minutes"
+  twice timeout 300 apt-get update -qq || fail "apt-get update failed or took more than 5 minutes"
   timeout 600 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
     || fail "apt-get install ${missing[*]} failed or took more than 10 minutes"
 else
@@ -51,7 +53,7 @@ else
   step "npm ci (vscode-client)"
   # No install scripts are needed: esbuild's binary comes as an optional dependency, and
   # vsce's keytar (publishing credentials) is never used for packaging.
-  timeout 300 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error \
+  twice timeout 300 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error \
     || fail "npm ci in vscode-client failed or took more than 5 minutes"
   echo "$lock_hash" > node_modules/.switcheroo-lock-hash
 fi
@@ -99,8 +101,8 @@ else
   (
     cd "$work/prefix"
     # As root, code-server's postinstall needs unsafe-perm; the machine's npmrc says yes=false.
-    TMPDIR=$work/tmp npm_config_unsafe_perm=true npm_config_yes=true \
-      timeout 600 npm install --no-audit --no-fund --loglevel=error "${nodedir_flag[@]}" "code-server@$CODE_SERVER_VERSION"
+    export TMPDIR=$work/tmp npm_config_unsafe_perm=true npm_config_yes=true
+    twice timeout 600 npm install --no-audit --no-fund --loglevel=error "${nodedir_flag[@]}" "code-server@$CODE_SERVER_VERSION"
   ) > "$work/npm.log" 2>&1 || { tail -n 40 "$work/npm.log" >&2; fail "npm install code-server@$CODE_SERVER_VERSION failed or took more than 10 minutes (log above)"; }
   HOME=$work/home timeout 60 "$work/prefix/node_modules/.bin/code-server" --version >/dev/null 2>&1 \
     || fail "code-server was installed but does not start (try: $work/prefix/node_modules/.bin/code-server --version)"
