@@ -474,7 +474,7 @@ def test_restart_server_then_palette_command_migrates_the_active_file(
 ) -> None:
     # The palette passes no argument; the extension supplies the active editor's URI.
     target = _workspace(tmp_path, "command", TWO_MODELS, {})
-    _drive(
+    report = _drive(
         code_server,
         request,
         "migrateCommand",
@@ -487,3 +487,4 @@ def test_restart_server_then_palette_command_migrates_the_active_file(
     log = code_server.extension_log(target.parent)
     assert "starting the server (Switcheroo: Restart Server)" in log, log
     assert log.count("the server is running") == 2, "started on opening, then again on Restart"
+    assert "migrated 2 call(s)" in report["notification"], report

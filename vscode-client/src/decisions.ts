@@ -320,3 +320,16 @@ export function probeOutcome(
       ".",
   };
 }
+
+/**
+ * The line shown after a migrate command: the server answers with a report whose `message`
+ * says what happened ("2 calls migrated", "nothing to migrate", ...). Anything else: nothing.
+ */
+export function commandReportMessage(result: unknown): { text: string; failed: boolean } | undefined {
+  if (!isRecord(result) || typeof result["message"] !== "string" || !result["message"].trim()) {
+    return undefined;
+  }
+  const failed = result["applied"] === false && result["cancelled"] !== true;
+  const message = result["message"].trim().replace(/^switcheroo:\s*/i, "");
+  return { text: `Switcheroo: ${message}`, failed };
+}

@@ -20,6 +20,7 @@ import {
 import {
   chooseInterpreter,
   classifyConfigurationChange,
+  commandReportMessage,
   type InterpreterChoice,
   interpreterFromPythonApi,
   migrateFileArguments,
@@ -166,6 +167,17 @@ class SwitcherooServer implements vscode.Disposable {
     this.disposeStandIns(); // the client registers the server's commands itself
     const client = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
     this.client = client;
+    // A server that keeps crashing is given up by vscode-languageclient: say so in the status.
+    client.onDidChangeState((event) => {
+      if (this.client !== client) {
+        return;
+      }
+      if (event.newState === State.Stopped) {
+        this.showStatus("stopped", vscode.LanguageStatusSeverity.Error);
+      } else if (event.newState === State.Running) {
+        this.showStatus("running", vscode.LanguageStatusSeverity.Information);
+      }
+    });
     try {
       await client.start();
       this.log(`the server is running (${command} ${args.join(" ")})`);
@@ -192,20 +204,39 @@ class SwitcherooServer implements vscode.Disposable {
         void vscode.window.showWarningMessage("Switcheroo: open a Python file to migrate its load_state_dict calls.");
         return undefined;
       }
-      return next(command, fixed);
+      return this.reportCommandResult(await next(command, fixed), { onlyFailures: false });
     }
     if (command === MIGRATE_WORKSPACE && args.length === 0) {
       const go = "Migrate";
       const picked = await vscode.window.showWarningMessage(
         "Switcheroo: rewrite every model load_state_dict call in all Python files of this workspace?",
-        { modal: true, detail: "Files are changed on disk. Files excluded by switcheroo.exclude are left alone." },
+        { modal: true, detail: "Every Python file not excluded by switcheroo.exclude is rewritten, in one edit." },
         go,
       );
       if (picked !== go) {
         return undefined;
       }
     }
-    return next(command, args);
+    // migrateWorkspace shows its own message (window/showMessage) when it applied or was cancelled.
+    return this.reportCommandResult(await next(command, args), { onlyFailures: command === MIGRATE_WORKSPACE });
+  }
+
+  /** Say what a migrate command did (the server's report), then pass its result on. */
+  private reportCommandResult(result: unknown, options: { onlyFailures: boolean }): unknown {
+    const report = commandReportMessage(result);
+    if (report !== undefined && (report.failed || !options.onlyFailures)) {
+      this.log(report.text);
+      if (report.failed) {
+        void vscode.window.showWarningMessage(report.text, "Show Log").then((picked) => {
+          if (picked === "Show Log") {
+            this.output.show(true);
+          }
+        });
+      } else {
+        void vscode.window.showInformationMessage(report.text);
+      }
+    }
+    return result;
   }
 
   private async explain(outcome: Exclude<ProbeOutcome, { kind: "ok" }>, choice: InterpreterChoice): Promise<void> {

@@ -11,6 +11,7 @@ import { describe, it } from "node:test";
 import {
   chooseInterpreter,
   classifyConfigurationChange,
+  commandReportMessage,
   expandInterpreterPath,
   FALLBACK_INTERPRETER,
   interpreterFromPythonApi,
@@ -285,5 +286,29 @@ describe("migrateFile arguments", () => {
 
   it("give undefined when there is no argument and no Python editor", () => {
     assert.equal(migrateFileArguments([], undefined), undefined);
+  });
+});
+
+describe("migrate command report", () => {
+  it("shows the server's message", () => {
+    assert.deepEqual(commandReportMessage({ applied: true, changed: [{ uri: "file:///a.py", fixed: 2 }], message: "2 calls migrated" }), {
+      text: "Switcheroo: 2 calls migrated",
+      failed: false,
+    });
+  });
+
+  it("does not repeat the server's own prefix", () => {
+    assert.equal(commandReportMessage({ applied: true, message: "switcheroo: migrated 2 call(s) in 1 file(s)" })?.text, "Switcheroo: migrated 2 call(s) in 1 file(s)");
+  });
+
+  it("flags an edit the editor did not apply, but not a cancelled run", () => {
+    assert.equal(commandReportMessage({ applied: false, message: "the editor refused the edit" })?.failed, true);
+    assert.equal(commandReportMessage({ applied: false, cancelled: true, message: "cancelled" })?.failed, false);
+  });
+
+  it("shows nothing for results without a message", () => {
+    for (const result of [undefined, null, "done", { applied: true }, { message: "  " }]) {
+      assert.equal(commandReportMessage(result), undefined);
+    }
   });
 });

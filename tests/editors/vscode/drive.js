@@ -306,7 +306,7 @@ async function runFromPalette(page, config, title) {
 }
 
 /** Restart Server, then the palette command runs the server's switcheroo.migrateFile on the active editor. */
-async function migrateCommandScenario(page, config) {
+async function migrateCommandScenario(page, config, report) {
   await waitForModelSquiggle(page, config);
   await runFromPalette(page, config, "Switcheroo: Restart Server");
   // Stopping the client clears its diagnostics; the new server publishes them again.
@@ -320,6 +320,11 @@ async function migrateCommandScenario(page, config) {
     config.stepTimeoutMs,
     async () => (await dirtyTabCount(page)) > 0,
   );
+  const toast = page.locator(".notifications-toasts .notification-toast", { hasText: "Switcheroo:" }).first();
+  await toast.waitFor({ state: "visible", timeout: config.stepTimeoutMs }).catch(() => {
+    throw new Failure("no notification said what the migrate command did");
+  });
+  report.notification = (await toast.innerText()).replace(/\s+/g, " ").trim();
   await shot(page, config, "migrated");
   await saveAndWaitForDisk(page, config, "KeyMapper.from_torch(");
   await shot(page, config, "saved");
@@ -356,7 +361,7 @@ async function main() {
     if (config.scenario === "moduleMissing") {
       await moduleMissingScenario(page, config, report);
     } else if (config.scenario === "migrateCommand") {
-      await migrateCommandScenario(page, config);
+      await migrateCommandScenario(page, config, report);
     } else if (config.scenario === "settingsChange") {
       await settingsChangeScenario(page, config, report);
     } else if (config.scenario === "quickfix") {
