@@ -385,6 +385,7 @@ def test_quick_fix_with_ctrl_dot_then_save_migrates_the_model_call(
     assert any(MODEL_CALL in line for line in squiggled), report
     assert not any(OPTIMIZER_CALL in line for line in squiggled), report
     assert any(a.startswith("Convert to KeyMapper.from_torch") for a in report["actions"]), report
+    assert report["dirtyAfterEnter"], "Enter applied the fix in the editor; Ctrl+S wrote it"
 
     text = _assert_migrated_program(target, migrated_calls=1)
     assert MODEL_CALL not in text
