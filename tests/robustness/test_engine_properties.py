@@ -138,3 +138,29 @@ def test_absurd_nesting_under_a_deep_caller_stack(text: str) -> None:
             assert fixed.error or fixed.skipped
 
     called_from_depth(150)
+
+
+INVALID_ESCAPES = 'import re\nPATTERN = re.compile("\\d+\\.\\w")\nmodel.load_state_dict(sd)\n'
+
+
+def test_the_users_invalid_escapes_print_no_warning(recwarn: pytest.WarningsRecorder) -> None:
+    """Regex-heavy code is full of invalid escapes; the compiler warns about them (a
+    SyntaxWarning on stderr from Python 3.12, on every scan). Those are not the tool's output."""
+    import warnings
+
+    warnings.simplefilter("always")
+    assert len(scan(INVALID_ESCAPES + "# fresh").findings) == 1
+    fixed = fix_all(INVALID_ESCAPES + "# fresh too")
+    assert fixed.fixed == 1
+    assert [str(w.message) for w in recwarn] == []
+
+
+def test_invalid_escapes_under_warnings_as_errors_still_parse() -> None:
+    """``python -W error`` turns that warning into a SyntaxError: the file must still be read."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = scan(INVALID_ESCAPES + "# under -W error")
+        assert result.syntax_error is None and len(result.findings) == 1
+        assert fix_all(INVALID_ESCAPES + "# under -W error, fixed").fixed == 1

@@ -8,7 +8,6 @@ file. The KeyMapper preamble is one more edit near the top.
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,7 +16,15 @@ import libcst as cst
 from switcheroo_lsp.engine.arguments import ArgAction, ArgForm, ArgInfo, plan_arguments
 from switcheroo_lsp.engine.model import Edit, Finding, FixResult
 from switcheroo_lsp.engine.preamble import preamble_text_edit
-from switcheroo_lsp.engine.scan import NAME, REPORT_KEYWORD, Analysis, CallSite, UnitForm, analyze
+from switcheroo_lsp.engine.scan import (
+    NAME,
+    REPORT_KEYWORD,
+    Analysis,
+    CallSite,
+    UnitForm,
+    analyze,
+    parse_quietly,
+)
 from switcheroo_lsp.engine.text import apply_edits, detect_newline, make_edit
 from switcheroo_lsp.settings import Settings
 
@@ -145,7 +152,7 @@ def _build(
     edits.sort(key=lambda e: (e.start, e.end))
     if verify:
         try:
-            ast.parse(apply_edits(text, edits).removeprefix("\ufeff"))
+            parse_quietly(apply_edits(text, edits).removeprefix("\ufeff"))
         except (SyntaxError, ValueError) as exc:  # a bug, but never hand out a broken file
             return FixResult(error=f"internal error: the rewritten file would not parse ({exc})")
     return FixResult(edits=tuple(edits), fixed=len(fixed_sites), skipped=tuple(skipped))
