@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from ..engine import fix, fix_all
+from .. import engine  # engine.fix / fix_all load libcst on first use, not at start-up
 from ..engine.model import FixResult
 from .diagnostics import Analysis, diagnostic_for
 from .documents import LspTextDocument
@@ -73,7 +73,9 @@ async def quick_fixes(
             or index.line_of(finding.span.end) < first_line
         ):
             continue
-        result: FixResult = await ls.run_fix(fix, analysis.text, finding.span.start, ls.settings)
+        result: FixResult = await ls.run_fix(
+            engine.fix, analysis.text, finding.span.start, ls.settings
+        )
         if not result.ok:
             continue
         diagnostic = diagnostic_for(finding, index, document.encoding, ls.settings)
@@ -105,7 +107,7 @@ async def fix_all_edit(ls: SwitcherooServer, uri: str) -> types.WorkspaceEdit | 
         text, version = document.source, document.version
         if ls.too_large(uri, text):
             return None
-        result: FixResult = await ls.run_fix(fix_all, text, ls.settings)
+        result: FixResult = await ls.run_fix(engine.fix_all, text, ls.settings)
         if not is_current(ls, document, text):
             continue
         if not result.ok:
@@ -174,7 +176,7 @@ async def will_save_wait_until(
         text = document.source
         if ls.too_large(uri, text):
             return []
-        result: FixResult = await ls.run_fix(fix_all, text, ls.settings)
+        result: FixResult = await ls.run_fix(engine.fix_all, text, ls.settings)
         if not is_current(ls, document, text):
             continue
         if not result.ok:

@@ -20,7 +20,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.uris import from_fs_path, to_fs_path
 
-from ..engine import fix_all
+from .. import engine  # engine.fix_all loads libcst on first use, not at start-up
 from ..engine.model import FixResult
 from ..files import SourceError, iter_python_files, read_source
 from .edits import DocumentChange, workspace_edit
@@ -113,7 +113,7 @@ async def migrate_one(ls: SwitcherooServer, uri: str, path: Path | None) -> Migr
         return Migration(
             None, 0, [{"uri": uri, "reason": f"larger than maxFileSize ({limit} bytes)"}]
         )
-    result: FixResult = await ls.run_fix(fix_all, text, ls.settings)
+    result: FixResult = await ls.run_fix(engine.fix_all, text, ls.settings)
     return migrate_text(uri, version, text, result)
 
 

@@ -8,6 +8,7 @@ code: handlers translate between LSP and :mod:`switcheroo_lsp.engine`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 from collections.abc import Callable, Generator, Mapping
@@ -38,6 +39,7 @@ T = TypeVar("T")
 SERVER_NAME = "switcheroo-lsp"
 SETTINGS_SECTION = "switcheroo"
 SETTINGS_WAIT_SECONDS = 3.0
+WARM_UP_SECONDS = 2.0  # after initialized: load the rewriter while the user reads
 
 # The ExecuteCommandParams of the command being run (pygls hands command handlers only the
 # arguments; the work-done token a client may send lives beside them).
@@ -181,6 +183,14 @@ class SwitcherooServer(LanguageServer):
             self.log(f"switcheroo internal error: {error!r}", types.MessageType.Error)
             return FixResult(error=f"internal error: {error!r}")
 
+    def warm_up(self) -> None:
+        """Load the rewriter (libcst, about 0.3 s) in the engine thread once the session is
+        idle, so the first quick fix does not pay for it and start-up does not either."""
+        from .. import engine
+
+        with contextlib.suppress(RuntimeError):  # the executor is shut down already
+            self.engine_executor.submit(getattr, engine, "fix")
+
     def open_document(self, uri: str) -> LspTextDocument | None:
         """The open document for ``uri``, or None (never a document read from disk)."""
         document = self.workspace.text_documents.get(unquote(uri))
@@ -323,6 +333,7 @@ def register_lifecycle(server: SwitcherooServer) -> None:
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: SwitcherooServer, params: types.InitializedParams) -> None:
+        asyncio.get_running_loop().call_later(WARM_UP_SECONDS, ls.warm_up)
         if ls.support.configuration:
             try:
                 await ls.refresh_settings()
