@@ -25,6 +25,15 @@ from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 from pytest_lsp import client_capabilities
 
+# Measure this checkout's server, whatever copy of the package is installed.
+SERVER_SOURCES = Path(__file__).resolve().parents[1] / "server"
+SERVER_ENV = {
+    **os.environ,
+    "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(SERVER_SOURCES), os.environ.get("PYTHONPATH")])
+    ),
+}
+
 BLOCK = '''\
 class Block{n}(nn.Module):
     """A residual block; ordinary code the scan has to read past."""
@@ -137,7 +146,7 @@ class Bench:
             return None
 
     async def start(self) -> None:
-        await self.client.start_io(sys.executable, "-m", "switcheroo_lsp")
+        await self.client.start_io(sys.executable, "-m", "switcheroo_lsp", env=SERVER_ENV)
         await self.client.initialize_async(
             types.InitializeParams(capabilities=client_capabilities("visual-studio-code"))
         )
