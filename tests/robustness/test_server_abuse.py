@@ -256,7 +256,9 @@ MALFORMED_REQUESTS: list[tuple[str, Any]] = [
 ]
 
 
-async def test_malformed_params_and_invalid_json_get_errors_not_crashes(tmp_path: Path) -> None:
+async def test_malformed_params_and_invalid_json_get_errors_not_crashes(
+    tmp_path: Path, figures: Counter[str]
+) -> None:
     async with running_server(tmp_path) as server:
         uri = (tmp_path / "doc.py").as_uri()
         server.open(uri, f"import torch\n{CALL}\n")
@@ -293,6 +295,7 @@ async def test_malformed_params_and_invalid_json_get_errors_not_crashes(tmp_path
         assert "invalid params for textDocument/codeAction" in log, log[-2000:]
         assert "ignored a message the server could not handle" in log
         assert not server.shown_messages  # a client's mistakes pop no error dialog up
+    figures["server: malformed messages survived"] += len(MALFORMED_REQUESTS) + 6
 
 
 async def test_a_20_mb_document(tmp_path: Path, figures: Counter[str]) -> None:
@@ -349,7 +352,9 @@ async def test_binary_and_nul_content(tmp_path: Path) -> None:
         assert_no_traceback(server)
 
 
-async def test_document_flipping_between_valid_and_invalid_python(tmp_path: Path) -> None:
+async def test_document_flipping_between_valid_and_invalid_python(
+    tmp_path: Path, figures: Counter[str]
+) -> None:
     """While the text does not parse, the calls that are still in place keep their diagnostics
     (never on a wrong line); the last valid version's diagnostics are exact."""
     valid = f"import torch\n\n\ndef restore(model, path):\n    {CALL}\n    return model\n"
@@ -374,9 +379,12 @@ async def test_document_flipping_between_valid_and_invalid_python(tmp_path: Path
         last = await wait_for_version(server, uri)
         assert published_ranges(last) == expected_ranges(valid, server.encoding)
         assert_no_traceback(server)
+    figures["server: didChange events survived"] += 302
 
 
-async def test_cancelled_requests_are_answered_and_the_server_goes_on(tmp_path: Path) -> None:
+async def test_cancelled_requests_are_answered_and_the_server_goes_on(
+    tmp_path: Path, figures: Counter[str]
+) -> None:
     async with running_server(tmp_path) as server:
         uri = (tmp_path / "doc.py").as_uri()
         server.open(uri, large_document(1200))
@@ -415,6 +423,7 @@ async def test_cancelled_requests_are_answered_and_the_server_goes_on(tmp_path: 
         )
         await server.ping()
         assert_no_traceback(server)
+    figures["server: cancelled requests answered"] += 41
 
 
 async def test_client_refusing_progress_still_gets_the_command_done(tmp_path: Path) -> None:
