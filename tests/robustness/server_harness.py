@@ -52,6 +52,7 @@ class ServerUnderTest:
     published: list[types.PublishDiagnosticsParams] = field(default_factory=list)
     log_messages: list[types.LogMessageParams] = field(default_factory=list)
     shown_messages: list[types.ShowMessageParams] = field(default_factory=list)
+    applied_edits: list[types.ApplyWorkspaceEditParams] = field(default_factory=list)
     texts: dict[str, str] = field(default_factory=dict)
     versions: dict[str, int] = field(default_factory=dict)
     lines: dict[str, list[str]] = field(default_factory=dict)
@@ -212,7 +213,7 @@ class ServerUnderTest:
 
 def _client(refuse_progress: bool) -> tuple[LanguageClient, dict[str, list[Any]]]:
     client = LanguageClient(converter_factory=default_converter)
-    seen: dict[str, list[Any]] = {"published": [], "log": [], "show": []}
+    seen: dict[str, list[Any]] = {"published": [], "log": [], "show": [], "edits": []}
 
     @client.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
     def progress_create(params: types.WorkDoneProgressCreateParams) -> None:
@@ -237,6 +238,7 @@ def _client(refuse_progress: bool) -> tuple[LanguageClient, dict[str, list[Any]]
 
     @client.feature(types.WORKSPACE_APPLY_EDIT)
     def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        seen["edits"].append(params)
         return types.ApplyWorkspaceEditResult(applied=True)
 
     @client.feature(types.WORKSPACE_CONFIGURATION)
@@ -297,6 +299,7 @@ async def running_server(
         published=seen["published"],
         log_messages=seen["log"],
         shown_messages=seen["show"],
+        applied_edits=seen["edits"],
     )
     try:
         yield under_test

@@ -438,3 +438,42 @@ async def test_client_refusing_progress_still_gets_the_command_done(tmp_path: Pa
         )
         assert answer is not None
         assert_no_traceback(server)
+
+
+async def test_migrate_workspace_over_a_hostile_tree(tmp_path: Path) -> None:
+    """Invalid UTF-8, binary, a FIFO, symlinks out of the workspace and in loops, a file over
+    maxFileSize, a file that does not parse: the command finishes, edits only the good file
+    inside the workspace, and says why it skipped each of the others."""
+    import os
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "victim.py").write_text(f"import torch\n{CALL}\n")
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    good = workspace / "good.py"
+    good.write_text(f"import torch\n{CALL}\n")
+    (workspace / "latin1.py").write_bytes(f"{CALL}  # caf\xe9\n".encode("latin-1"))
+    (workspace / "binary.py").write_bytes(b"\x00\x01" + CALL.encode() + b"\xff")
+    (workspace / "broken.py").write_text(f"{CALL}\ndef (:\n")
+    (workspace / "huge.py").write_text(f"{CALL}\n" + "x = 1\n" * 400_000)
+    os.mkfifo(workspace / "pipe.py")
+    (workspace / "out.py").symlink_to(outside / "victim.py")
+    (workspace / "outdir").symlink_to(outside, target_is_directory=True)
+    (workspace / "loop").symlink_to(workspace, target_is_directory=True)
+    async with running_server(tmp_path, workspace=workspace) as server:
+        answer = await server.request(
+            types.WORKSPACE_EXECUTE_COMMAND,
+            types.ExecuteCommandParams(command="switcheroo.migrateWorkspace", arguments=[]),
+        )
+        assert answer is not None
+        touched = set()
+        for params in server.applied_edits:
+            for change in params.edit.document_changes or []:
+                touched.add(change.text_document.uri)
+            touched.update((params.edit.changes or {}).keys())
+        assert touched == {good.as_uri()}
+        log = server.log_text()
+        for name in ("latin1.py", "binary.py", "broken.py", "huge.py"):
+            assert name in log, (name, log[-3000:])
+        assert_no_traceback(server)
