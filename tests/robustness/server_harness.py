@@ -258,9 +258,10 @@ async def running_server(
     env: dict[str, str] | None = None,
     workspace: Path | None = None,
     refuse_progress: bool = False,
+    pull: bool = False,
 ) -> AsyncIterator[ServerUnderTest]:
     """Start ``python -m switcheroo_lsp`` (stdio, log level INFO into a file) and initialize it
-    with a real editor's capabilities (push diagnostics: pull is switched off)."""
+    with a real editor's capabilities (push diagnostics unless ``pull``)."""
     log_file = tmp / f"server-{os.getpid()}-{id(tmp)}.log"
     client, seen = _client(refuse_progress)
     await client.start_io(
@@ -276,7 +277,10 @@ async def running_server(
     )
     capabilities = client_capabilities(client_name)
     if capabilities.text_document is not None:
-        capabilities.text_document.diagnostic = None  # push: every version is published
+        # push (every version is published) unless the test pulls
+        capabilities.text_document.diagnostic = (
+            types.DiagnosticClientCapabilities(dynamic_registration=False) if pull else None
+        )
     folders = None
     if workspace is not None:
         folders = [types.WorkspaceFolder(uri=workspace.as_uri(), name="workspace")]

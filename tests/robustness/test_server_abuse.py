@@ -477,3 +477,44 @@ async def test_migrate_workspace_over_a_hostile_tree(tmp_path: Path) -> None:
         for name in ("latin1.py", "binary.py", "broken.py", "huge.py"):
             assert name in log, (name, log[-3000:])
         assert_no_traceback(server)
+
+
+async def test_pull_requests_interleaved_with_rapid_changes(tmp_path: Path) -> None:
+    """A pulling client (Neovim) asks for diagnostics while edits keep coming: every request is
+    answered, and a request sent after the last edit describes exactly the last text."""
+    async with running_server(tmp_path, client_name="neovim", pull=True) as server:
+        uri = (tmp_path / "pulled.py").as_uri()
+        server.open(uri, large_document(1200))
+        lines = server.texts[uri].split("\n")
+        comments = [i for i, line in enumerate(lines) if "# step" in line]
+        rng = random.Random(3)
+        protocol = server.client.protocol
+        pending = []
+        for number in range(300):
+            line = rng.choice(comments)
+            content = server.lines.get(uri, lines)[line]
+            # a comment line becomes a call or a comment again: the text always parses
+            replacement = f"    {CALL}" if number % 3 == 0 else f"    # 🚀 edit {number}"
+            server.replace_in_line(uri, line, 0, len(content), replacement)
+            params = types.DocumentDiagnosticParams(
+                text_document=types.TextDocumentIdentifier(uri=uri)
+            )
+            pending.append(
+                asyncio.wrap_future(protocol.send_request(types.TEXT_DOCUMENT_DIAGNOSTIC, params))
+            )
+        answers = await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), TIMEOUT)
+        assert not [a for a in answers if isinstance(a, Exception)]
+        final = server.sync_text(uri)
+        report = await server.request(
+            types.TEXT_DOCUMENT_DIAGNOSTIC,
+            types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri=uri)),
+        )
+        got = sorted(
+            (d.range.start.line, d.range.start.character, d.range.end.line, d.range.end.character)
+            + (d.code,)
+            for d in report.items
+        )
+        assert scan(final).syntax_error is None
+        assert got == expected_ranges(final, server.encoding)
+        assert len(got) > 50
+        assert_no_traceback(server)
