@@ -518,3 +518,62 @@ async def test_pull_requests_interleaved_with_rapid_changes(tmp_path: Path) -> N
         assert got == expected_ranges(final, server.encoding)
         assert len(got) > 50
         assert_no_traceback(server)
+
+
+def apply_lsp_edits(text: str, edits: list[Any], encoding: str) -> str:
+    """Apply LSP text edits as an editor does: its own position arithmetic, from the end."""
+    starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
+    codec, width = {"utf-8": ("utf-8", 1), "utf-16": ("utf-16-le", 2)}[encoding]
+
+    def offset(position: types.Position) -> int:
+        at, units = starts[position.line], 0
+        while units < position.character:
+            units += len(text[at].encode(codec, "surrogatepass")) // width
+            at += 1
+        assert units == position.character
+        return at
+
+    spans = sorted((offset(e.range.start), offset(e.range.end), e.new_text) for e in edits)
+    for start, end, new_text in reversed(spans):
+        text = text[:start] + new_text + text[end:]
+    return text
+
+
+@pytest.mark.parametrize("client_name", ["visual-studio-code", "neovim"])
+async def test_fix_all_after_a_burst_applies_to_the_engines_text(
+    tmp_path: Path, client_name: str
+) -> None:
+    """Right after a burst of non-ASCII edits, fix-all's edit carries the newest version and,
+    applied in the client's encoding, gives exactly the engine's fix of the newest text."""
+    from switcheroo_lsp.engine import apply_edits, fix_all
+
+    async with running_server(tmp_path, client_name=client_name) as server:
+        uri = (tmp_path / "burst.py").as_uri()
+        server.open(uri, large_document(600))
+        lines = server.texts[uri].split("\n")
+        comments = [i for i, line in enumerate(lines) if "# step" in line]
+        rng = random.Random(5)
+        for _ in range(400):
+            line = rng.choice(comments)
+            content = server.lines.get(uri, lines)[line]
+            server.replace_in_line(uri, line, len(content), len(content), rng.choice("é模🚀𝔘 "))
+        final = server.sync_text(uri)
+        action = await server.request(
+            types.CODE_ACTION_RESOLVE,
+            types.CodeAction(
+                title="Migrate all load_state_dict calls in this file",
+                kind="source.fixAll.switcheroo",
+                data={"uri": uri, "version": server.versions[uri], "action": "fixAll"},
+            ),
+        )
+        assert action.edit is not None
+        if action.edit.document_changes:
+            (change,) = action.edit.document_changes
+            assert change.text_document.version == server.versions[uri]
+            edits = list(change.edits)
+        else:
+            edits = list(action.edit.changes[uri])
+        fixed = apply_lsp_edits(final, edits, server.encoding)
+        assert fixed == apply_edits(final, fix_all(final).edits)
+        compile(fixed, "burst.py", "exec")
+        assert_no_traceback(server)
