@@ -129,23 +129,28 @@ def fix_all_action(uri: str, version: int | None) -> types.CodeAction:
 async def code_actions(
     ls: SwitcherooServer, params: types.CodeActionParams
 ) -> list[types.CodeAction] | None:
-    """textDocument/codeAction."""
+    """textDocument/codeAction, for the text the document holds when the answer goes out."""
     uri = params.text_document.uri
-    analysis = await current_analysis(ls, uri)
-    if analysis is None or not analysis.fixable:
-        return None
     only = params.context.only
-    actions: list[types.CodeAction] = []
-    if kind_requested(only, QUICKFIX_KIND):
-        first, last = sorted((params.range.start.line, params.range.end.line))
-        actions.extend(await quick_fixes(ls, analysis, first, last))
-    if kind_requested(only, FIX_ALL_KIND):
-        action = fix_all_action(uri, analysis.version)
-        if not ls.support.resolve_edit:
-            action.edit = await fix_all_edit(ls, uri)
-        if ls.support.resolve_edit or action.edit is not None:
-            actions.append(action)
-    return actions or None
+    for _ in range(MAX_ATTEMPTS):
+        analysis = await current_analysis(ls, uri)
+        if analysis is None or not analysis.fixable:
+            return None
+        actions: list[types.CodeAction] = []
+        if kind_requested(only, QUICKFIX_KIND):
+            first, last = sorted((params.range.start.line, params.range.end.line))
+            actions.extend(await quick_fixes(ls, analysis, first, last))
+        if kind_requested(only, FIX_ALL_KIND):
+            action = fix_all_action(uri, analysis.version)
+            if not ls.support.resolve_edit:
+                action.edit = await fix_all_edit(ls, uri)
+            if ls.support.resolve_edit or action.edit is not None:
+                actions.append(action)
+        document = ls.open_document(uri)
+        if document is not None and is_current(ls, document, analysis.text):
+            return actions or None
+        # A change arrived while computing: these edits describe an older text; start over.
+    return None
 
 
 async def resolve_code_action(ls: SwitcherooServer, action: types.CodeAction) -> types.CodeAction:
