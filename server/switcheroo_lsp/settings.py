@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import keyword
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -118,10 +119,21 @@ def _enum(kind: type[enum.Enum]):
     return convert
 
 
+# Names the inlined KeyMapper needs at module level: binding one of them breaks the converter.
+_RESERVED_NAMES = frozenset({"KeyMapper", "np", "jax", "jnp"})
+
+
 def _identifier(value: Any) -> str:
-    if isinstance(value, str) and _IDENTIFIER.match(value):
+    if (
+        isinstance(value, str)
+        and _IDENTIFIER.fullmatch(value)
+        and not keyword.iskeyword(value)  # `class = ...` or `None = ...` would not parse
+        and value not in _RESERVED_NAMES
+    ):
         return value
-    raise ValueError("expected a Python identifier")
+    raise ValueError(
+        "expected a Python identifier that is not a keyword nor KeyMapper, np, jax or jnp"
+    )
 
 
 def _globs(value: Any) -> tuple[str, ...]:

@@ -164,3 +164,31 @@ def test_invalid_escapes_under_warnings_as_errors_still_parse() -> None:
         result = scan(INVALID_ESCAPES + "# under -W error")
         assert result.syntax_error is None and len(result.findings) == 1
         assert fix_all(INVALID_ESCAPES + "# under -W error, fixed").fixed == 1
+
+
+NAME_CANDIDATES = st.one_of(
+    st.sampled_from(
+        [*__import__("keyword").kwlist, *__import__("keyword").softkwlist]
+        + ["KeyMapper", "np", "jax", "jnp", "variables\n", " x", "x-y", "1st", "é", "_", "self"]
+    ),
+    st.text(alphabet="abcXYZ_019\n ", min_size=1, max_size=8),
+)
+
+
+@ROBUST
+@given(name=NAME_CANDIDATES)
+def test_every_accepted_assignment_name_gives_a_file_that_runs(name: str) -> None:
+    """Settings accept an assignmentName only if the rewrite with it parses and leaves the
+    inlined KeyMapper usable (a keyword, `np` or `KeyMapper` itself would not)."""
+    from switcheroo_lsp.settings import Settings
+
+    settings, problems = Settings.from_dict({"assignmentName": name})
+    accepted = not problems
+    assert accepted == (settings.assignment_name == name)
+    text = "import torch\nmodel.load_state_dict(sd)\nnet.load_state_dict(sd)\n"
+    finding = scan(text).findings[0]
+    single = fix(text, finding.span.start, settings)
+    fixed = apply_edits(text, single.edits)
+    compile(fixed, "<fixed>", "exec", dont_inherit=True)
+    assert settings.assignment_name not in ("KeyMapper", "np", "jax", "jnp")
+    assert fix_all(text, settings).error is None
