@@ -81,21 +81,44 @@ def random_state(torch_model_cls: type, config: object) -> dict[str, torch.Tenso
     }
 
 
-def plan(state: dict[str, torch.Tensor]) -> list[tuple[np.ndarray, tuple[int, ...] | None]]:
-    """Every Flax leaf KeyMapper makes: (source array, transpose or None). Only for baselines."""
-    flat = {k: KeyMapper._array(k, v) for k, v in state.items()}
-    units = KeyMapper._units(flat, "linen", None, KeyMapper.Report(), False)
-    return [(leaf[1], leaf[2]) for unit in units for leaf in unit[1][0][0].values()]
+def plan(state: dict[str, torch.Tensor], target: object = None) -> list[tuple[np.ndarray, tuple]]:
+    """Every Flax leaf KeyMapper makes for this state (and target): (source array, transpose).
+    Recorded from KeyMapper itself, so that the baselines produce exactly the same layout."""
+    jobs: list = []
+    make = KeyMapper._make
+    KeyMapper._make = staticmethod(lambda batch: jobs.extend(batch) or make(batch))  # type: ignore
+    try:
+        KeyMapper.from_torch(state, target=target)
+    finally:
+        KeyMapper._make = make  # type: ignore
+    return [(leaf[1], leaf[2]) for leaf, _, _ in jobs]
 
 
 def cases(sizes: list[str]):
-    from transformers import GPT2Config, GPT2LMHeadModel, ResNetConfig, ResNetModel
+    from transformers import GPT2Config, GPT2Model, ResNetConfig, ResNetModel
 
     if "resnet50" in sizes:
         yield "ResNet-50", ResNetModel, ResNetConfig(), "FlaxResNetModel"
     if "gpt2-medium" in sizes:
         config = GPT2Config(n_embd=1024, n_layer=24, n_head=16)
-        yield "GPT-2 medium", GPT2LMHeadModel, config, "FlaxGPT2LMHeadModel"
+        yield "GPT-2 medium", GPT2Model, config, "FlaxGPT2Model"
+
+
+def baselines(
+    leaves: list[tuple[np.ndarray, tuple]], suffix: str
+) -> dict[str, Callable[[], object]]:
+    """The least work giving the layout of `leaves`: transposes by numpy, by XLA, by device_put."""
+    return {
+        f"numpy transposes{suffix}": lambda: [
+            np.ascontiguousarray(a.transpose(p)) if p else a for a, p in leaves
+        ],
+        f"xla transposes{suffix}": lambda: [
+            jnp.transpose(jax.device_put(a), p) if p else jax.device_put(a) for a, p in leaves
+        ],
+        f"device_put of transposed views{suffix}": lambda: jax.device_put(
+            [a.transpose(p) if p else a for a, p in leaves]
+        ),
+    }
 
 
 def bench(name: str, torch_cls: type, config: object, flax_name: str, args) -> None:
@@ -103,44 +126,41 @@ def bench(name: str, torch_cls: type, config: object, flax_name: str, args) -> N
     state = random_state(torch_cls, config)
     params = sum(t.numel() for t in state.values())
     largest = max(t.nbytes for t in state.values())
-    leaves = plan(state)
     arrays = [t.numpy() for t in state.values()]
+    leaves = plan(state)
     print(f"\n{name}: {params / 1e6:.1f}M params, {len(state)} tensors, "
-          f"{sum(a.nbytes for a in arrays) / MiB:.0f} MiB, largest {largest / MiB:.0f} MiB, "
-          f"{sum(1 for _, p in leaves if p)} transposed")  # fmt: skip
-    methods: dict[str, Callable[[], object]] = {
-        "memcpy": lambda: [a.copy() for a in arrays],
-        "numpy transposes": lambda: [
-            np.ascontiguousarray(a.transpose(p)) if p else a for a, p in leaves
-        ],
-        "xla transposes": lambda: [
-            jnp.transpose(jax.device_put(a), p) if p else jax.device_put(a) for a, p in leaves
-        ],
-        "device_put of transposed views": lambda: jax.device_put(
-            [a.transpose(p) if p else a for a, p in leaves]
-        ),
-        "keymapper": lambda: KeyMapper.from_torch(state),
-    }
+          f"{sum(a.nbytes for a in arrays) / MiB:.0f} MiB, largest {largest / MiB:.0f} MiB; "
+          f"{sum(1 for _, p in leaves if p)} transposed without a target")  # fmt: skip
+    methods: dict[str, Callable[[], object]] = {"memcpy": lambda: [a.copy() for a in arrays]}
+    methods |= baselines(leaves, "")
+    methods["keymapper"] = lambda: KeyMapper.from_torch(state)
     if not args.no_hf:
         import transformers
         from transformers.modeling_flax_pytorch_utils import convert_pytorch_state_dict_to_flax
 
         flax_model = getattr(transformers, flax_name)(config, seed=0)
         target = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), flax_model.params)
+        target_leaves = plan(state, target)
         ours = KeyMapper.from_torch(state, target=target)
         theirs = convert_pytorch_state_dict_to_flax(dict(state), flax_model)
-        same = jax.tree.all(jax.tree.map(lambda a, b: bool(jnp.array_equal(a, b)), ours, theirs))
-        print(f"  KeyMapper.from_torch(target=...) equals transformers' result: {same}")
+        ours, theirs = (dict(jax.tree_util.tree_leaves_with_path(t)) for t in (ours, theirs))
+        same = ours.keys() == theirs.keys() and all(
+            jnp.array_equal(ours[k], theirs[k]) for k in ours
+        )
+        print(f"  transformers' {flax_name} layout: {sum(1 for _, p in target_leaves if p)} "
+              f"transposed; KeyMapper (target=its shapes) equals transformers' result: {same}")  # fmt: skip
         del ours, theirs
+        methods |= baselines(target_leaves, ", target layout")
         methods["keymapper, target"] = lambda: KeyMapper.from_torch(state, target=target)
         methods["hf convert_pytorch_state_dict_to_flax"] = lambda: (
             convert_pytorch_state_dict_to_flax(dict(state), flax_model)
         )
-    rows = measure(methods, args.repeat if params < 1e8 else max(2, args.repeat - 1))
-    cheaper = min(rows["numpy transposes"][1], rows["xla transposes"][1])
-    print(f"  {'':38s} {'best':>9s} {'first run':>10s} {'best / cheaper transpose':>25s} {'extra peak / largest tensor':>30s}")  # fmt: skip
+    rows = measure(methods, args.repeat if params < 1e8 else max(2, args.repeat - 2))
+    print(f"  {'':46s} {'best':>9s} {'first run':>10s} {'/ cheaper of numpy, xla':>24s} {'extra peak / largest tensor':>30s}")  # fmt: skip
     for label, (first, best, extra) in rows.items():
-        print(f"  {label:38s} {best * 1e3:6.1f} ms {first * 1e3:7.1f} ms {best / cheaper:24.2f}x"
+        suffix = ", target layout" if "target" in label or label.startswith("hf") else ""
+        cheaper = min(rows[f"numpy transposes{suffix}"][1], rows[f"xla transposes{suffix}"][1])
+        print(f"  {label:46s} {best * 1e3:6.1f} ms {first * 1e3:7.1f} ms {best / cheaper:23.2f}x"
               f" {extra / MiB:12.0f} MiB = {extra / largest:.2f}x")  # fmt: skip
 
 

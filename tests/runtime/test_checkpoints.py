@@ -198,7 +198,7 @@ def test_missing_file_is_file_not_found(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "state, key",
     [
-        ({"fc.weight": torch.zeros(3, 4), "fc.bias": torch.zeros(4)}, "fc.bias"),
+        ({"fc.weight": torch.zeros(3, 4), "fc.bias": torch.zeros(5)}, "fc.bias"),
         (
             {
                 "bn.weight": torch.zeros(3),

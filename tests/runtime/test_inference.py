@@ -116,3 +116,23 @@ def test_lstm_projection_is_an_error_naming_the_key() -> None:
 def test_bad_layout_is_an_error() -> None:
     with pytest.raises(ValueError, match="layout"):
         KeyMapper.from_torch({"w": torch.zeros(1)}, layout="haiku")
+
+
+def test_transformers_conv1d_weights_are_read_from_their_bias() -> None:
+    """GPT-2's Conv1D stores (in, out): the bias length says so; an nn.Dense kernel is that as is."""
+    state = {"c_fc.weight": torch.randn(4, 6), "c_fc.bias": torch.zeros(6),
+             "c_proj.weight": torch.randn(6, 6), "c_proj.bias": torch.zeros(6)}  # fmt: skip
+    tree = convert(state)
+    np.testing.assert_array_equal(tree[("params", "c_fc", "kernel")], state["c_fc.weight"].numpy())
+    np.testing.assert_array_equal(
+        tree[("params", "c_proj", "kernel")], state["c_proj.weight"].numpy()
+    )
+    transposed = {"params": {"c_fc": {"kernel": np.zeros((6, 4)), "bias": np.zeros(6)},
+                             "c_proj": {"kernel": np.zeros((6, 6)), "bias": np.zeros(6)}}}  # fmt: skip
+    tree = convert(state, target=transposed)  # a target storing (out, in), like transformers' Flax
+    np.testing.assert_array_equal(
+        tree[("params", "c_fc", "kernel")], state["c_fc.weight"].numpy().T
+    )
+    np.testing.assert_array_equal(
+        tree[("params", "c_proj", "kernel")], state["c_proj.weight"].numpy().T
+    )

@@ -23,6 +23,10 @@ class KeyMapper:
     _WEIGHT = (
         (lambda w, g: "running_mean" in g or w.ndim == 1, ("scale",)),  # Batch/Layer/GroupNorm
         (lambda w, g: "bias" in g and g["bias"][1].shape == w.shape, ("scale",)),  # LayerNorm(a, b)
+        (
+            lambda w, g: "bias" in g and g["bias"][1].shape == w.shape[1:] != w.shape[:1],
+            ("kernel=", "kernel"),
+        ),  # transformers' Conv1D (I, O): as is ("=") for nn.Dense  # fmt: skip
         (lambda w, g: w.ndim >= 3 or w.ndim == 2 and "bias" in g, ("kernel",)),  # Linear, Conv*
         (lambda w, g: w.ndim == 2, ("kernel", "embedding")),  # Linear(bias=False) or Embedding
         (lambda w, g: True, ("weight",)),
@@ -183,6 +187,7 @@ class KeyMapper:
             if parts[-1] in group:
                 raise ValueError(f"{group[parts[-1]][0]!r} and {key!r} are one after unwrapping")
             group[parts[-1]] = (key, arr)
+        conv1d = any(cls._WEIGHT[2][0](g["weight"][1], g) for g in groups.values() if "weight" in g)
         for mod in list(groups):
             g = groups.pop(mod, {})
             rnn = {n: v for n, v in g.items() if re.fullmatch(cls._RNN, n)}
@@ -192,7 +197,7 @@ class KeyMapper:
                 g.update({f"out_{n}": v for n, v in groups.pop((*mod, "out_proj"), {}).items()})
                 forms: list = [(cls._attention(mod, g, heads, report), [])]
             else:
-                forms = cls._plain(g, report, check)
+                forms = cls._plain(g, report, check, conv1d)
             if g:
                 units.append(cls._unit(mod, layout, forms, [k for k, _ in g.values()]))
         return units
@@ -208,15 +213,12 @@ class KeyMapper:
                 prefix += [int(p)] if prefix else ["layers", int(p)]
             else:
                 prefix.append(f"{prefix.pop() if prefix else 'layers'}_{p}")
-        spellings = (
-            tuple(prefix),
-            tuple(parts),
-            tuple(int(p) if p.isdigit() else p for p in parts),
-        )
+        split = tuple(int(p) if p.isdigit() else p for p in parts)
+        spellings = (tuple(prefix), tuple(parts), split)  # a_0/b, a/"0"/b (transformers), a/0/b
         return (tuple(prefix), forms, keys, name or ".".join(parts) or "<top level>", spellings)
 
     @classmethod
-    def _plain(cls, g, report, check):
+    def _plain(cls, g, report, check, conv1d=False):
         """Linear, Conv*, norms, Embedding and loose tensors: `weight` read by _WEIGHT."""
         leaves = {}
         for name, (key, arr) in g.items():
@@ -234,10 +236,13 @@ class KeyMapper:
         if check and bad:  # (against a target, the report says it)
             shapes = {k: v.shape for k, v in g.values()}
             raise ValueError(f"shapes of one module do not fit together: {shapes}")
-        if len(names) > 1:
+        if conv1d and names == ("kernel",) and w.ndim == 2 and w.shape[0] == w.shape[1]:
+            names = ("kernel=", "kernel")  # square, in a checkpoint of Conv1D layers: one of them
+        if len(names) > 1 and names[1] == "embedding":
             report.ambiguous.append(f"{key} {w.shape}: Linear or Embedding? (pass target=)")
         perm = {"kernel": (*range(2, w.ndim), 1, 0)}
-        return [({**leaves, (n,): ("params", w, perm.get(n), key, False)}, []) for n in names]
+        forms = [(n.rstrip("="), perm.get(n)) for n in names]
+        return [({**leaves, (n,): ("params", w, p, key, False)}, []) for n, p in forms]
 
     @staticmethod
     def _attention(mod, g, h, report):
@@ -247,11 +252,8 @@ class KeyMapper:
             key, w = g.get(f"in_proj_{n}", ("", np.zeros(0)))
             if w.shape[0] % 3:
                 raise ValueError(f"{key!r}: shape {w.shape} does not split into query, key, value")
-            g.update(
-                {f"{q}_proj_{n}": (key, p) for q, p in zip("qkv", np.split(w, 3), strict=True)}
-                if key
-                else {}
-            )
+            thirds = zip("qkv", np.split(w, 3), strict=True) if key else ()
+            g.update({f"{q}_proj_{n}": (key, third) for q, third in thirds})
         e = g["q_proj_weight"][1].shape[0]
         if h and e % h:
             raise ValueError(f"{'.'.join(mod)}: embed dim {e} is not divisible by {h} heads")
@@ -269,7 +271,7 @@ class KeyMapper:
                     shape = shapes.get(n if dst != "out" else src + n, True)  # True: as the target
                     leaves[(dst, flax_name)] = ("params", g[src + n][1], perm, g[src + n][0], shape)
         report.unexpected_keys += [
-            f"{g[n][0]} (no Flax equivalent)" for n in ("bias_k", "bias_v") if n in g
+            f"{g[n][0]} (not in Flax)" for n in ("bias_k", "bias_v") if n in g
         ]
         report.ambiguous += [] if h else [f"{'.'.join(mod)}: how many heads? (pass num_heads=)"]
         return leaves
@@ -393,6 +395,17 @@ class KeyMapper:
         for c, sub in target.items() if colls else [(None, target)]:
             cls._walk(sub, (), lambda p, v, c=c: order.append((c, p, v)))
         slots = {p: v for _, p, v in order if hasattr(v, "shape")}
+
+        def kernel_perms(unit):  # how the target wants this unit's kernel: transposed or not
+            q = next(((*p, "kernel") for p in unit[4] if (*p, "kernel") in slots), None)
+            kernels = [f[("kernel",)] for f, _ in unit[1] if ("kernel",) in f and q]
+            return {k[2] for k in kernels if cls._fits(k, slots[q])} if len(kernels) == 2 else set()
+
+        votes = [p for u in units if len(perms := kernel_perms(u)) == 1 for p in perms]
+        for i, u in enumerate(units):  # square Conv1D weights follow the model's other layers
+            if votes and len(kernel_perms(u)) == 2:
+                best = max(votes, key=votes.count)
+                units[i] = (u[0], sorted(u[1], key=lambda f: f[0][("kernel",)][2] != best), *u[2:])
         owned = {(*q, *r) for u in units for q in u[4] for leaves, _ in u[1] for r in leaves}
         free = [q for q in slots if q not in owned]
         for i, (_, forms, _, _, spellings) in enumerate(units):  # a_0/b, a/"0"/b or a/0/b
