@@ -577,3 +577,47 @@ async def test_fix_all_after_a_burst_applies_to_the_engines_text(
         assert fixed == apply_edits(final, fix_all(final).edits)
         compile(fixed, "burst.py", "exec")
         assert_no_traceback(server)
+
+
+ODD_URIS = [
+    "untitled:Untitled-1",
+    "file:///tmp/with%20space/%C3%A9t%C3%A9%20%F0%9F%9A%80.py",
+    "file:///c%3A/Users/me/train.py",
+    "vscode-vfs://github/org/repo/train.py",
+    "file:///tmp/a%23b/c%3Fd.py",
+]
+
+
+@pytest.mark.parametrize("uri", ODD_URIS)
+async def test_odd_uris_get_diagnostics_and_fixes_under_the_uri_the_client_sent(
+    tmp_path: Path, uri: str
+) -> None:
+    """Clients match diagnostics and edits to documents by the exact URI string they sent."""
+    async with running_server(tmp_path) as server:
+        text = f"import torch\n{CALL}\n"
+        server.open(uri, text)
+        published = await wait_for_version(server, uri)
+        assert published.uri == uri
+        assert published_ranges(published) == expected_ranges(text, server.encoding)
+        actions = await server.request(
+            types.TEXT_DOCUMENT_CODE_ACTION,
+            types.CodeActionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                range=published.diagnostics[0].range,
+                context=types.CodeActionContext(diagnostics=list(published.diagnostics)),
+            ),
+        )
+        assert actions, "no quick fix"
+        edit = actions[0].edit
+        uris = [c.text_document.uri for c in edit.document_changes or []] + list(edit.changes or {})
+        assert uris == [uri]
+        answer = await server.request(
+            types.WORKSPACE_EXECUTE_COMMAND,
+            types.ExecuteCommandParams(command="switcheroo.migrateFile", arguments=[uri]),
+        )
+        assert answer is not None
+        applied = [
+            c.text_document.uri for p in server.applied_edits for c in p.edit.document_changes or []
+        ] + [u for p in server.applied_edits for u in p.edit.changes or {}]
+        assert applied == [uri]
+        assert_no_traceback(server)
