@@ -621,3 +621,28 @@ async def test_odd_uris_get_diagnostics_and_fixes_under_the_uri_the_client_sent(
         ] + [u for p in server.applied_edits for u in p.edit.changes or {}]
         assert applied == [uri]
         assert_no_traceback(server)
+
+
+async def test_opening_and_closing_many_documents_leaks_nothing(
+    tmp_path: Path, figures: Counter[str]
+) -> None:
+    """600 documents opened, edited, analysed and closed: per-document state goes with them."""
+    body = large_document(1200)
+    async with running_server(tmp_path) as server:
+        rss = []
+        for number in range(600):
+            uri = (tmp_path / f"doc_{number}.py").as_uri()
+            server.open(uri, body + f"# {number}\n")
+            server.set_text(uri, body + f"# {number} 🚀\n{CALL}\n")
+            if number % 100 == 99:
+                await wait_for_version(server, uri)
+                rss.append(server.rss())
+            server.client.text_document_did_close(
+                types.DidCloseTextDocumentParams(
+                    text_document=types.TextDocumentIdentifier(uri=uri)
+                )
+            )
+        await server.ping()
+        assert max(rss[1:]) - rss[0] < 30 * 2**20, [r // 2**20 for r in rss]
+        assert_no_traceback(server)
+    figures["server: documents opened, analysed and closed"] += 600
