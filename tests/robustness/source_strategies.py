@@ -208,10 +208,14 @@ def python_programs(draw: st.DrawFn) -> str:
         if draw(st.booleans()):
             lines.append("")
     indent = draw(st.sampled_from(["    ", "\t", "  "]))
-    newline = draw(st.sampled_from(["\n", "\r\n", "\r"]))
-    text = newline.join(line.replace("\t", indent) for line in lines)
+    newline = draw(st.sampled_from(["\n", "\r\n", "\r", "mixed"]))
+    text = ""
+    for number, line in enumerate(lines):
+        if number:  # a file edited on two systems: its line breaks differ from line to line
+            text += draw(st.sampled_from(["\n", "\r\n"])) if newline == "mixed" else newline
+        text += line.replace("\t", indent)
     if draw(st.booleans()):
-        text += newline
+        text += "\r\n" if newline == "mixed" else newline
     if draw(st.integers(0, 9)) == 0:
         text = "\ufeff" + text
     return text
