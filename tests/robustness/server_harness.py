@@ -53,6 +53,7 @@ class ServerUnderTest:
     log_messages: list[types.LogMessageParams] = field(default_factory=list)
     shown_messages: list[types.ShowMessageParams] = field(default_factory=list)
     applied_edits: list[types.ApplyWorkspaceEditParams] = field(default_factory=list)
+    configuration: list[Any] = field(default_factory=list)
     texts: dict[str, str] = field(default_factory=dict)
     versions: dict[str, int] = field(default_factory=dict)
     lines: dict[str, list[str]] = field(default_factory=dict)
@@ -213,7 +214,13 @@ class ServerUnderTest:
 
 def _client(refuse_progress: bool) -> tuple[LanguageClient, dict[str, list[Any]]]:
     client = LanguageClient(converter_factory=default_converter)
-    seen: dict[str, list[Any]] = {"published": [], "log": [], "show": [], "edits": []}
+    seen: dict[str, list[Any]] = {
+        "published": [],
+        "log": [],
+        "show": [],
+        "edits": [],
+        "configuration": [],  # the last one is what workspace/configuration answers
+    }
 
     @client.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
     def progress_create(params: types.WorkDoneProgressCreateParams) -> None:
@@ -243,7 +250,7 @@ def _client(refuse_progress: bool) -> tuple[LanguageClient, dict[str, list[Any]]
 
     @client.feature(types.WORKSPACE_CONFIGURATION)
     def configuration(params: types.ConfigurationParams) -> list[Any]:
-        return [None for _ in params.items]
+        return [seen["configuration"][-1] if seen["configuration"] else None for _ in params.items]
 
     return client, seen
 
@@ -304,6 +311,7 @@ async def running_server(
         log_messages=seen["log"],
         shown_messages=seen["show"],
         applied_edits=seen["edits"],
+        configuration=seen["configuration"],
     )
     try:
         yield under_test

@@ -646,3 +646,73 @@ async def test_opening_and_closing_many_documents_leaks_nothing(
         assert max(rss[1:]) - rss[0] < 30 * 2**20, [r // 2**20 for r in rss]
         assert_no_traceback(server)
     figures["server: documents opened, analysed and closed"] += 600
+
+
+def random_json(rng: random.Random, depth: int = 0) -> Any:
+    """A random JSON-like value: wrong types, NaN, huge numbers, nesting."""
+    roll = rng.randrange(9 if depth < 2 else 6)
+    if roll == 6:
+        return [random_json(rng, depth + 1) for _ in range(rng.randrange(3))]
+    if roll == 7:
+        return {rng.choice(SETTING_NAMES): random_json(rng, depth + 1) for _ in range(2)}
+    if roll == 8:
+        return {"switcheroo": random_json(rng, depth + 1)}
+    return [
+        None,
+        rng.random() > 0.5,
+        rng.randrange(-(10**12), 10**12),
+        rng.random() * 1e300,
+        rng.choice(["", "error", "hint", "onSave", "import", "🚀", "x" * 300, "class"]),
+        float("nan") if rng.random() > 0.5 else -0.0,
+    ][roll]
+
+
+SETTING_NAMES = [
+    "enable",
+    "severity",
+    "run",
+    "fixOnSave",
+    "assignmentName",
+    "preamble",
+    "exclude",
+    "maxFileSize",
+    "hintNonModel",
+    "unknownSetting",
+]
+
+
+async def test_a_flood_of_garbage_settings(tmp_path: Path, figures: Counter[str]) -> None:
+    """500 didChangeConfiguration notifications with random JSON (wrong types, NaN, huge numbers,
+    nesting): each problem is logged, the server goes on, and valid settings apply at the end."""
+    rng = random.Random(11)
+    garbage_start = {name: random_json(rng) for name in SETTING_NAMES}
+    async with running_server(tmp_path, settings=garbage_start) as server:
+        uri = (tmp_path / "doc.py").as_uri()
+        text = f"import torch\n{CALL}\noptimizer.load_state_dict(sd)\n"
+        server.open(uri, text)
+        for number in range(500):
+            settings = {name: random_json(rng) for name in rng.sample(SETTING_NAMES, 4)}
+            if number % 2:  # what workspace/configuration answers (VS Code pulls settings)
+                server.configuration.append(settings if number % 4 == 1 else random_json(rng))
+            server.raw_notify(
+                types.WORKSPACE_DID_CHANGE_CONFIGURATION, {"settings": {"switcheroo": settings}}
+            )
+        final = {"severity": "warning", "hintNonModel": False}
+        server.configuration.append(final)
+        server.raw_notify(
+            types.WORKSPACE_DID_CHANGE_CONFIGURATION, {"settings": {"switcheroo": final}}
+        )
+        await server.ping()
+        server.set_text(uri, text + "\n")
+        wanted = [("checkpoint-keys", types.DiagnosticSeverity.Warning)]
+        # the final settings win (a timeout here means they never applied)
+        await server.wait_for_publish(
+            uri,
+            lambda p: (
+                p.version == server.versions[uri]
+                and [(d.code, d.severity) for d in p.diagnostics] == wanted
+            ),
+        )
+        assert "switcheroo settings" in server.log_text()
+        assert_no_traceback(server)
+    figures["server: garbage settings survived"] += 501
