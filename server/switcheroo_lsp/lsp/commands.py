@@ -84,14 +84,15 @@ def migrate_text(uri: str, version: int | None, text: str, result: FixResult) ->
     return Migration(DocumentChange(uri, version, text, result.edits), result.fixed, skipped)
 
 
-def source_of(ls: SwitcherooServer, uri: str, path: Path | None) -> tuple[str, int | None]:
-    """The text to migrate: the editor's buffer if open (unsaved changes included), else the file."""
+async def source_of(ls: SwitcherooServer, uri: str, path: Path | None) -> tuple[str, int | None]:
+    """The text to migrate: the editor's buffer if open (unsaved changes included), else the file
+    (read off the event loop: a workspace can be thousands of files)."""
     document = ls.open_document(uri)
     if document is not None:
         return document.source, document.version
     if path is None:
         raise SourceError(Path(uri), "not open in the editor and not a file")
-    text = read_source(path)
+    text = await ls.run_engine(read_source, path)
     # Editors hide a UTF-8 byte order mark from the document; positions must not count it.
     return text.removeprefix("\ufeff"), None
 
@@ -103,7 +104,7 @@ async def migrate_one(ls: SwitcherooServer, uri: str, path: Path | None) -> Migr
 
         return await migrate_notebook(ls, uri, path)
     try:
-        text, version = source_of(ls, uri, path)
+        text, version = await source_of(ls, uri, path)
     except SourceError as error:
         return Migration(None, 0, [{"uri": uri, "reason": error.message}])
     except OSError as error:
