@@ -433,7 +433,14 @@ def test_interpreter_without_the_server_module_gets_a_notification_offering_pip_
             check=True,
         ).stdout.strip()
     )
+    # Where this interpreter finds the server's dependencies (a venv may see them through
+    # --system-site-packages, so ask the modules themselves rather than sysconfig alone).
+    import libcst
+    import lsprotocol
+    import pygls
+
     server_paths = {str(REPO / "server"), sysconfig.get_paths()["purelib"]}
+    server_paths |= {str(Path(m.__file__).parent.parent) for m in (pygls, lsprotocol, libcst)}
     report = _drive(
         code_server,
         request,
