@@ -81,6 +81,7 @@ def test_the_payload_is_live(tmp_path: Path, fmt: str, name: str) -> None:
     assert marker.exists()
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")
 @pytest.mark.parametrize(
     "keymapper", [inlined_keymapper, runtime_keymapper], ids=["inlined", "runtime"]
 )
