@@ -716,3 +716,79 @@ async def test_a_flood_of_garbage_settings(tmp_path: Path, figures: Counter[str]
         assert "switcheroo settings" in server.log_text()
         assert_no_traceback(server)
     figures["server: garbage settings survived"] += 501
+
+
+def notebook_cell(uri: str, index: int) -> types.NotebookCell:
+    return types.NotebookCell(kind=types.NotebookCellKind.Code, document=f"{uri}#cell{index}")
+
+
+async def test_notebook_abuse(tmp_path: Path) -> None:
+    """Structure changes past the end, text changes for cells that do not exist, a close of a
+    notebook never opened: no crash, and a valid change afterwards is analysed exactly."""
+    uri = (tmp_path / "train.ipynb").as_uri()
+    async with running_server(tmp_path) as server:
+        cells = [notebook_cell(uri, i) for i in range(3)]
+        texts = ["import torch", f"{CALL}  # 🚀", "optimizer.load_state_dict(sd)"]
+        server.client.notebook_document_did_open(
+            types.DidOpenNotebookDocumentParams(
+                notebook_document=types.NotebookDocument(
+                    uri=uri, notebook_type="jupyter-notebook", version=1, cells=cells
+                ),
+                cell_text_documents=[
+                    types.TextDocumentItem(
+                        uri=cell.document, language_id="python", version=1, text=text
+                    )
+                    for cell, text in zip(cells, texts, strict=True)
+                ],
+            )
+        )
+        await server.wait_for_publish(cells[1].document, lambda p: len(p.diagnostics) == 1)
+        bad_changes = [
+            {"structure": {"array": {"start": 100, "deleteCount": 5}}},
+            {"structure": {"array": {"start": 1, "deleteCount": 99}}},
+            {
+                "textContent": [
+                    {
+                        "document": {"uri": f"{uri}#nope", "version": 2},
+                        "changes": [{"text": CALL}],
+                    }
+                ]
+            },
+            {"cells": {"data": [{"kind": 2, "document": f"{uri}#ghost"}]}},
+        ]
+        for version, change in enumerate(bad_changes, start=2):
+            server.raw_notify(
+                types.NOTEBOOK_DOCUMENT_DID_CHANGE,
+                {"notebookDocument": {"uri": uri, "version": version}, "change": change},
+            )
+        server.raw_notify(
+            types.NOTEBOOK_DOCUMENT_DID_CLOSE,
+            {"notebookDocument": {"uri": "file:///never.ipynb"}, "cellTextDocuments": []},
+        )
+        await server.ping()
+        # start over cleanly: close, reopen, and the analysis is exact again
+        server.raw_notify(
+            types.NOTEBOOK_DOCUMENT_DID_CLOSE,
+            {
+                "notebookDocument": {"uri": uri},
+                "cellTextDocuments": [{"uri": c.document} for c in cells],
+            },
+        )
+        server.client.notebook_document_did_open(
+            types.DidOpenNotebookDocumentParams(
+                notebook_document=types.NotebookDocument(
+                    uri=uri, notebook_type="jupyter-notebook", version=10, cells=cells[:2]
+                ),
+                cell_text_documents=[
+                    types.TextDocumentItem(
+                        uri=cell.document, language_id="python", version=10, text=text
+                    )
+                    for cell, text in zip(cells[:2], texts, strict=False)
+                ],
+            )
+        )
+        published = await server.wait_for_publish(
+            cells[1].document, lambda p: len(p.diagnostics) == 1 and p.version == 10
+        )
+        assert published.diagnostics[0].range.start.line == 0
+        assert_no_traceback(server)
