@@ -20,7 +20,7 @@ def _launched_with_dash_m() -> bool:
 # first on sys.path, so a project file named logging.py or attrs.py would be imported, i.e.
 # executed, by the server's own imports. Never run user code: drop that entry before any import.
 if (
-    not sys.flags.safe_path
+    not getattr(sys.flags, "safe_path", False)  # -P / PYTHONSAFEPATH (3.11+)
     and sys.path
     and os.path.abspath(sys.path[0] or os.curdir) == os.getcwd()
     and _launched_with_dash_m()

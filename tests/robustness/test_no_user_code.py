@@ -9,11 +9,13 @@ marker means user code ran.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from lsprotocol import types
 from server_harness import running_server
 
@@ -159,4 +161,45 @@ def test_server_started_inside_a_trapped_project_runs_no_user_code(tmp_path: Pat
             assert "Traceback" not in server.user_visible_text()
 
     asyncio.run(session())
+    assert markers(project) == []
+
+
+def _other_pythons() -> list[str]:
+    """Other interpreters on this machine that can run the server's start-up (3.10+)."""
+    found: list[str] = []
+    candidates = [shutil.which(f"python3.{minor}") for minor in (10, 12, 13)]
+    # side-by-side installations (pyenv) next to this interpreter's
+    candidates += sorted(str(p) for p in Path(sys.base_prefix).parent.glob("3.1[0-9]*/bin/python3"))
+    for path in candidates:
+        if path is None or Path(path).resolve() == Path(sys.executable).resolve():
+            continue
+        probe = subprocess.run(
+            [path, "-c", "import sys; assert sys.version_info >= (3, 10)"],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        if probe.returncode == 0 and path not in found:
+            found.append(path)
+    return found[:3]
+
+
+@pytest.mark.parametrize("python", _other_pythons() or [pytest.param("", marks=pytest.mark.skip)])
+def test_start_up_guard_on_other_python_versions(tmp_path: Path, python: str) -> None:
+    """The working-directory guard runs before anything else on every supported Python
+    (``sys.flags.safe_path`` only exists from 3.11: 3.10 once crashed on it)."""
+    project = tmp_path / "project"
+    make_trap_project(project)
+    server_dir = Path(__file__).resolve().parents[2] / "server"
+    done = subprocess.run(
+        [python, "-m", "switcheroo_lsp", "--version"],
+        cwd=project,
+        env={**os.environ, "PYTHONPATH": str(server_dir)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "switcheroo-lsp" in done.stdout
     assert markers(project) == []
