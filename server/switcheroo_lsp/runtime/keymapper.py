@@ -315,18 +315,13 @@ class KeyMapper:
             fused: dict = {("dense_i", "kernel"): ("params", wi, (1, 0), ki, False),
                      ("dense_h", "kernel"): ("params", wh, (1, 0), kh, False)}  # fmt: skip
             sums = np.concatenate([(bs if s != "*" else bi)[cut[j]] for j, s in enumerate(place)])
-            fused[("dense_" + place[0].replace("*", "i"), "bias")] = (
-                "params",
-                sums,
-                None,
-                ks,
-                False,
-            )
-            lost = [f"{kbh} (nnx.GRUCell has no n-gate hidden bias)"] * bool(np.any(bh[2 * hid :]))
-            forms = [(gate, []), (fused, lost if gates == 3 else [])][
-                : 1 if layout == "linen" else 2
-            ]
-            forms = forms if gates == 4 or layout == "linen" else forms[1:]
+            side = "dense_h" if place[0] == "h" else "dense_i"
+            fused[(side, "bias")] = ("params", sums, None, ks, False)
+            lost_n = any(np.any(bh[cut[j]]) for j, s in enumerate(place) if s == "*")
+            lost = [f"{kbh} (nnx.GRUCell has no n-gate hidden bias)"] if lost_n else []
+            # linen: a dense per gate; NNX: LSTMCell or OptimizedLSTMCell, GRUCell/SimpleCell fused
+            forms = [(gate, [])] if layout == "linen" else [(fused, lost)]
+            forms = [(gate, []), *forms] if layout == "nnx" and gates == 4 else forms
             parts = [*mod, *(["layers", str(layer)] if multi else [])]
             parts += [*(["backward_rnn" if rev else "forward_rnn"] if bidir else []), "cell"]
             units.append(cls._unit(parts, layout, forms, [k for k, _ in c.values()], where))
@@ -346,10 +341,8 @@ class KeyMapper:
         out = []
         for (_, arr, perm, _, reshape), shape, dtype in jobs:
             x = arr.transpose(perm) if perm else arr
-            shape = (
-                shape if shape is not None else reshape if isinstance(reshape, tuple) else x.shape
-            )
-            x = x if tuple(x.shape) == tuple(shape) else x.reshape(shape)
+            shape = reshape if shape is None and isinstance(reshape, tuple) else shape
+            x = x if shape is None or tuple(x.shape) == tuple(shape) else x.reshape(shape)
             out.append(x if dtype is None or x.dtype == dtype else x.astype(dtype))
         fits = [i for i, x in enumerate(out) if jax.dtypes.canonicalize_dtype(x.dtype) == x.dtype]
         for i, x in zip(fits, jax.device_put([out[i] for i in fits]), strict=True):
@@ -417,9 +410,7 @@ class KeyMapper:
                     ok = {q for q, f in at.items() if q in slots and cls._fits(f, slots[q])}
                     if named or len(ok) == len(at) and not ok & owned:
                         score = len(ok) if named else cls._similarity(spellings[0], p)
-                        natural = [
-                            (0, int(w), "") if w.isdigit() else (1, 0, w) for w in map(str, p)
-                        ]
+                        natural = [(len(w), w) for w in map(str, p)]  # layers_2 < layers_10
                         rank = (not named, -score, len(at) - len(ok), i, natural)
                         options.append((rank, p, at, ok, lost))
         for (moved, *_, i, _), p, at, ok, lost in sorted(options, key=lambda o: o[0]):
@@ -442,9 +433,8 @@ class KeyMapper:
             path = (c, *p) if colls else p
             if p in chosen:
                 cls._insert(tree, path, next(made), chosen[p][3])
-            elif not isinstance(v, jax.ShapeDtypeStruct):
+                continue
+            report.missing_keys += ["/".join(map(str, path))] if hasattr(v, "shape") else []
+            if not isinstance(v, jax.ShapeDtypeStruct):
                 cls._insert(tree, path, v, "")
-            report.missing_keys += ["/".join(map(str, path))] * (
-                p not in chosen and hasattr(v, "shape")
-            )
         return tree
