@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 import torch
 from conftest import randomize
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from safetensors.torch import save_file
 
 from switcheroo_lsp.runtime import KeyMapper
@@ -297,3 +299,39 @@ def test_a_layer_whose_name_exists_with_the_wrong_shape_is_not_moved_elsewhere()
 def test_bad_target_is_a_clear_error() -> None:
     with pytest.raises(TypeError, match="target must be a tree"):
         KeyMapper.from_torch(small_model().state_dict(), target=[1, 2])
+
+
+def _accounted(key: str, report, variables) -> bool:
+    """A torch key is placed in the output, or the report names it."""
+    named = [*report.unexpected_keys, *(m[0] for m in report.mismatched), *report.dropped]
+    if any(key in entry for entry in named):
+        return True
+    module, leaf = key.rsplit(".", 1)
+    node = variables["batch_stats" if leaf.startswith("running") else "params"]
+    flax_leaf = {"weight": "kernel" if module == "0" else "scale", "running_mean": "mean"}
+    flax_leaf["running_var"] = "var"
+    return flax_leaf.get(leaf, leaf) in node.get(f"layers_{module}", {})
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    drop=st.sets(st.sampled_from(sorted(small_model().state_dict())), max_size=3),
+    extra=st.sets(st.sampled_from(["extra.weight", "0.scale_x", "head.bias"]), max_size=2),
+    bad=st.sampled_from([None, "0.weight", "1.running_mean"]),
+)
+def test_nothing_is_dropped_without_appearing_in_the_report(drop, extra, bad) -> None:
+    sd = small_model().state_dict()
+    target = jax.eval_shape(lambda: KeyMapper.from_torch(sd))
+    state = {k: v for k, v in sd.items() if k not in drop} | {k: torch.zeros(2) for k in extra}
+    if bad in state:
+        state[bad] = torch.zeros(*(d + 1 for d in state[bad].shape))
+    if not state:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        variables, report = KeyMapper.from_torch(state, target=target, return_report=True)
+    assert all(_accounted(k, report, variables) for k in state), (report, variables)
+    placed = {jax.tree_util.keystr(p) for p, _ in jax.tree_util.tree_leaves_with_path(variables)}
+    expected = {jax.tree_util.keystr(p) for p, _ in jax.tree_util.tree_leaves_with_path(target)}
+    missing = {"".join(f"['{w}']" for w in m.split("/")) for m in report.missing_keys}
+    assert placed | missing == expected and not placed & missing
