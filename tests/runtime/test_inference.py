@@ -136,3 +136,17 @@ def test_transformers_conv1d_weights_are_read_from_their_bias() -> None:
     np.testing.assert_array_equal(
         tree[("params", "c_proj", "kernel")], state["c_proj.weight"].numpy().T
     )
+
+
+def test_a_module_with_only_a_dropped_counter_gives_nothing() -> None:
+    state = {
+        "bn.num_batches_tracked": torch.tensor(3),
+        "fc.weight": torch.zeros(2, 3),
+        "fc.bias": torch.zeros(2),
+    }
+    target = {
+        "params": {"fc": {"kernel": np.zeros((3, 2), np.float32), "bias": np.zeros(2, np.float32)}}
+    }
+    variables, report = KeyMapper.from_torch(state, target=target, strict=True, return_report=True)
+    assert report.dropped == ["bn.num_batches_tracked"] and set(variables["params"]) == {"fc"}
+    assert set(KeyMapper.from_torch(state)["params"]) == {"fc"}

@@ -198,7 +198,7 @@ class KeyMapper:
                 forms: list = [(cls._attention(mod, g, heads, report), [])]
             else:
                 forms = cls._plain(g, report, check, conv1d)
-            if g:
+            if any(leaves for leaves, _ in forms):  # (a lone num_batches_tracked has none)
                 units.append(cls._unit(mod, layout, forms, [k for k, _ in g.values()]))
         return units
 
