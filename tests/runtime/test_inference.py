@@ -73,6 +73,8 @@ def test_map_name_and_map_value_for_one_tensor() -> None:
     assert KeyMapper.map_name("features.0.weight", 4, layout="nnx") == (("features", 0, "kernel"),)
     assert KeyMapper.map_name("bn.running_var", 1) == (("batch_stats", "bn", "var"),)
     assert KeyMapper.map_name("module.ln.weight", 1) == (("params", "ln", "scale"),)
+    assert KeyMapper.map_name("attn.in_proj_weight", layout="nnx") == (
+        ("attn", "query", "kernel"), ("attn", "key", "kernel"), ("attn", "value", "kernel"))  # fmt: skip
     w = torch.randn(3, 5)
     ((path, value),) = KeyMapper.map_value("head.weight", w).items()
     assert path == ("params", "head", "kernel")

@@ -96,7 +96,7 @@ class KeyMapper:
     @classmethod
     def map_name(cls, key, ndim=2, *, layout="linen"):
         """The Flax paths one torch tensor of rank `ndim` goes to, judged from its key alone."""
-        return tuple(cls.map_value(key, np.zeros((1,) * ndim, np.float32), layout=layout))
+        return tuple(cls.map_value(key, np.zeros((12,) * ndim, np.float32), layout=layout))
 
     @classmethod
     def map_value(cls, key, value, *, layout="linen"):
