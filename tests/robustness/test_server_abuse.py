@@ -350,6 +350,9 @@ async def test_binary_and_nul_content(tmp_path: Path) -> None:
             )
         await server.ping()
         assert_no_traceback(server)
+        log = server.log_text()
+        for number in (1, 2):  # NUL bytes, a lone surrogate: one clear line each
+            assert f"binary_{number}.py: not analysed, " in log, log[-2000:]
 
 
 async def test_document_flipping_between_valid_and_invalid_python(

@@ -178,6 +178,7 @@ class DocumentDiagnostics:
     last_good: dict[str, Analysis] = field(default_factory=dict)  # newest version that parsed
     saved: dict[str, Analysis] = field(default_factory=dict)  # run=onSave: what the client sees
     pending: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    unreadable: set[str] = field(default_factory=set)  # binary/NUL documents, logged once
     last_change: dict[str, float] = field(default_factory=dict)  # monotonic time of the last change
     # uri -> (settings generation, excluded?): path checks stat the disk, once per generation
     exclusions: dict[str, tuple[int, bool]] = field(default_factory=dict)
@@ -254,6 +255,11 @@ class DocumentDiagnostics:
             self.analyses[uri] = analysis
             if analysis.scan is not None and analysis.scan.syntax_error is None:
                 self.last_good[uri] = analysis
+            problem = analysis.scan.syntax_error if analysis.scan is not None else None
+            binary = problem and ("\x00" in text or problem.startswith("cannot parse"))
+            if binary and uri not in self.unreadable:
+                self.unreadable.add(uri)  # NUL bytes, lone surrogates: not text Python reads
+                server.log(f"{uri}: not analysed, {problem}", types.MessageType.Info)
         return analysis
 
     # -- push -----------------------------------------------------------------------------------
@@ -318,6 +324,7 @@ class DocumentDiagnostics:
         self.analyses.pop(uri, None)
         self.last_good.pop(uri, None)
         self.saved.pop(uri, None)
+        self.unreadable.discard(uri)
         self.last_change.pop(uri, None)
         self.exclusions.pop(uri, None)
         if not self.server.support.pull_diagnostics:
