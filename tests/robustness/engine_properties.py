@@ -180,7 +180,7 @@ def check_fix_result(text: str, result: FixResult) -> int:
         assert any(s <= edit.start and edit.end <= e for s, e in statements) or any(
             (f.span.start, f.span.end) == (edit.start, edit.end) for f in inside
         ), f"an edit reaches beyond the statement holding its call: {original!r}"
-        assert "KeyMapper.from_torch(" in edit.new_text, edit.new_text
+        assert "KeyMapper.from_torch" in edit.new_text, edit.new_text  # `(` may follow a space
         for comment in comments_in(text, edit.start, edit.end):
             assert comment in edit.new_text, f"comment {comment!r} lost"
     # byte-for-byte: everything outside the edits, in order, is the text itself

@@ -192,3 +192,53 @@ def test_every_accepted_assignment_name_gives_a_file_that_runs(name: str) -> Non
     compile(fixed, "<fixed>", "exec", dont_inherit=True)
     assert settings.assignment_name not in ("KeyMapper", "np", "jax", "jnp")
     assert fix_all(text, settings).error is None
+
+
+ODD_CONSTRUCTS = [
+    "f = lambda: model.load_state_dict(sd)\n",
+    "@register(model.load_state_dict(sd))\ndef f(): pass\n",
+    "def f(x=model.load_state_dict(sd)): pass\n",
+    "class A:\n    model.load_state_dict(sd)\n",
+    "match x:\n    case 1:\n        model.load_state_dict(sd)\n",
+    "if (r := model.load_state_dict(sd)): pass\n",
+    "async def f():\n    await model.load_state_dict(sd)\n    async with x: model.load_state_dict(sd)\n",
+    "if x: model.load_state_dict(sd)\nelse: net.load_state_dict(sd)\n",
+    "while 1: model.load_state_dict(sd); break\n",
+    "model.load_state_dict(\\\n    sd)\n",
+    "model.load_state_dict \\\n    (sd)\n",
+    "model .load_state_dict (sd)\n",
+    "(model\n  .load_state_dict(sd))\n",
+    "x = 1; model.load_state_dict(sd); y = 2\n",
+    "model.load_state_dict(sd)  # type: ignore[attr-defined]\n",
+    "for m in models: m.load_state_dict(sd)\n",
+    "try: model.load_state_dict(sd)\nexcept: pass\nfinally: net.load_state_dict(sd)\n",
+    "model.load_state_dict(sd) or net.load_state_dict(sd)\n",
+    "assert model.load_state_dict(sd)\n",
+    "print(*model.load_state_dict(sd))\n",
+    "x: Any = model.load_state_dict(sd)\n",
+    "x += model.load_state_dict(sd)\n",
+    "a = b = model.load_state_dict(sd)\n",
+    "(missing, unexpected) = model.load_state_dict(sd)\n",
+    "[missing, unexpected] = model.load_state_dict(sd)\n",
+    "missing, *rest = model.load_state_dict(sd)\n",
+    "def g():\n    yield model.load_state_dict(sd)\n    return model.load_state_dict(sd)\n",
+    "type(model).load_state_dict(model, sd)\n",
+    "super(Net, self).load_state_dict(sd)\n",
+    "model.load_state_dict(state_dict=sd, strict=False)\n",
+    "model.load_state_dict(sd, False, True)\n",
+    "model.load_state_dict(*args)\n",
+    "model.load_state_dict(**kw)\n",
+    "model.load_state_dict()\n",
+    "model.load_state_dict(sd) ;\n",
+    "x = [\n    model.load_state_dict(sd),  # first\n    net.load_state_dict(sd),\n]\n",
+    "print(f'{x!r:>{model.load_state_dict(sd)}}')\n",
+    "\x0cmodel.load_state_dict(sd)\n",
+    "model.load_state_dict(sd)\n\x0c\nclass A: pass\n",
+]
+
+
+@pytest.mark.parametrize("text", ODD_CONSTRUCTS)
+def test_odd_constructs_keep_every_property(text: str, figures: Counter[str]) -> None:
+    """Calls in lambdas, decorators, defaults, class bodies, match, one-line compound statements,
+    backslash continuations, spaces before the parenthesis, unusual unpacking and arguments."""
+    figures["engine: edits checked"] += check_program(text)
