@@ -12,10 +12,10 @@ import ml_dtypes
 import numpy as np
 import pytest
 import torch
-from conftest import randomize
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from safetensors.torch import save_file
+from torch_oracle import randomize
 
 from switcheroo_lsp.runtime import KeyMapper
 

@@ -7,21 +7,13 @@ import jax
 import numpy as np
 import pytest
 import torch
-from conftest import assert_close, channels_last, randomize
 from flax import linen as nn
 from flax import nnx
+from torch_oracle import assert_close, channels_last, load_nnx, randomize
 
 from switcheroo_lsp.runtime import KeyMapper
 
 RNGS = nnx.Rngs(0)
-
-
-def load_nnx(model: nnx.Module, pure: dict) -> nnx.Module:
-    """Put a converted pure dict into an NNX model the documented way."""
-    state = nnx.state(model)
-    nnx.replace_by_pure_dict(state, pure)
-    nnx.update(model, state)
-    return model
 
 
 def run_linen(module: nn.Module, torch_module: torch.nn.Module, *inputs: np.ndarray, **kw):

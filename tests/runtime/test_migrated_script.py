@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import randomize
+from torch_oracle import randomize
 
 import switcheroo_lsp
 from switcheroo_lsp.cli import main as switcheroo

@@ -6,10 +6,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
-from conftest import assert_close, channels_last, randomize
 from flax import linen as nn
 from flax import nnx
-from test_layers import load_nnx
+from torch_oracle import assert_close, channels_last, load_nnx, randomize
 
 from switcheroo_lsp.runtime import KeyMapper
 
