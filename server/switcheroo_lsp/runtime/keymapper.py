@@ -23,10 +23,11 @@ class KeyMapper:
     _WEIGHT = (
         (lambda w, g: "running_mean" in g or w.ndim == 1, ("scale",)),  # Batch/Layer/GroupNorm
         (lambda w, g: "bias" in g and g["bias"][1].shape == w.shape, ("scale",)),  # LayerNorm(a, b)
+        # transformers' Conv1D stores (I, O), its bias has O: kept as is ("=") for nn.Dense
         (
             lambda w, g: "bias" in g and g["bias"][1].shape == w.shape[1:] != w.shape[:1],
             ("kernel=", "kernel"),
-        ),  # transformers' Conv1D (I, O): as is ("=") for nn.Dense  # fmt: skip
+        ),
         (lambda w, g: w.ndim >= 3 or w.ndim == 2 and "bias" in g, ("kernel",)),  # Linear, Conv*
         (lambda w, g: w.ndim == 2, ("kernel", "embedding")),  # Linear(bias=False) or Embedding
         (lambda w, g: True, ("weight",)),
