@@ -79,23 +79,23 @@ async def quick_fixes(
         if not result.ok:
             continue
         diagnostic = diagnostic_for(finding, index, document.encoding, ls.settings)
-        actions.append(
-            types.CodeAction(
-                title=QUICKFIX_TITLE,
-                kind=types.CodeActionKind.QuickFix,
-                is_preferred=True,
-                diagnostics=[diagnostic] if diagnostic is not None else None,
-                edit=workspace_edit(
-                    ls.support,
-                    [
-                        DocumentChange(
-                            analysis.uri, analysis.version, analysis.text, result.edits, index
-                        )
-                    ],
-                ),
-            )
-        )
+        change = DocumentChange(analysis.uri, analysis.version, analysis.text, result.edits, index)
+        actions.append(quick_fix_action(diagnostic, workspace_edit(ls.support, [change])))
     return actions
+
+
+def quick_fix_action(
+    diagnostic: types.Diagnostic | None, edit: types.WorkspaceEdit
+) -> types.CodeAction:
+    """The preferred quick fix for one call, in a file or a notebook cell (same title and kind
+    everywhere, so clients and keybindings find it the same way)."""
+    return types.CodeAction(
+        title=QUICKFIX_TITLE,
+        kind=types.CodeActionKind.QuickFix,
+        is_preferred=True,
+        diagnostics=[diagnostic] if diagnostic is not None else None,
+        edit=edit,
+    )
 
 
 async def fix_all_edit(ls: SwitcherooServer, uri: str) -> types.WorkspaceEdit | None:

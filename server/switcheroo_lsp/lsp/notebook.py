@@ -35,7 +35,7 @@ from ..engine.text import make_edit
 from ..files import SourceError, read_source
 from ..ipynb import NotebookError, parse_notebook
 from ..settings import RunMode, Settings
-from .actions import QUICKFIX_KIND, QUICKFIX_TITLE, kind_requested
+from .actions import QUICKFIX_KIND, kind_requested, quick_fix_action
 from .diagnostics import diagnostic_for, result_id_of
 from .edits import DocumentChange, workspace_edit
 from .positions import Encoding, LineIndex
@@ -412,13 +412,7 @@ async def _quick_fixes(
             continue
         diagnostic = diagnostic_for(finding, line_index, ls.support.encoding, ls.settings)
         actions.append(
-            types.CodeAction(
-                title=QUICKFIX_TITLE,
-                kind=types.CodeActionKind.QuickFix,
-                is_preferred=True,
-                diagnostics=[diagnostic] if diagnostic is not None else None,
-                edit=workspace_edit(ls.support, snapshot.changes(result)),
-            )
+            quick_fix_action(diagnostic, workspace_edit(ls.support, snapshot.changes(result)))
         )
     return actions
 
