@@ -20,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "server"))  # this checkout's code
 sys.path.insert(0, str(ROOT / "tests" / "robustness"))
+sys.path.insert(0, str(ROOT / "tests"))  # clientside.py, which the harness imports
 
 from engine_properties import check_program  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 import pytest_lsp
-from lsp_session import CLIENTS, RecordingClient, Session, make_client, server_command
+from lsp_session import CLIENTS, Session
 from pytest_lsp import ClientServerConfig
+
+from clientside import RecordingClient, make_client, server_command
 
 
 @pytest_lsp.fixture(

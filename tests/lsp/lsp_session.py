@@ -4,24 +4,34 @@ Every test that takes ``session`` runs twice: with VS Code's capability set (UTF
 diagnostics, versioned workspace edits) and with Neovim's (UTF-8, pull diagnostics, plain
 ``changes``). ``Session`` plays the editor: it keeps the documents' texts and versions, applies the
 server's edits the way a client does (its own position arithmetic, not the server's) and sends the
-resulting changes back.
+resulting changes back. The client-side pieces shared with the other suites are in
+tests/clientside.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
-import re
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
 from lsprotocol import types
-from pygls.protocol import default_converter
-from pytest_lsp import LanguageClient, client_capabilities
-from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
+from pytest_lsp import client_capabilities
+
+from clientside import (
+    RecordingClient,
+    apply_text_edits,
+    client_offset,
+    code_actions_at,
+    did_change,
+    did_open,
+    edits_by_document,
+    negotiated_encoding,
+    replacement,
+    wait_until,
+)
 
 CLIENTS = ["visual-studio-code", "neovim"]
 TIMEOUT = 15.0  # seconds before a wait fails the test (never an assertion about speed)
@@ -35,134 +45,6 @@ SAMPLE = (
     f"{MODEL_CALL}\n"
     "optimizer.load_state_dict(state['optimizer'])\n"
 )
-
-
-class RecordingClient(LanguageClient):
-    """pytest-lsp's client, also recording every publish, edit request and progress."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.published: list[types.PublishDiagnosticsParams] = []
-        self.edit_requests: list[types.ApplyWorkspaceEditParams] = []
-        self.on_apply_edit: Callable[[types.ApplyWorkspaceEditParams], Any] | None = None
-        self.on_progress_create: Callable[[types.WorkDoneProgressCreateParams], Any] | None = None
-        self.refresh_requests = 0
-        self.registrations: list[types.Registration] = []
-        # When set, answers to workspace/configuration wait for it (to hold the server mid-start).
-        self.configuration_gate: asyncio.Event | None = None
-        self.client_name = ""
-
-
-def make_client() -> RecordingClient:
-    """A client with pytest-lsp's handlers plus recording ones."""
-    client = RecordingClient(converter_factory=default_converter)
-    features = dict(DEFAULT_CLIENT_FEATURES)
-    for method in (
-        types.WORKSPACE_CONFIGURATION,
-        types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS,
-        types.WINDOW_WORK_DONE_PROGRESS_CREATE,
-        types.WORKSPACE_DIAGNOSTIC_REFRESH,
-    ):
-        features.pop(method, None)
-    register_lsp_features(client, features)
-
-    @client.feature(types.WORKSPACE_CONFIGURATION)
-    async def configuration(params: types.ConfigurationParams) -> list[Any]:
-        if client.configuration_gate is not None:
-            await client.configuration_gate.wait()
-        return [
-            client.get_configuration(section=item.section, scope_uri=item.scope_uri)
-            for item in params.items
-        ]
-
-    @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-    def publish(params: types.PublishDiagnosticsParams) -> None:
-        client.published.append(params)
-        client.diagnostics[params.uri] = params.diagnostics
-
-    @client.feature(types.WORKSPACE_APPLY_EDIT)
-    async def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
-        client.edit_requests.append(params)
-        if client.on_apply_edit is not None:
-            answer = client.on_apply_edit(params)
-            if asyncio.iscoroutine(answer):
-                answer = await answer
-            if answer is not None:
-                return answer
-        return types.ApplyWorkspaceEditResult(applied=True)
-
-    @client.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
-    async def progress_create(params: types.WorkDoneProgressCreateParams) -> None:
-        client.progress_reports.setdefault(params.token, [])
-        if client.on_progress_create is not None:
-            answer = client.on_progress_create(params)
-            if asyncio.iscoroutine(answer):
-                await answer
-
-    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
-    def register_capability(params: types.RegistrationParams) -> None:
-        client.registrations.extend(params.registrations)
-
-    @client.feature(types.WORKSPACE_DIAGNOSTIC_REFRESH)
-    def refresh(params: None) -> None:
-        client.refresh_requests += 1
-
-    return client
-
-
-# -- the editor's side of position arithmetic (independent of the server's) ----------------------
-
-_CODECS = {"utf-8": ("utf-8", 1), "utf-16": ("utf-16-le", 2), "utf-32": ("utf-32-le", 4)}
-
-
-def client_offset(text: str, position: types.Position, encoding: str) -> int:
-    """Code-point offset of an LSP position, as an editor computes it."""
-    starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
-    assert position.line < len(starts), f"position {position} is past the end of the text"
-    start = starts[position.line]
-    codec, width = _CODECS[encoding]
-    units = 0
-    offset = start
-    while units < position.character:
-        assert offset < len(text) and text[offset] not in "\r\n", f"{position} is past the line"
-        units += len(text[offset].encode(codec)) // width
-        offset += 1
-    assert units == position.character, f"{position} splits a character"
-    return offset
-
-
-def client_position(text: str, offset: int, encoding: str) -> types.Position:
-    """LSP position of a code-point offset, as an editor computes it."""
-    starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
-    line = max(i for i, start in enumerate(starts) if start <= offset)
-    codec, width = _CODECS[encoding]
-    return types.Position(
-        line=line, character=len(text[starts[line] : offset].encode(codec)) // width
-    )
-
-
-def client_range(text: str, start: int, end: int, encoding: str) -> types.Range:
-    """LSP range of code-point offsets."""
-    return types.Range(
-        start=client_position(text, start, encoding), end=client_position(text, end, encoding)
-    )
-
-
-def apply_text_edits(text: str, edits: Sequence[types.TextEdit], encoding: str) -> str:
-    """Apply LSP text edits (all against the same original text) the way a client does."""
-    spans = sorted(
-        (
-            client_offset(text, edit.range.start, encoding),
-            client_offset(text, edit.range.end, encoding),
-            edit.new_text,
-        )
-        for edit in edits
-    )
-    for (_, end, _), (start, _, _) in zip(spans, spans[1:], strict=False):
-        assert end <= start, "overlapping edits"
-    for start, end, new_text in reversed(spans):
-        text = text[:start] + new_text + text[end:]
-    return text
 
 
 @dataclass
@@ -217,8 +99,7 @@ class Session:
                 root_uri=workspace,
             )
         )
-        negotiated = result.capabilities.position_encoding or "utf-16"
-        self.encoding = str(getattr(negotiated, "value", negotiated))
+        self.encoding = negotiated_encoding(result)
         self.pull = result.capabilities.diagnostic_provider is not None
         return result
 
@@ -227,30 +108,15 @@ class Session:
     def open(self, uri: str, text: str, version: int = 1) -> None:
         """didOpen."""
         self.texts[uri], self.versions[uri] = text, version
-        self.client.text_document_did_open(
-            types.DidOpenTextDocumentParams(
-                text_document=types.TextDocumentItem(
-                    uri=uri, language_id="python", version=version, text=text
-                )
-            )
-        )
+        did_open(self.client, uri, text, version)
 
     def replace(self, uri: str, start: int, end: int, new_text: str) -> int:
         """didChange with one incremental edit at code-point offsets; returns the new version."""
         old = self.texts[uri]
-        change = types.TextDocumentContentChangePartial(
-            range=client_range(old, start, end, self.encoding), text=new_text
-        )
+        change = replacement(old, start, end, new_text, self.encoding)
         self.texts[uri] = old[:start] + new_text + old[end:]
         self.versions[uri] += 1
-        self.client.text_document_did_change(
-            types.DidChangeTextDocumentParams(
-                text_document=types.VersionedTextDocumentIdentifier(
-                    uri=uri, version=self.versions[uri]
-                ),
-                content_changes=[change],
-            )
-        )
+        did_change(self.client, uri, self.versions[uri], [change])
         return self.versions[uri]
 
     def set_text(self, uri: str, text: str) -> int:
@@ -266,12 +132,7 @@ class Session:
 
     def apply(self, edit: types.WorkspaceEdit) -> bool:
         """Apply a workspace edit to open documents like an editor (refusing stale versions)."""
-        per_uri: list[tuple[str, int | None, Sequence[Any]]] = []
-        for change in edit.document_changes or []:
-            assert isinstance(change, types.TextDocumentEdit), change
-            per_uri.append((change.text_document.uri, change.text_document.version, change.edits))
-        for uri, edits in (edit.changes or {}).items():
-            per_uri.append((uri, None, edits))
+        per_uri = edits_by_document(edit)
         for uri, version, _ in per_uri:
             if version is not None and self.versions.get(uri) != version:
                 return False
@@ -292,14 +153,11 @@ class Session:
         """The first recorded publish for ``uri`` that matches, counting from publish ``after``
         (publishes that arrived before this call count too)."""
 
-        async def poll() -> types.PublishDiagnosticsParams:
-            while True:
-                for params in self.client.published[after:]:
-                    if params.uri == uri and predicate(params):
-                        return params
-                await asyncio.sleep(0.01)
+        def first() -> types.PublishDiagnosticsParams | None:
+            published = self.client.published[after:]
+            return next((p for p in published if p.uri == uri and predicate(p)), None)
 
-        return await asyncio.wait_for(poll(), TIMEOUT)
+        return await wait_until(first, TIMEOUT)
 
     async def pull_report(
         self, uri: str, previous_result_id: str | None = None
@@ -325,11 +183,8 @@ class Session:
     def text_at(self, uri: str, range_: types.Range) -> str:
         """The text a range covers in the current document."""
         text = self.texts[uri]
-        return text[
-            client_offset(text, range_.start, self.encoding) : client_offset(
-                text, range_.end, self.encoding
-            )
-        ]
+        start = client_offset(text, range_.start, self.encoding)
+        return text[start : client_offset(text, range_.end, self.encoding)]
 
     async def raw_request(self, method: str, params: dict[str, Any]) -> Any:
         """Send a request as raw JSON (bypassing the client's own validation), like a sloppy client."""
@@ -352,20 +207,7 @@ class Session:
         diagnostics: list[types.Diagnostic] | None = None,
     ) -> list[types.CodeAction]:
         """textDocument/codeAction for the cursor at the start of ``line``."""
-        cursor = types.Position(line=line, character=0)
-        result = await self.client.text_document_code_action_async(
-            types.CodeActionParams(
-                text_document=types.TextDocumentIdentifier(uri=uri),
-                range=types.Range(start=cursor, end=cursor),
-                context=types.CodeActionContext(diagnostics=diagnostics or [], only=only),
-            )
-        )
-        return [action for action in result or [] if isinstance(action, types.CodeAction)]
-
-
-def server_command() -> list[str]:
-    """The server as editors start it."""
-    return [sys.executable, "-m", "switcheroo_lsp"]
+        return await code_actions_at(self.client, uri, line, only=only, diagnostics=diagnostics)
 
 
 def file_uri(path) -> str:

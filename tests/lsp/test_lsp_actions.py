@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from lsp_session import MODEL_CALL, SAMPLE, Session, apply_text_edits
+from lsp_session import MODEL_CALL, SAMPLE, Session
 from lsprotocol import types
 
+from clientside import apply_text_edits
 from switcheroo_lsp.engine import apply_edits, fix, fix_all, scan
 from switcheroo_lsp.settings import PreambleMode, Settings
 

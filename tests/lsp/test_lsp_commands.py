@@ -6,10 +6,11 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from lsp_session import SAMPLE, Session, apply_text_edits, file_uri
+from lsp_session import SAMPLE, Session, file_uri
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
+from clientside import apply_text_edits
 from switcheroo_lsp.engine import apply_edits, fix_all
 
 MODEL_FILE = "import torch\nmodel = Net()\nmodel.load_state_dict(torch.load('m.pt'))\n"

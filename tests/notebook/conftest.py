@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 import pytest_lsp
-from notebook_editor import CLIENTS, NotebookEditor, RecordingClient, make_client, server_command
+from notebook_editor import CLIENTS, NotebookEditor
 from pytest_lsp import ClientServerConfig
+
+from clientside import RecordingClient, make_client, server_command
 
 
 @pytest_lsp.fixture(
@@ -15,7 +17,7 @@ from pytest_lsp import ClientServerConfig
 )
 async def client(request, client: RecordingClient):
     """A started (not yet initialized) server and a client named after its capability set."""
-    client.client_name = request.param  # type: ignore[attr-defined]
+    client.client_name = request.param
     yield
     await client.shutdown_session()
 
@@ -23,4 +25,4 @@ async def client(request, client: RecordingClient):
 @pytest.fixture
 def editor(client: RecordingClient) -> NotebookEditor:
     """The editor's side of one test."""
-    return NotebookEditor(client, client.client_name)  # type: ignore[attr-defined]
+    return NotebookEditor(client, client.client_name)

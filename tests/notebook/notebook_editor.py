@@ -1,21 +1,27 @@
 """The editor's side of the notebook tests: a notebook open in a client that syncs it with
 notebookDocument/* messages, as VS Code does, and applies the server's workspace edits to cells
-with its own position arithmetic."""
+with its own position arithmetic (tests/clientside.py, shared with the other suites)."""
 
 from __future__ import annotations
 
-import asyncio
 import copy
-import re
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from lsprotocol import types
-from pygls.protocol import default_converter
-from pytest_lsp import LanguageClient, client_capabilities
-from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
+from pytest_lsp import client_capabilities
+
+from clientside import (
+    RecordingClient,
+    apply_text_edits,
+    client_offset,
+    code_actions_at,
+    edits_by_document,
+    end_position,
+    negotiated_encoding,
+    wait_until,
+)
 
 TIMEOUT = 15.0  # seconds before a wait fails the test (never an assertion about speed)
 NOTEBOOK_URI = "file:///work/project/train.ipynb"
@@ -27,84 +33,6 @@ CLIENTS = ["vscode-push", "pull-utf8"]
 def cell_uri(number: int) -> str:
     """A cell URI as VS Code makes them (percent-encoded fragment included)."""
     return f"vscode-notebook-cell:/work/project/train.ipynb#W{number}sZmlsZQ%3D%3D"
-
-
-class RecordingClient(LanguageClient):
-    """pytest-lsp's client, also recording every publish and refresh request."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.published: list[types.PublishDiagnosticsParams] = []
-        self.edit_requests: list[types.ApplyWorkspaceEditParams] = []
-        self.refreshes = 0
-
-
-def make_client() -> RecordingClient:
-    """A client with pytest-lsp's handlers plus recording ones."""
-    client = RecordingClient(converter_factory=default_converter)
-    features = dict(DEFAULT_CLIENT_FEATURES)
-    for method in (types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, types.WORKSPACE_DIAGNOSTIC_REFRESH):
-        features.pop(method, None)
-    register_lsp_features(client, features)
-
-    @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-    def publish(params: types.PublishDiagnosticsParams) -> None:
-        client.published.append(params)
-
-    @client.feature(types.WORKSPACE_DIAGNOSTIC_REFRESH)
-    def refresh(params: None) -> None:
-        client.refreshes += 1
-
-    @client.feature(types.WORKSPACE_APPLY_EDIT)
-    def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
-        client.edit_requests.append(params)
-        return types.ApplyWorkspaceEditResult(applied=True)
-
-    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
-    def register_capability(params: types.RegistrationParams) -> None:
-        pass
-
-    return client
-
-
-def server_command() -> list[str]:
-    """The server as editors start it."""
-    return [sys.executable, "-m", "switcheroo_lsp"]
-
-
-_CODECS = {"utf-8": ("utf-8", 1), "utf-16": ("utf-16-le", 2), "utf-32": ("utf-32-le", 4)}
-
-
-def client_offset(text: str, position: types.Position, encoding: str) -> int:
-    """Code-point offset of an LSP position, as an editor computes it."""
-    starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
-    assert position.line < len(starts), f"{position} is past the end of the cell"
-    offset = starts[position.line]
-    codec, width = _CODECS[encoding]
-    units = 0
-    while units < position.character:
-        assert offset < len(text) and text[offset] not in "\r\n", f"{position} is past the line"
-        units += len(text[offset].encode(codec)) // width
-        offset += 1
-    assert units == position.character, f"{position} splits a character"
-    return offset
-
-
-def apply_text_edits(text: str, edits: Sequence[Any], encoding: str) -> str:
-    """Apply LSP text edits (all against the same text) the way an editor does."""
-    spans = sorted(
-        (
-            client_offset(text, edit.range.start, encoding),
-            client_offset(text, edit.range.end, encoding),
-            edit.new_text,
-        )
-        for edit in edits
-    )
-    for (_, end, _), (start, _, _) in zip(spans, spans[1:], strict=False):
-        assert end <= start, "overlapping edits"
-    for start, end, new_text in reversed(spans):
-        text = text[:start] + new_text + text[end:]
-    return text
 
 
 @dataclass
@@ -166,8 +94,7 @@ class NotebookEditor:
                 root_uri=workspace,
             )
         )
-        negotiated = self.result.capabilities.position_encoding or "utf-16"
-        self.encoding = str(getattr(negotiated, "value", negotiated))
+        self.encoding = negotiated_encoding(self.result)
         self.pull = self.result.capabilities.diagnostic_provider is not None
         return self.result
 
@@ -219,7 +146,7 @@ class NotebookEditor:
             cell = self.cells[index]
             old = cell.text
             cell.text, cell.version = text, cell.version + 1
-            end = _end_position(old, self.encoding)
+            end = end_position(old, self.encoding)
             changes.append(
                 types.NotebookDocumentCellContentChanges(
                     document=types.VersionedTextDocumentIdentifier(
@@ -279,14 +206,9 @@ class NotebookEditor:
         assert edit is not None, "the action has no edit"
         by_uri = {cell.uri: i for i, cell in enumerate(self.cells)}
         per_cell: list[tuple[int, int | None, Sequence[Any]]] = []
-        for change in edit.document_changes or []:
-            assert isinstance(change, types.TextDocumentEdit), change
-            uri = change.text_document.uri
+        for uri, version, edits in edits_by_document(edit):
             assert uri in by_uri, f"edit for an unknown document {uri}"
-            per_cell.append((by_uri[uri], change.text_document.version, change.edits))
-        for uri, edits in (edit.changes or {}).items():
-            assert uri in by_uri, f"edit for an unknown document {uri}"
-            per_cell.append((by_uri[uri], None, edits))
+            per_cell.append((by_uri[uri], version, edits))
         for index, version, _ in per_cell:
             if version is not None and self.cells[index].version != version:
                 return False
@@ -307,14 +229,11 @@ class NotebookEditor:
     ) -> types.PublishDiagnosticsParams:
         """The newest publish for ``uri`` that matches, waiting for one if none has arrived."""
 
-        async def poll() -> types.PublishDiagnosticsParams:
-            while True:
-                for params in reversed(self.client.published):
-                    if params.uri == uri and predicate(params):
-                        return params
-                await asyncio.sleep(0.01)
+        def newest() -> types.PublishDiagnosticsParams | None:
+            published = reversed(self.client.published)
+            return next((p for p in published if p.uri == uri and predicate(p)), None)
 
-        return await asyncio.wait_for(poll(), TIMEOUT)
+        return await wait_until(newest, TIMEOUT)
 
     async def diagnostics(self, index: int) -> list[types.Diagnostic]:
         """The diagnostics of a cell's current text, by pull or push as negotiated."""
@@ -339,18 +258,4 @@ class NotebookEditor:
         self, index: int, line: int, *, only: list[str] | None = None
     ) -> list[types.CodeAction]:
         """textDocument/codeAction in a cell, for the cursor at the start of ``line``."""
-        cursor = types.Position(line=line, character=0)
-        result = await self.client.text_document_code_action_async(
-            types.CodeActionParams(
-                text_document=types.TextDocumentIdentifier(uri=self.cells[index].uri),
-                range=types.Range(start=cursor, end=cursor),
-                context=types.CodeActionContext(diagnostics=[], only=only),
-            )
-        )
-        return [action for action in result or [] if isinstance(action, types.CodeAction)]
-
-
-def _end_position(text: str, encoding: str) -> types.Position:
-    lines = re.split(r"\r\n|\r|\n", text)
-    codec, width = _CODECS[encoding]
-    return types.Position(len(lines) - 1, len(lines[-1].encode(codec)) // width)
+        return await code_actions_at(self.client, self.cells[index].uri, line, only=only)

@@ -1,29 +1,22 @@
 """The engine's safety properties as plain checks, shared by the hypothesis tests and the benchmark.
 
 Each check raises AssertionError with the offending detail and returns how many edits it checked.
-Position arithmetic here is written independently of the engine's (and of the LSP shell's), so a
-bug in theirs cannot hide itself.
+Position arithmetic here (and the editor's, in tests/clientside.py) is written independently of
+the engine's and of the LSP shell's, so a bug in theirs cannot hide itself.
 """
 
 from __future__ import annotations
 
 import ast
 import io
-import re
 import tokenize
 from collections.abc import Sequence
 
+from clientside import apply_text_edits, line_starts
 from switcheroo_lsp.engine import apply_edits, fix, fix_all, scan
 from switcheroo_lsp.engine.model import Edit, FixResult
 from switcheroo_lsp.lsp.edits import text_edits
 from switcheroo_lsp.lsp.positions import Encoding
-
-_BREAK = re.compile(r"\r\n|\r|\n")
-_CODECS = {Encoding.UTF8: ("utf-8", 1), Encoding.UTF16: ("utf-16-le", 2)}
-
-
-def line_starts(text: str) -> list[int]:
-    return [0] + [m.end() for m in _BREAK.finditer(text)]
 
 
 def compiles(text: str) -> bool:
@@ -120,33 +113,7 @@ def check_positions(text: str, edit: Edit) -> None:
 
 def client_apply(text: str, edits: Sequence[Edit], encoding: Encoding) -> str:
     """Convert edits with the LSP shell, then apply them the way an editor does (own arithmetic)."""
-    lsp_edits = text_edits(text, edits, encoding)
-    starts = line_starts(text)
-    codec, width = _CODECS[encoding]
-
-    def offset(line: int, units: int) -> int:
-        at = starts[line]
-        count = 0
-        while count < units:
-            assert text[at] not in "\r\n", "position past the end of its line"
-            count += len(text[at].encode(codec, "surrogatepass")) // width
-            at += 1
-        assert count == units, "position splits a character"
-        return at
-
-    spans = sorted(
-        (
-            offset(e.range.start.line, e.range.start.character),
-            offset(e.range.end.line, e.range.end.character),
-            e.new_text,
-        )
-        for e in lsp_edits
-    )
-    for (_, end, _), (start, _, _) in zip(spans, spans[1:], strict=False):
-        assert end <= start, "overlapping edits in the client's encoding"
-    for start, end, new_text in reversed(spans):
-        text = text[:start] + new_text + text[end:]
-    return text
+    return apply_text_edits(text, text_edits(text, edits, encoding), encoding.value)
 
 
 def check_fix_result(text: str, result: FixResult) -> int:

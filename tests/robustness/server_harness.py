@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import os
 import re
-import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +19,17 @@ from lsprotocol import types
 from pygls.protocol import default_converter
 from pytest_lsp import LanguageClient, client_capabilities
 
-TIMEOUT = 60.0  # a wait longer than this fails the test as a hang (never a speed assertion)
+from clientside import (
+    code_units,
+    did_change,
+    did_open,
+    negotiated_encoding,
+    replacement,
+    server_command,
+    wait_until,
+)
 
-_CODECS = {"utf-8": ("utf-8", 1), "utf-16": ("utf-16-le", 2), "utf-32": ("utf-32-le", 4)}
+TIMEOUT = 60.0  # a wait longer than this fails the test as a hang (never a speed assertion)
 
 
 def rss_bytes(pid: int) -> int:
@@ -31,15 +38,6 @@ def rss_bytes(pid: int) -> int:
     match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
     assert match, status
     return int(match.group(1)) * 1024
-
-
-def client_position(text: str, offset: int, encoding: str) -> types.Position:
-    """The LSP position of a code-point offset, computed the way an editor does."""
-    starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
-    line = max(i for i, start in enumerate(starts) if start <= offset)
-    codec, width = _CODECS[encoding]
-    units = len(text[starts[line] : offset].encode(codec, "surrogatepass")) // width
-    return types.Position(line=line, character=units)
 
 
 @dataclass
@@ -79,24 +77,12 @@ class ServerUnderTest:
 
     def open(self, uri: str, text: str, version: int = 1) -> None:
         self.texts[uri], self.versions[uri] = text, version
-        self.client.text_document_did_open(
-            types.DidOpenTextDocumentParams(
-                text_document=types.TextDocumentItem(
-                    uri=uri, language_id="python", version=version, text=text
-                )
-            )
-        )
+        did_open(self.client, uri, text, version)
 
     def replace(self, uri: str, start: int, end: int, new_text: str) -> int:
         """One incremental didChange at code-point offsets; returns the new version."""
         old = self.texts[uri]
-        change = types.TextDocumentContentChangePartial(
-            range=types.Range(
-                start=client_position(old, start, self.encoding),
-                end=client_position(old, end, self.encoding),
-            ),
-            text=new_text,
-        )
+        change = replacement(old, start, end, new_text, self.encoding)
         self.texts[uri] = old[:start] + new_text + old[end:]
         self.versions[uri] += 1
         self.change(uri, self.versions[uri], [change])
@@ -107,11 +93,10 @@ class ServerUnderTest:
         this side, so thousands of them measure the server, not the client. Keeps
         ``lines[uri]`` current; ``texts[uri]`` is rebuilt by :meth:`sync_text`."""
         lines = self.lines.setdefault(uri, self.texts[uri].split("\n"))
-        codec, width = _CODECS[self.encoding]
         content = lines[line]
 
         def units(column: int) -> int:
-            return len(content[:column].encode(codec, "surrogatepass")) // width
+            return code_units(content[:column], self.encoding)
 
         change = types.TextDocumentContentChangePartial(
             range=types.Range(
@@ -141,12 +126,7 @@ class ServerUnderTest:
         return self.versions[uri]
 
     def change(self, uri: str, version: int, changes: list[Any]) -> None:
-        self.client.text_document_did_change(
-            types.DidChangeTextDocumentParams(
-                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
-                content_changes=changes,
-            )
-        )
+        did_change(self.client, uri, version, changes)
 
     # -- waiting -----------------------------------------------------------------------------
 
@@ -155,26 +135,20 @@ class ServerUnderTest:
     ) -> types.PublishDiagnosticsParams:
         """The first publish for ``uri`` matching ``predicate`` (already received ones count)."""
 
-        async def poll() -> types.PublishDiagnosticsParams:
-            while True:
-                for params in reversed(self.published):
-                    if params.uri == uri and predicate(params):
-                        return params
-                await asyncio.sleep(0.01)
+        def newest() -> types.PublishDiagnosticsParams | None:
+            published = reversed(self.published)
+            return next((p for p in published if p.uri == uri and predicate(p)), None)
 
-        return await asyncio.wait_for(poll(), TIMEOUT)
+        return await wait_until(newest, TIMEOUT)
 
     async def wait_for_log(self, pattern: str) -> str:
         """The first window/logMessage matching a regular expression."""
 
-        async def poll() -> str:
-            while True:
-                for params in self.log_messages:
-                    if re.search(pattern, params.message):
-                        return params.message
-                await asyncio.sleep(0.01)
+        def first() -> str | None:
+            logged = (p.message for p in self.log_messages)
+            return next((message for message in logged if re.search(pattern, message)), None)
 
-        return await asyncio.wait_for(poll(), TIMEOUT)
+        return await wait_until(first, TIMEOUT)
 
     async def request(self, method: str, params: Any) -> Any:
         """A request through the client's own serialisation."""
@@ -272,9 +246,7 @@ async def running_server(
     log_file = tmp / f"server-{os.getpid()}-{id(tmp)}.log"
     client, seen = _client(refuse_progress)
     await client.start_io(
-        sys.executable,
-        "-m",
-        "switcheroo_lsp",
+        *server_command(),
         "--log-file",
         str(log_file),
         "--log-level",
@@ -302,11 +274,10 @@ async def running_server(
         ),
         TIMEOUT,
     )
-    negotiated = result.capabilities.position_encoding or "utf-16"
     under_test = ServerUnderTest(
         client,
         log_file,
-        encoding=str(getattr(negotiated, "value", negotiated)),
+        encoding=negotiated_encoding(result),
         published=seen["published"],
         log_messages=seen["log"],
         shown_messages=seen["show"],

@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
-from server_harness import client_position
 
+from clientside import client_position
 from switcheroo_lsp.lsp.documents import LspTextDocument
 from switcheroo_lsp.lsp.positions import Encoding, LineIndex
 

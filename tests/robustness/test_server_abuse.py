@@ -20,8 +20,9 @@ from typing import Any
 
 import pytest
 from lsprotocol import types
-from server_harness import TIMEOUT, ServerUnderTest, client_position, running_server
+from server_harness import TIMEOUT, ServerUnderTest, running_server
 
+from clientside import client_position
 from switcheroo_lsp.engine import scan
 
 pytestmark = pytest.mark.slow

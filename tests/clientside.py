@@ -1,0 +1,262 @@
+"""The editor's side of the protocol, shared by the LSP, notebook and robustness suites.
+
+Position arithmetic here is written independently of the server's (and of the engine's), so a bug
+in theirs cannot hide itself: tests turn offsets into LSP positions and apply the server's text
+edits the way an editor does. The rest is the client plumbing every suite repeated: a pytest-lsp
+client recording what the server sends, and the didOpen / didChange / codeAction messages.
+Importable from every suite because tests/conftest.py puts this directory on ``sys.path``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from lsprotocol import types
+from pygls.protocol import default_converter
+from pytest_lsp import LanguageClient
+from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
+
+# encoding name on the wire -> (Python codec, bytes per code unit)
+CODECS = {"utf-8": ("utf-8", 1), "utf-16": ("utf-16-le", 2), "utf-32": ("utf-32-le", 4)}
+LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the line breaks LSP counts
+
+T = TypeVar("T")
+
+
+# -- position arithmetic, as an editor does it -----------------------------------------------------
+
+
+def line_starts(text: str) -> list[int]:
+    """Code-point offset where each line starts."""
+    return [0] + [m.end() for m in LINE_BREAK.finditer(text)]
+
+
+def code_units(text: str, encoding: str) -> int:
+    """Length of ``text`` in the code units of ``encoding`` (lone surrogates count, as in editors
+    that hold UTF-16)."""
+    codec, width = CODECS[encoding]
+    return len(text.encode(codec, "surrogatepass")) // width
+
+
+def client_offset(text: str, position: types.Position, encoding: str) -> int:
+    """Code-point offset of an LSP position; asserts it is inside its line and whole characters."""
+    starts = line_starts(text)
+    assert position.line < len(starts), f"position {position} is past the end of the text"
+    offset = starts[position.line]
+    units = 0
+    while units < position.character:
+        assert offset < len(text) and text[offset] not in "\r\n", f"{position} is past the line"
+        units += code_units(text[offset], encoding)
+        offset += 1
+    assert units == position.character, f"{position} splits a character"
+    return offset
+
+
+def client_position(text: str, offset: int, encoding: str) -> types.Position:
+    """LSP position of a code-point offset."""
+    starts = line_starts(text)
+    line = max(i for i, start in enumerate(starts) if start <= offset)
+    return types.Position(line=line, character=code_units(text[starts[line] : offset], encoding))
+
+
+def client_range(text: str, start: int, end: int, encoding: str) -> types.Range:
+    """LSP range of code-point offsets."""
+    return types.Range(
+        start=client_position(text, start, encoding), end=client_position(text, end, encoding)
+    )
+
+
+def end_position(text: str, encoding: str) -> types.Position:
+    """LSP position of the end of ``text``."""
+    return client_position(text, len(text), encoding)
+
+
+def apply_text_edits(text: str, edits: Sequence[types.TextEdit], encoding: str) -> str:
+    """Apply LSP text edits (all against the same original text) the way an editor does;
+    asserts they do not overlap."""
+    spans = sorted(
+        (
+            client_offset(text, edit.range.start, encoding),
+            client_offset(text, edit.range.end, encoding),
+            edit.new_text,
+        )
+        for edit in edits
+    )
+    for (_, end, _), (start, _, _) in zip(spans, spans[1:], strict=False):
+        assert end <= start, "overlapping edits"
+    for start, end, new_text in reversed(spans):
+        text = text[:start] + new_text + text[end:]
+    return text
+
+
+def edits_by_document(
+    edit: types.WorkspaceEdit,
+) -> list[tuple[str, int | None, Sequence[types.TextEdit]]]:
+    """(uri, version or None, text edits) of each document a workspace edit changes, from
+    ``documentChanges`` (versioned) or plain ``changes``."""
+    per_uri: list[tuple[str, int | None, Sequence[Any]]] = []
+    for change in edit.document_changes or []:
+        assert isinstance(change, types.TextDocumentEdit), change
+        per_uri.append((change.text_document.uri, change.text_document.version, change.edits))
+    for uri, edits in (edit.changes or {}).items():
+        per_uri.append((uri, None, edits))
+    return per_uri
+
+
+# -- the client ----------------------------------------------------------------------------------
+
+
+def server_command() -> list[str]:
+    """The server as editors start it."""
+    return [sys.executable, "-m", "switcheroo_lsp"]
+
+
+def negotiated_encoding(result: types.InitializeResult) -> str:
+    """The position encoding the server chose (UTF-16 when it names none)."""
+    negotiated = result.capabilities.position_encoding or "utf-16"
+    return str(getattr(negotiated, "value", negotiated))
+
+
+class RecordingClient(LanguageClient):
+    """pytest-lsp's client, also recording every publish, edit request, registration, refresh
+    and progress."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.published: list[types.PublishDiagnosticsParams] = []
+        self.edit_requests: list[types.ApplyWorkspaceEditParams] = []
+        self.on_apply_edit: Callable[[types.ApplyWorkspaceEditParams], Any] | None = None
+        self.on_progress_create: Callable[[types.WorkDoneProgressCreateParams], Any] | None = None
+        self.refresh_requests = 0
+        self.registrations: list[types.Registration] = []
+        # When set, answers to workspace/configuration wait for it (to hold the server mid-start).
+        self.configuration_gate: asyncio.Event | None = None
+        self.client_name = ""
+
+
+def make_client() -> RecordingClient:
+    """A client with pytest-lsp's handlers plus recording ones."""
+    client = RecordingClient(converter_factory=default_converter)
+    features = dict(DEFAULT_CLIENT_FEATURES)
+    for method in (
+        types.WORKSPACE_CONFIGURATION,
+        types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS,
+        types.WINDOW_WORK_DONE_PROGRESS_CREATE,
+        types.WORKSPACE_DIAGNOSTIC_REFRESH,
+    ):
+        features.pop(method, None)
+    register_lsp_features(client, features)
+
+    @client.feature(types.WORKSPACE_CONFIGURATION)
+    async def configuration(params: types.ConfigurationParams) -> list[Any]:
+        if client.configuration_gate is not None:
+            await client.configuration_gate.wait()
+        return [
+            client.get_configuration(section=item.section, scope_uri=item.scope_uri)
+            for item in params.items
+        ]
+
+    @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    def publish(params: types.PublishDiagnosticsParams) -> None:
+        client.published.append(params)
+        client.diagnostics[params.uri] = params.diagnostics
+
+    @client.feature(types.WORKSPACE_APPLY_EDIT)
+    async def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        client.edit_requests.append(params)
+        if client.on_apply_edit is not None:
+            answer = client.on_apply_edit(params)
+            if asyncio.iscoroutine(answer):
+                answer = await answer
+            if answer is not None:
+                return answer
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    @client.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
+    async def progress_create(params: types.WorkDoneProgressCreateParams) -> None:
+        client.progress_reports.setdefault(params.token, [])
+        if client.on_progress_create is not None:
+            answer = client.on_progress_create(params)
+            if asyncio.iscoroutine(answer):
+                await answer
+
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register_capability(params: types.RegistrationParams) -> None:
+        client.registrations.extend(params.registrations)
+
+    @client.feature(types.WORKSPACE_DIAGNOSTIC_REFRESH)
+    def refresh(params: None) -> None:
+        client.refresh_requests += 1
+
+    return client
+
+
+def did_open(client: LanguageClient, uri: str, text: str, version: int = 1) -> None:
+    """textDocument/didOpen of a Python file."""
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=uri, language_id="python", version=version, text=text
+            )
+        )
+    )
+
+
+def did_change(
+    client: LanguageClient,
+    uri: str,
+    version: int,
+    changes: Sequence[types.TextDocumentContentChangeEvent],
+) -> None:
+    """textDocument/didChange."""
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=list(changes),
+        )
+    )
+
+
+def replacement(
+    text: str, start: int, end: int, new_text: str, encoding: str
+) -> types.TextDocumentContentChangePartial:
+    """The incremental change replacing ``text[start:end]`` (code-point offsets)."""
+    return types.TextDocumentContentChangePartial(
+        range=client_range(text, start, end, encoding), text=new_text
+    )
+
+
+async def code_actions_at(
+    client: LanguageClient,
+    uri: str,
+    line: int,
+    *,
+    only: list[str] | None = None,
+    diagnostics: list[types.Diagnostic] | None = None,
+) -> list[types.CodeAction]:
+    """textDocument/codeAction for the cursor at the start of ``line`` (commands left out)."""
+    cursor = types.Position(line=line, character=0)
+    result = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=types.Range(start=cursor, end=cursor),
+            context=types.CodeActionContext(diagnostics=diagnostics or [], only=only),
+        )
+    )
+    return [action for action in result or [] if isinstance(action, types.CodeAction)]
+
+
+async def wait_until(find: Callable[[], T | None], timeout: float) -> T:
+    """The first non-None answer of ``find``, polled while the client receives messages; a wait
+    past ``timeout`` seconds fails as a hang (never an assertion about speed)."""
+
+    async def poll() -> T:
+        while (found := find()) is None:
+            await asyncio.sleep(0.01)
+        return found
+
+    return await asyncio.wait_for(poll(), timeout)
