@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import ast
 import gc
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -19,31 +16,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))  # this 
 
 from _gen.training_code import generate_module  # noqa: E402
 from switcheroo_lsp.engine import fix, fix_all, scan  # noqa: E402
+from timing import best_ms, median_ms  # noqa: E402
 
 SCAN_MODULE = sys.modules["switcheroo_lsp.engine.scan"]
-
-
-def median_ms(action: Callable[[], object], runs: int) -> float:
-    """Median wall time of ``runs`` calls, in milliseconds."""
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
-
-
-def best_ms(actions: dict[str, Callable[[], object]], runs: int) -> dict[str, float]:
-    """Best-of-``runs`` wall time per action, in ms, the actions interleaved so that load from
-    other processes on the machine falls on all of them alike (the minimum is the least
-    disturbed run of CPU-bound code)."""
-    best = dict.fromkeys(actions, float("inf"))
-    for _ in range(runs):
-        for name, action in actions.items():
-            start = time.perf_counter()
-            action()
-            best[name] = min(best[name], time.perf_counter() - start)
-    return {name: seconds * 1000 for name, seconds in best.items()}
 
 
 def cold_scan(text: str) -> object:

@@ -11,10 +11,7 @@ Run: python benchmarks/bench_notebook.py
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from itertools import count
 from pathlib import Path
 
@@ -23,20 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _gen.training_code import generate_module  # noqa: E402
 from switcheroo_lsp.engine import fix_all, scan  # noqa: E402
 from switcheroo_lsp.engine.notebook import NotebookCell, fix_notebook, scan_notebook  # noqa: E402
+from timing import median_ms  # noqa: E402
 
 SCAN_MODULE = sys.modules["switcheroo_lsp.engine.scan"]
 EDITS = count()  # a new text for every simulated keystroke
 NOTEBOOK_MODULE = sys.modules["switcheroo_lsp.engine.notebook"]
-
-
-def median_ms(action: Callable[[], object], runs: int) -> float:
-    """Median wall time of ``runs`` calls, in milliseconds."""
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
 
 
 def cold() -> None:
