@@ -1,7 +1,7 @@
 """KeyMapper: turn PyTorch state dicts into Flax variable trees (linen or NNX).
 
-The source of the preamble switcheroo inlines into migrated files: numpy and jax are its only
-module-level imports (the rest is imported lazily) and every helper lives inside the class.
+The preamble switcheroo inlines into migrated files: numpy and jax are its only module-level
+imports (the rest is imported lazily) and every helper lives inside the class.
 """
 
 import jax
@@ -19,19 +19,17 @@ class KeyMapper:
 
     _RNN = r"(weight|bias)_(ih|hh|hr)_l(\d+)(_reverse)?"
     _BUFFERS = {"running_mean": ("mean", "batch_stats"), "running_var": ("var", "batch_stats")}
-    # What `weight` is, from its rank and siblings (first match wins; two names = ambiguous).
+    # What `weight` is, from its shape w and its siblings' shapes g (first match wins; two names:
+    # ambiguous). transformers' Conv1D stores (I, O), its bias (O,): "kernel=" keeps it as is.
     _WEIGHT = (
-        (lambda w, g: "running_mean" in g or w.ndim == 1, ("scale",)),  # Batch/Layer/GroupNorm
-        (lambda w, g: "bias" in g and g["bias"][1].shape == w.shape, ("scale",)),  # LayerNorm(a, b)
-        # transformers' Conv1D stores (I, O), its bias has O: kept as is ("=") for nn.Dense
-        (
-            lambda w, g: "bias" in g and g["bias"][1].shape == w.shape[1:] != w.shape[:1],
-            ("kernel=", "kernel"),
-        ),
-        (lambda w, g: w.ndim >= 3 or w.ndim == 2 and "bias" in g, ("kernel",)),  # Linear, Conv*
-        (lambda w, g: w.ndim == 2, ("kernel", "embedding")),  # Linear(bias=False) or Embedding
+        (lambda w, g: "running_mean" in g or len(w) == 1, ("scale",)),  # Batch/Layer/GroupNorm
+        (lambda w, g: g.get("bias") == w, ("scale",)),  # LayerNorm((a, b))
+        (lambda w, g: g.get("bias") == w[1:] != w[:1], ("kernel=", "kernel")),  # Conv1D
+        (lambda w, g: len(w) >= 3 or len(w) == 2 and "bias" in g, ("kernel",)),  # Linear, Conv*
+        (lambda w, g: len(w) == 2, ("kernel", "embedding")),  # Linear(bias=False) or Embedding
         (lambda w, g: True, ("weight",)),
     )
+    _ATTENTION = {"q_proj_": "query", "k_proj_": "key", "v_proj_": "value", "out_": "out"}
     # RNN cells by gate count: gate letters, and where each gate's biases go in the Flax cell
     # (h: b_ih + b_hh on the hidden dense, i: the sum on the input dense, *: each on its own side).
     _CELLS = {4: ("ifgo", "hhhh"), 3: ("rzn", "ii*"), 1: (" ", "i")}
@@ -69,13 +67,12 @@ class KeyMapper:
         they are warned once. num_heads shapes attention kernels when there is no target.
         return_report=True returns (variables, report): `missing, unexpected = report` as in torch.
         """
-        import sys
         import warnings
 
         if layout not in ("linen", "nnx"):
             raise ValueError(f'layout must be "linen" or "nnx", not {layout!r}')
-        if target is not None and "flax.nnx" in sys.modules:  # an NNX model or its state
-            from flax import nnx
+        if any(c.__module__.startswith("flax.nnx") for c in type(target).__mro__):
+            from flax import nnx  # an NNX model or its state
 
             if isinstance(target, nnx.Module):
                 target = nnx.state(target, (nnx.Param, nnx.BatchStat))
@@ -87,7 +84,6 @@ class KeyMapper:
             tree = cls._place(units, layout, report)
         else:
             tree = cls._place_target(units, target, layout, report)
-            report.ambiguous.clear()  # the target decided
         if strict and report:
             raise ValueError(f"checkpoint does not fit the model:\n{report!r}")
         if report or report.ambiguous:
@@ -102,12 +98,14 @@ class KeyMapper:
     @classmethod
     def map_value(cls, key, value, *, layout="linen"):
         """{flax path: array} for one tensor on its own (a lone 2-D `weight` counts as Linear)."""
-        units, out = cls._units({key: cls._array(key, value)}, layout), {}  # type: ignore
-        cls._walk(cls._place(units, layout), (), out.__setitem__)
+        report, out = cls.Report(), {}  # type: ignore
+        units = cls._units({key: cls._array(key, value)}, layout, report=report)
+        cls._walk(cls._place(units, layout, report), (), out.__setitem__)
         return out
 
     @classmethod
     def _load(cls, state, report):
+        """{torch key: array} from a state dict, a model, a training checkpoint or a file."""
         import os
 
         if isinstance(state, (str, os.PathLike)):
@@ -134,7 +132,7 @@ class KeyMapper:
 
     @staticmethod
     def _read(path):
-        """The tensors of a .safetensors file (no torch needed) or of a torch file, memory-mapped."""
+        """A .safetensors file needs no torch; a torch file is memory-mapped unless legacy."""
         if path.endswith(".safetensors"):
             from safetensors.numpy import load_file
 
@@ -150,6 +148,7 @@ class KeyMapper:
 
     @staticmethod
     def _array(key, value):
+        """A numpy array of the same dtype (bf16 too: its bits reinterpreted, never rounded)."""
         if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
             import torch
 
@@ -157,9 +156,7 @@ class KeyMapper:
                 value = value.detach().cpu()
                 if value.dtype != torch.bfloat16:
                     return value.numpy()
-                import ml_dtypes  # numpy has no bf16 of its own: reinterpret the bits
-
-                return value.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
+                return value.view(torch.int16).numpy().view(jax.dtypes.bfloat16)
             except (TypeError, RuntimeError, NotImplementedError) as e:
                 raise TypeError(f"{key!r}: cannot read this {value.dtype} tensor: {e}") from None
         if isinstance(value, (np.ndarray, np.generic, jax.Array)):
@@ -173,9 +170,9 @@ class KeyMapper:
 
     @classmethod
     def _units(cls, flat, layout, heads=None, report=None, check=True):
-        """Group keys by module into units (Flax prefix, forms, torch keys, name). A form is one
-        reading of the module (Linear or Embedding?): {relative path: leaf} and notes if chosen;
-        a leaf is (collection, array, transpose, torch key, reshape allowed)."""
+        """Group keys by module into units (forms, torch keys, name, Flax prefixes). A form is one
+        reading of the module (Linear or Embedding?): ({relative path: leaf}, notes if chosen); a
+        leaf is (collection, array, transpose, torch key, reshape allowed)."""
         import re
 
         groups: dict = {}
@@ -188,12 +185,12 @@ class KeyMapper:
             if parts[-1] in group:
                 raise ValueError(f"{group[parts[-1]][0]!r} and {key!r} are one after unwrapping")
             group[parts[-1]] = (key, arr)
-        conv1d = any(cls._WEIGHT[2][0](g["weight"][1], g) for g in groups.values() if "weight" in g)
+        shapes = [{n: v.shape for n, (_, v) in g.items()} for g in groups.values()]
+        conv1d = any(cls._WEIGHT[2][0](s["weight"], s) for s in shapes if "weight" in s)
         for mod in list(groups):
             g = groups.pop(mod, {})
-            rnn = {n: v for n, v in g.items() if re.fullmatch(cls._RNN, n)}
+            rnn = {m.groups(): g.pop(n) for n in list(g) if (m := re.fullmatch(cls._RNN, n))}
             units += cls._rnn(mod, rnn, layout) if rnn else []
-            g = {n: v for n, v in g.items() if n not in rnn}
             if "in_proj_weight" in g or "q_proj_weight" in g:
                 g.update({f"out_{n}": v for n, v in groups.pop((*mod, "out_proj"), {}).items()})
                 forms: list = [(cls._attention(mod, g, heads, report), [])]
@@ -203,8 +200,8 @@ class KeyMapper:
                 units.append(cls._unit(mod, layout, forms, [k for k, _ in g.values()]))
         return units
 
-    @classmethod
-    def _unit(cls, parts, layout, forms, keys, name=""):
+    @staticmethod
+    def _unit(parts, layout, forms, keys, name=""):
         """Torch module path -> Flax prefix: `a.0.b` is `a_0/b` in linen, `a/0/b` in NNX."""
         prefix: list = []
         for p in parts:
@@ -216,7 +213,7 @@ class KeyMapper:
                 prefix.append(f"{prefix.pop() if prefix else 'layers'}_{p}")
         split = tuple(int(p) if p.isdigit() else p for p in parts)
         spellings = (tuple(prefix), tuple(parts), split)  # a_0/b, a/"0"/b (transformers), a/0/b
-        return (tuple(prefix), forms, keys, name or ".".join(parts) or "<top level>", spellings)
+        return (forms, keys, name or ".".join(parts) or "<top level>", spellings)
 
     @classmethod
     def _plain(cls, g, report, check, conv1d=False):
@@ -230,10 +227,10 @@ class KeyMapper:
                 leaves[(name,)] = (coll, arr, None, key, False)
         if "weight" not in g:
             return [(leaves, [])]
-        (key, w), b = g["weight"], g.get("bias", ("", None))[1]
-        names = next(names for test, names in cls._WEIGHT if test(w, g))
-        bad = names[0] == "kernel" and w.ndim == 2 and b is not None and b.shape != w.shape[:1]
-        bad = bad or names == ("scale",) and {v.shape for _, v in g.values() if v.ndim} != {w.shape}
+        (key, w), s = g["weight"], {n: v.shape for n, (_, v) in g.items()}
+        names = next(names for test, names in cls._WEIGHT if test(w.shape, s))
+        bad = names[0] == "kernel" and w.ndim == 2 and s.get("bias", w.shape[:1]) != w.shape[:1]
+        bad = bad or names == ("scale",) and {v for v in s.values() if v} != {w.shape}
         if check and bad:  # (against a target, the report says it)
             shapes = {k: v.shape for k, v in g.values()}
             raise ValueError(f"shapes of one module do not fit together: {shapes}")
@@ -245,10 +242,10 @@ class KeyMapper:
         forms = [(n.rstrip("="), perm.get(n)) for n in names]
         return [({**leaves, (n,): ("params", w, p, key, False)}, []) for n, p in forms]
 
-    @staticmethod
-    def _attention(mod, g, h, report):
+    @classmethod
+    def _attention(cls, mod, g, h, report):
         """nn.MultiheadAttention: in_proj split into query/key/value; out_proj -> out."""
-        g = dict(g)
+        g, name = dict(g), ".".join(mod)
         for n in ("weight", "bias"):
             key, w = g.get(f"in_proj_{n}", ("", np.zeros(0)))
             if w.shape[0] % 3:
@@ -257,16 +254,11 @@ class KeyMapper:
             g.update({f"{q}_proj_{n}": (key, third) for q, third in thirds})
         e = g["q_proj_weight"][1].shape[0]
         if h and e % h:
-            raise ValueError(f"{'.'.join(mod)}: embed dim {e} is not divisible by {h} heads")
+            raise ValueError(f"{name}: embed dim {e} is not divisible by {h} heads")
         # heads are an axis in Flax: kernel (E, H, D), bias (H, D), out kernel (H, D, E)
         shapes = {"weight": (-1, h, e // h), "bias": (h, -1), "out_weight": (h, -1, e)} if h else {}
         leaves = {}
-        for src, dst in (
-            ("q_proj_", "query"),
-            ("k_proj_", "key"),
-            ("v_proj_", "value"),
-            ("out_", "out"),
-        ):
+        for src, dst in cls._ATTENTION.items():
             for n, flax_name, perm in (("weight", "kernel", (1, 0)), ("bias", "bias", None)):
                 if src + n in g:
                     shape = shapes.get(n if dst != "out" else src + n, True)  # True: as the target
@@ -274,17 +266,14 @@ class KeyMapper:
         report.unexpected_keys += [
             f"{g[n][0]} (not in Flax)" for n in ("bias_k", "bias_v") if n in g
         ]
-        report.ambiguous += [] if h else [f"{'.'.join(mod)}: how many heads? (pass num_heads=)"]
+        report.ambiguous += [] if h else [f"{name}: how many heads? (pass num_heads=)"]
         return leaves
 
     @classmethod
-    def _rnn(cls, mod, leaves, layout):
+    def _rnn(cls, mod, params, layout):
         """nn.LSTM / nn.GRU / nn.RNN: one unit per layer and direction, gates split per cell."""
-        import re
-
         cells: dict = {}
-        for name, (key, arr) in leaves.items():
-            kind, side, layer, rev = re.fullmatch(cls._RNN, name).groups()  # type: ignore
+        for (kind, side, layer, rev), (key, arr) in params.items():
             if side == "hr":
                 raise ValueError(f"{key!r}: LSTM proj_size has no Flax equivalent")
             cells.setdefault((int(layer), bool(rev)), {})[f"{kind}_{side}"] = (key, arr)
@@ -294,9 +283,8 @@ class KeyMapper:
             if "weight_ih" not in c or "weight_hh" not in c:
                 raise ValueError(f"{where}: needs both weight_ih and weight_hh, has {sorted(c)}")
             (ki, wi), (kh, wh) = c["weight_ih"], c["weight_hh"]
-            hid = wh.shape[-1]
-            zero = np.zeros(wi.shape[0], wi.dtype)
-            (kbi, bi), (kbh, bh) = c.get("bias_ih", ("", zero)), c.get("bias_hh", ("", zero))
+            hid, zero = wh.shape[-1], ("", np.zeros(wi.shape[0], wi.dtype))
+            (kbi, bi), (kbh, bh) = c.get("bias_ih", zero), c.get("bias_hh", zero)
             gates = wi.shape[0] // max(hid, 1)
             if gates not in cls._CELLS or {len(wh), len(bi), len(bh), wi.shape[0]} != {gates * hid} \
                     or wi.ndim != 2 or wh.ndim != 2 or bi.ndim != 1 or bh.ndim != 1:  # fmt: skip
@@ -351,11 +339,11 @@ class KeyMapper:
         return out
 
     @classmethod
-    def _place(cls, units, layout, report=None):
+    def _place(cls, units, layout, report):
         """The tree of every unit's first form at its own name (no target)."""
         paths, jobs, tree = [], [], {}  # type: ignore
-        for prefix, ((leaves, lost), *_), *_ in units:
-            report.unexpected_keys.extend(lost) if report is not None else None
+        for ((leaves, lost), *_), _, _, (prefix, *_) in units:
+            report.unexpected_keys += lost
             for rel, leaf in leaves.items():
                 paths.append(((leaf[0],) if layout == "linen" else ()) + prefix + rel)
                 jobs.append((leaf, None, None))
@@ -384,25 +372,25 @@ class KeyMapper:
         lacks goes to the most similar free place with its leaves and shapes (report.renamed)."""
         if not hasattr(target, "items"):
             raise TypeError(f"target must be a tree of arrays, not {type(target).__name__}")
-        colls = layout == "linen" and "params" in target
+        report.ambiguous.clear()  # the target decides
+        skip = int(layout == "linen" and "params" in target)  # (linen paths start by collection)
         order, chosen, options, placed = [], {}, [], set()  # type: ignore
-        for c, sub in target.items() if colls else [(None, target)]:
-            cls._walk(sub, (), lambda p, v, c=c: order.append((c, p, v)))
-        slots = {p: v for _, p, v in order if hasattr(v, "shape")}
+        cls._walk(target, (), lambda p, v: order.append((p, v)))
+        slots = {p[skip:]: v for p, v in order if hasattr(v, "shape")}
 
         def kernel_perms(unit):  # how the target wants this unit's kernel: transposed or not
-            q = next(((*p, "kernel") for p in unit[4] if (*p, "kernel") in slots), None)
-            kernels = [f[("kernel",)] for f, _ in unit[1] if ("kernel",) in f and q]
+            q = next(((*p, "kernel") for p in unit[3] if (*p, "kernel") in slots), None)
+            kernels = [f[("kernel",)] for f, _ in unit[0] if ("kernel",) in f and q]
             return {k[2] for k in kernels if cls._fits(k, slots[q])} if len(kernels) == 2 else set()
 
         votes = [p for u in units if len(perms := kernel_perms(u)) == 1 for p in perms]
         for i, u in enumerate(units):  # square Conv1D weights follow the model's other layers
             if votes and len(kernel_perms(u)) == 2:
                 best = max(votes, key=votes.count)
-                units[i] = (u[0], sorted(u[1], key=lambda f: f[0][("kernel",)][2] != best), *u[2:])
-        owned = {(*q, *r) for u in units for q in u[4] for leaves, _ in u[1] for r in leaves}
+                units[i] = (sorted(u[0], key=lambda f: f[0][("kernel",)][2] != best), *u[1:])
+        owned = {(*q, *r) for u in units for q in u[3] for leaves, _ in u[0] for r in leaves}
         free = [q for q in slots if q not in owned]
-        for i, (_, forms, _, _, spellings) in enumerate(units):  # a_0/b, a/"0"/b or a/0/b
+        for i, (forms, _, _, spellings) in enumerate(units):  # a_0/b, a/"0"/b or a/0/b
             named = [q for q in spellings if any((*q, *r) in slots for f, _ in forms for r in f)]
             for leaves, lost in forms:
                 n = len(first := next(iter(leaves)))
@@ -420,22 +408,25 @@ class KeyMapper:
             placed.add(i)
             chosen.update({q: at[q] for q in ok})
             report.unexpected_keys += lost if ok else []
-            report.renamed += [(units[i][3], "/".join(map(str, p)))] if moved else []
+            report.renamed += [(units[i][2], "/".join(map(str, p)))] if moved else []
             for q, f in at.items():
                 shape = tuple(f[1].shape[j] for j in f[2] or range(f[1].ndim))
                 if q in slots and q not in ok:
                     report.mismatched.append((f[3], "/".join(map(str, q)), shape, slots[q].shape))
                 elif q not in ok and f[3] not in report.unexpected_keys:
                     report.unexpected_keys.append(f[3])
-        report.unexpected_keys += [k for i, u in enumerate(units) if i not in placed for k in u[2]]
+        report.unexpected_keys += [k for i, u in enumerate(units) if i not in placed for k in u[1]]
         tree: dict = {}  # the target's structure, dtypes and (where nothing came) arrays
-        made = iter(cls._make([(chosen[p], v.shape, v.dtype) for _, p, v in order if p in chosen]))
-        for c, p, v in order:
-            path = (c, *p) if colls else p
-            if p in chosen:
-                cls._insert(tree, path, next(made), chosen[p][3])
-                continue
-            report.missing_keys += ["/".join(map(str, path))] if hasattr(v, "shape") else []
+        made = iter(
+            cls._make(
+                [(chosen[p[skip:]], v.shape, v.dtype) for p, v in order if p[skip:] in chosen]
+            )
+        )
+        for p, v in order:
+            if p[skip:] in chosen:
+                v = next(made)
+            elif hasattr(v, "shape"):
+                report.missing_keys.append("/".join(map(str, p)))
             if not isinstance(v, jax.ShapeDtypeStruct):
-                cls._insert(tree, path, v, "")
+                cls._insert(tree, p, v, "")
         return tree
