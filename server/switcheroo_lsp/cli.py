@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import multiprocessing
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -173,6 +175,21 @@ def _jobs_for(
     return [Job(str(p), mode, settings, max_bytes) for p in paths]
 
 
+def _thread_count() -> int:
+    """Threads of this process, native ones included (JAX, BLAS), where the OS tells."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
+
+
+def _new_pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool: fork (cheap) while this process has one thread, forkserver otherwise,
+    since forking a threaded process (a program embedding the CLI, with JAX loaded) can deadlock."""
+    method = "fork" if _thread_count() == 1 else "forkserver"
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
+
+
 def run_jobs(jobs: Sequence[Job], workers: int, progress: Progress) -> list[FileReport]:
     """Process every job; the files that mention load_state_dict go to a process pool when there
     are enough of them (or the tree is large) to pay for one."""
@@ -193,7 +210,7 @@ def run_jobs(jobs: Sequence[Job], workers: int, progress: Progress) -> list[File
                 data = needle  # let process() word the message
             if needle in data:
                 if big_tree:  # parse while the rest is still being read
-                    pool = pool or ProcessPoolExecutor(max_workers=workers)
+                    pool = pool or _new_pool(workers)
                     futures[i] = pool.submit(process, job)
                 else:
                     heavy.append(i)
@@ -211,7 +228,7 @@ def run_jobs(jobs: Sequence[Job], workers: int, progress: Progress) -> list[File
             and (len(heavy) >= PARALLEL_MIN_FILES or heavy_bytes >= PARALLEL_MIN_BYTES)
         )
         if parallel:
-            pool = ProcessPoolExecutor(max_workers=min(workers, len(heavy)))
+            pool = _new_pool(min(workers, len(heavy)))
             futures.update((i, pool.submit(process, jobs[i])) for i in heavy)
         else:
             for i in heavy:
