@@ -1,8 +1,5 @@
-"""KeyMapper: turn PyTorch state dicts into Flax variable trees (linen or NNX).
-
-The preamble switcheroo inlines into migrated files: numpy and jax are its only module-level
-imports (the rest is imported lazily) and every helper lives inside the class.
-"""
+"""KeyMapper: PyTorch state dicts -> Flax variable trees (linen or NNX), inlined by switcheroo into
+migrated files: numpy and jax are its only module-level imports, every helper lives in the class."""
 
 import jax
 import numpy as np
@@ -10,12 +7,10 @@ import numpy as np
 
 class KeyMapper:
     """Torch state dict -> Flax variables; a layer's type is read from its own keys and ranks.
-
     Linear weight.T -> kernel; Conv (O, I/g, *k) -> kernel (*k, I/g, O), ConvTranspose alike (with
     transpose_kernel=True); norms weight -> scale, running_mean/var -> batch_stats mean/var (NNX:
     beside scale); Embedding -> embedding as is; MultiheadAttention -> query/key/value/out (E, H, D);
-    LSTM/GRU/RNN gates split, b_ih + b_hh summed. The result may share memory with the input.
-    """
+    LSTM/GRU/RNN gates split, b_ih + b_hh summed. The result may share memory with the input."""
 
     _RNN = r"(weight|bias)_(ih|hh|hr)_l(\d+)(_reverse)?"
     _BUFFERS = {"running_mean": ("mean", "batch_stats"), "running_var": ("var", "batch_stats")}
@@ -59,14 +54,12 @@ class KeyMapper:
     def from_torch(cls, state, *, target=None, layout="linen", strict=False, num_heads=None,
                    return_report=False):  # fmt: skip
         """Flax variables from a state dict (torch/numpy/jax) or a .safetensors/.pt/.pth/.bin path.
-
         layout "linen" gives {"params": ..., "batch_stats": ...}, "nnx" a pure dict for
         nnx.replace_by_pure_dict. `target` (arrays or ShapeDtypeStructs, e.g. jax.eval_shape of
         model.init, or an NNX model) decides names, shapes, structure and dtypes; its own arrays stay
         where the checkpoint has nothing. strict=True raises one error listing every problem, else
         they are warned once. num_heads shapes attention kernels when there is no target.
-        return_report=True returns (variables, report): `missing, unexpected = report` as in torch.
-        """
+        return_report=True returns (variables, report): `missing, unexpected = report` as in torch."""
         import warnings
 
         if layout not in ("linen", "nnx"):
@@ -99,7 +92,7 @@ class KeyMapper:
     def map_value(cls, key, value, *, layout="linen"):
         """{flax path: array} for one tensor on its own (a lone 2-D `weight` counts as Linear)."""
         report, out = cls.Report(), {}  # type: ignore
-        units = cls._units({key: cls._array(key, value)}, layout, report=report)
+        units = cls._units({key: cls._array(key, value)}, layout, None, report)
         cls._walk(cls._place(units, layout, report), (), out.__setitem__)
         return out
 
@@ -109,13 +102,7 @@ class KeyMapper:
         import os
 
         if isinstance(state, (str, os.PathLike)):
-            try:
-                state = cls._read(os.fspath(state))
-            except (FileNotFoundError, ImportError):
-                raise
-            except Exception as e:
-                kind = "safetensors" if str(state).endswith(".safetensors") else "PyTorch"
-                raise ValueError(f"{state}: not a readable {kind} checkpoint ({e!r})") from None
+            state = cls._read(os.fspath(state))
         state = state.state_dict() if callable(getattr(state, "state_dict", None)) else state
         if not hasattr(state, "items"):
             raise TypeError(f"expected a state dict or checkpoint path, not {type(state).__name__}")
@@ -133,18 +120,24 @@ class KeyMapper:
     @staticmethod
     def _read(path):
         """A .safetensors file needs no torch; a torch file is memory-mapped unless legacy."""
-        if path.endswith(".safetensors"):
-            from safetensors.numpy import load_file
-
-            return load_file(path)
-        import torch
-
+        kind = "safetensors" if path.endswith(".safetensors") else "PyTorch"
         try:
-            return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-        except RuntimeError as e:  # a legacy (non-zip) file cannot be memory-mapped
-            if "mmap" not in str(e):
-                raise
-            return torch.load(path, map_location="cpu", weights_only=True)
+            if kind == "safetensors":
+                from safetensors.numpy import load_file
+
+                return load_file(path)
+            import torch
+
+            try:
+                return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+            except RuntimeError as e:  # a legacy (non-zip) file cannot be memory-mapped
+                if "mmap" not in str(e):
+                    raise
+                return torch.load(path, map_location="cpu", weights_only=True)
+        except (FileNotFoundError, ImportError):
+            raise
+        except Exception as e:
+            raise ValueError(f"{path}: not a readable {kind} checkpoint ({e!r})") from None
 
     @staticmethod
     def _array(key, value):
@@ -169,14 +162,14 @@ class KeyMapper:
             cls._walk(v, (*prefix, k), visit) if hasattr(v, "items") else visit((*prefix, k), v)
 
     @classmethod
-    def _units(cls, flat, layout, heads=None, report=None, check=True):
+    def _units(cls, flat, layout, heads, report, check=True):
         """Group keys by module into units (forms, torch keys, name, Flax prefixes). A form is one
         reading of the module (Linear or Embedding?): ({relative path: leaf}, notes if chosen); a
         leaf is (collection, array, transpose, torch key, reshape allowed)."""
         import re
 
         groups: dict = {}
-        report, units = cls.Report() if report is None else report, []  # type: ignore
+        units: list = []
         for key, arr in flat.items():
             parts = [p for p in key.split(".") if p != "_orig_mod"]  # torch.compile
             while parts[0] == "module" and len(parts) > 1:  # DataParallel
@@ -263,9 +256,8 @@ class KeyMapper:
                 if src + n in g:
                     shape = shapes.get(n if dst != "out" else src + n, True)  # True: as the target
                     leaves[(dst, flax_name)] = ("params", g[src + n][1], perm, g[src + n][0], shape)
-        report.unexpected_keys += [
-            f"{g[n][0]} (not in Flax)" for n in ("bias_k", "bias_v") if n in g
-        ]
+        extra = [f"{g[n][0]} (not in Flax)" for n in ("bias_k", "bias_v") if n in g]
+        report.unexpected_keys += extra
         report.ambiguous += [] if h else [f"{name}: how many heads? (pass num_heads=)"]
         return leaves
 
@@ -417,11 +409,8 @@ class KeyMapper:
                     report.unexpected_keys.append(f[3])
         report.unexpected_keys += [k for i, u in enumerate(units) if i not in placed for k in u[1]]
         tree: dict = {}  # the target's structure, dtypes and (where nothing came) arrays
-        made = iter(
-            cls._make(
-                [(chosen[p[skip:]], v.shape, v.dtype) for p, v in order if p[skip:] in chosen]
-            )
-        )
+        jobs = [(chosen[p[skip:]], v.shape, v.dtype) for p, v in order if p[skip:] in chosen]
+        made = iter(cls._make(jobs))
         for p, v in order:
             if p[skip:] in chosen:
                 v = next(made)
