@@ -12,12 +12,15 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, TypeVar
 
+import pytest
+import pytest_lsp
 from lsprotocol import types
 from pygls.protocol import default_converter
-from pytest_lsp import LanguageClient
+from pytest_lsp import ClientServerConfig, LanguageClient
 from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
 
 # encoding name on the wire -> (Python codec, bytes per code unit)
@@ -195,6 +198,25 @@ def make_client() -> RecordingClient:
     return client
 
 
+def client_fixture(clients: list[str]) -> Any:
+    """A suite's ``client`` fixture: a started (not yet initialized) server process and a
+    recording client, once per capability set named in ``clients`` (in ``client.client_name``)."""
+
+    @pytest_lsp.fixture(
+        config=ClientServerConfig(server_command=server_command(), client_factory=make_client),
+        params=clients,
+        ids=clients,
+    )
+    async def client(
+        request: pytest.FixtureRequest, client: RecordingClient
+    ) -> AsyncIterator[None]:
+        client.client_name = request.param
+        yield
+        await client.shutdown_session()
+
+    return client
+
+
 def did_open(client: LanguageClient, uri: str, text: str, version: int = 1) -> None:
     """textDocument/didOpen of a Python file."""
     client.text_document_did_open(
@@ -228,6 +250,32 @@ def replacement(
     return types.TextDocumentContentChangePartial(
         range=client_range(text, start, end, encoding), text=new_text
     )
+
+
+@dataclass
+class OpenDocuments:
+    """Python files open in a client: their texts and versions as the editor holds them, kept in
+    step with the didOpen / incremental didChange it sends."""
+
+    client: LanguageClient
+    _: KW_ONLY
+    encoding: str = "utf-16"  # the negotiated position encoding
+    texts: dict[str, str] = field(default_factory=dict)
+    versions: dict[str, int] = field(default_factory=dict)
+
+    def open(self, uri: str, text: str, version: int = 1) -> None:
+        """didOpen."""
+        self.texts[uri], self.versions[uri] = text, version
+        did_open(self.client, uri, text, version)
+
+    def replace(self, uri: str, start: int, end: int, new_text: str) -> int:
+        """didChange with one incremental edit at code-point offsets; returns the new version."""
+        old = self.texts[uri]
+        change = replacement(old, start, end, new_text, self.encoding)
+        self.texts[uri] = old[:start] + new_text + old[end:]
+        self.versions[uri] += 1
+        did_change(self.client, uri, self.versions[uri], [change])
+        return self.versions[uri]
 
 
 async def code_actions_at(

@@ -21,15 +21,13 @@ from lsprotocol import types
 from pytest_lsp import client_capabilities
 
 from clientside import (
+    OpenDocuments,
     RecordingClient,
     apply_text_edits,
     client_offset,
     code_actions_at,
-    did_change,
-    did_open,
     edits_by_document,
     negotiated_encoding,
-    replacement,
     wait_until,
 )
 
@@ -48,16 +46,13 @@ SAMPLE = (
 
 
 @dataclass
-class Session:
+class Session(OpenDocuments):
     """One client (capability set) talking to one server process."""
 
     client: RecordingClient
     client_name: str
     capabilities: types.ClientCapabilities = field(init=False)
-    encoding: str = "utf-16"
     pull: bool = False
-    texts: dict[str, str] = field(default_factory=dict)
-    versions: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.capabilities = copy.deepcopy(client_capabilities(self.client_name))
@@ -104,20 +99,6 @@ class Session:
         return result
 
     # -- documents -------------------------------------------------------------------------------
-
-    def open(self, uri: str, text: str, version: int = 1) -> None:
-        """didOpen."""
-        self.texts[uri], self.versions[uri] = text, version
-        did_open(self.client, uri, text, version)
-
-    def replace(self, uri: str, start: int, end: int, new_text: str) -> int:
-        """didChange with one incremental edit at code-point offsets; returns the new version."""
-        old = self.texts[uri]
-        change = replacement(old, start, end, new_text, self.encoding)
-        self.texts[uri] = old[:start] + new_text + old[end:]
-        self.versions[uri] += 1
-        did_change(self.client, uri, self.versions[uri], [change])
-        return self.versions[uri]
 
     def set_text(self, uri: str, text: str) -> int:
         """didChange replacing the whole text with one incremental edit."""

@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 import pytest
-import pytest_lsp
 from notebook_editor import CLIENTS, NotebookEditor
-from pytest_lsp import ClientServerConfig
 
-from clientside import RecordingClient, make_client, server_command
+from clientside import RecordingClient, client_fixture
 
-
-@pytest_lsp.fixture(
-    config=ClientServerConfig(server_command=server_command(), client_factory=make_client),
-    params=CLIENTS,
-    ids=CLIENTS,
-)
-async def client(request, client: RecordingClient):
-    """A started (not yet initialized) server and a client named after its capability set."""
-    client.client_name = request.param
-    yield
-    await client.shutdown_session()
+client = client_fixture(CLIENTS)
 
 
 @pytest.fixture

@@ -20,11 +20,10 @@ from pygls.protocol import default_converter
 from pytest_lsp import LanguageClient, client_capabilities
 
 from clientside import (
+    OpenDocuments,
     code_units,
     did_change,
-    did_open,
     negotiated_encoding,
-    replacement,
     server_command,
     wait_until,
 )
@@ -41,19 +40,15 @@ def rss_bytes(pid: int) -> int:
 
 
 @dataclass
-class ServerUnderTest:
+class ServerUnderTest(OpenDocuments):
     """One server process and the client talking to it."""
 
-    client: LanguageClient
     log_file: Path
-    encoding: str = "utf-16"
     published: list[types.PublishDiagnosticsParams] = field(default_factory=list)
     log_messages: list[types.LogMessageParams] = field(default_factory=list)
     shown_messages: list[types.ShowMessageParams] = field(default_factory=list)
     applied_edits: list[types.ApplyWorkspaceEditParams] = field(default_factory=list)
     configuration: list[Any] = field(default_factory=list)
-    texts: dict[str, str] = field(default_factory=dict)
-    versions: dict[str, int] = field(default_factory=dict)
     lines: dict[str, list[str]] = field(default_factory=dict)
 
     @property
@@ -73,20 +68,7 @@ class ServerUnderTest:
     def log_text(self) -> str:
         return self.log_file.read_text(encoding="utf-8", errors="replace")
 
-    # -- documents ---------------------------------------------------------------------------
-
-    def open(self, uri: str, text: str, version: int = 1) -> None:
-        self.texts[uri], self.versions[uri] = text, version
-        did_open(self.client, uri, text, version)
-
-    def replace(self, uri: str, start: int, end: int, new_text: str) -> int:
-        """One incremental didChange at code-point offsets; returns the new version."""
-        old = self.texts[uri]
-        change = replacement(old, start, end, new_text, self.encoding)
-        self.texts[uri] = old[:start] + new_text + old[end:]
-        self.versions[uri] += 1
-        self.change(uri, self.versions[uri], [change])
-        return self.versions[uri]
+    # -- documents (open / replace: OpenDocuments) ----------------------------------------------
 
     def replace_in_line(self, uri: str, line: int, start: int, end: int, new_text: str) -> int:
         """One incremental didChange inside one line (code-point columns), costing O(line) on
