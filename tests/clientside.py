@@ -278,6 +278,26 @@ class OpenDocuments:
         return self.versions[uri]
 
 
+def code_action_params(
+    uri: str,
+    first_line: int,
+    last_line: int,
+    *,
+    only: list[str] | None = None,
+    diagnostics: list[types.Diagnostic] | None = None,
+) -> types.CodeActionParams:
+    """textDocument/codeAction parameters for the lines from the start of ``first_line`` to the
+    start of ``last_line`` (a cursor when they are the same)."""
+    return types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        range=types.Range(
+            start=types.Position(line=first_line, character=0),
+            end=types.Position(line=last_line, character=0),
+        ),
+        context=types.CodeActionContext(diagnostics=diagnostics or [], only=only),
+    )
+
+
 async def code_actions_at(
     client: LanguageClient,
     uri: str,
@@ -287,14 +307,8 @@ async def code_actions_at(
     diagnostics: list[types.Diagnostic] | None = None,
 ) -> list[types.CodeAction]:
     """textDocument/codeAction for the cursor at the start of ``line`` (commands left out)."""
-    cursor = types.Position(line=line, character=0)
-    result = await client.text_document_code_action_async(
-        types.CodeActionParams(
-            text_document=types.TextDocumentIdentifier(uri=uri),
-            range=types.Range(start=cursor, end=cursor),
-            context=types.CodeActionContext(diagnostics=diagnostics or [], only=only),
-        )
-    )
+    params = code_action_params(uri, line, line, only=only, diagnostics=diagnostics)
+    result = await client.text_document_code_action_async(params)
     return [action for action in result or [] if isinstance(action, types.CodeAction)]
 
 

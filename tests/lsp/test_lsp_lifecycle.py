@@ -15,6 +15,7 @@ from lsprotocol.converters import get_converter
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import client_capabilities
 
+from clientside import code_action_params
 from switcheroo_lsp import __version__
 
 
@@ -57,15 +58,10 @@ async def test_cancel_request_cancels_a_code_action_in_progress(session: Session
     await session.initialize()
     uri = "file:///project/train.py"
     session.open(uri, SAMPLE)
-    cursor = types.Position(line=4, character=0)
     pending = asyncio.ensure_future(
         session.client.protocol.send_request_async(
             types.TEXT_DOCUMENT_CODE_ACTION,
-            types.CodeActionParams(
-                text_document=types.TextDocumentIdentifier(uri=uri),
-                range=types.Range(start=cursor, end=cursor),
-                context=types.CodeActionContext(diagnostics=[]),
-            ),
+            code_action_params(uri, 4, 4),
             msg_id="held-code-action",
         )
     )

@@ -21,6 +21,7 @@ from pytest_lsp import LanguageClient, client_capabilities
 
 from clientside import (
     OpenDocuments,
+    code_action_params,
     code_units,
     did_change,
     negotiated_encoding,
@@ -151,15 +152,7 @@ class ServerUnderTest(OpenDocuments):
     async def ping(self) -> None:
         """A round trip proving the server still answers (a codeAction on an unknown document)."""
         await self.request(
-            types.TEXT_DOCUMENT_CODE_ACTION,
-            types.CodeActionParams(
-                text_document=types.TextDocumentIdentifier(uri="file:///ping.py"),
-                range=types.Range(
-                    start=types.Position(line=0, character=0),
-                    end=types.Position(line=0, character=0),
-                ),
-                context=types.CodeActionContext(diagnostics=[]),
-            ),
+            types.TEXT_DOCUMENT_CODE_ACTION, code_action_params("file:///ping.py", 0, 0)
         )
 
     def user_visible_text(self) -> str:

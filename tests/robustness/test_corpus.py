@@ -58,13 +58,9 @@ def original_line(old: list[str], new: list[str], new_line: int) -> int | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def fixed_corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """A copy of the corpus after one ``switcheroo fix`` run (as a user runs it)."""
-    root = tmp_path_factory.mktemp("corpus")
-    for name in FILES:
-        shutil.copyfile(CORPUS / name, root / name)
-    done = subprocess.run(
+def fix_in_place(root: Path) -> subprocess.CompletedProcess[str]:
+    """``switcheroo fix --quiet .`` in ``root``, as a user runs it."""
+    return subprocess.run(
         [sys.executable, "-m", "switcheroo_lsp.cli", "fix", "--quiet", "."],
         cwd=root,
         capture_output=True,
@@ -72,6 +68,15 @@ def fixed_corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
         timeout=300,
         check=False,
     )
+
+
+@pytest.fixture(scope="module")
+def fixed_corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A copy of the corpus after one ``switcheroo fix`` run (as a user runs it)."""
+    root = tmp_path_factory.mktemp("corpus")
+    for name in FILES:
+        shutil.copyfile(CORPUS / name, root / name)
+    done = fix_in_place(root)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     return root, done.stderr
@@ -137,13 +142,6 @@ def test_fix_reports_what_it_did(fixed_corpus: tuple[Path, str]) -> None:
 def test_second_fix_changes_nothing(fixed_corpus: tuple[Path, str]) -> None:
     root, _ = fixed_corpus
     before = {name: (root / name).read_bytes() for name in FILES}
-    done = subprocess.run(
-        [sys.executable, "-m", "switcheroo_lsp.cli", "fix", "--quiet", "."],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = fix_in_place(root)
     assert done.returncode == 0, done.stderr
     assert {name: (root / name).read_bytes() for name in FILES} == before

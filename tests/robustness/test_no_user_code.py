@@ -19,6 +19,8 @@ import pytest
 from lsprotocol import types
 from server_harness import running_server
 
+from clientside import code_action_params
+
 # Modules the server and CLI import (directly or through pygls, lsprotocol, libcst, the runtime)
 # after start-up, plus the interpreter's customisation hooks: a project file with one of these
 # names must never be picked up.
@@ -138,16 +140,7 @@ def test_server_started_inside_a_trapped_project_runs_no_user_code(tmp_path: Pat
             assert len(published.diagnostics) == 3
             actions = await server.request(
                 types.TEXT_DOCUMENT_CODE_ACTION,
-                types.CodeActionParams(
-                    text_document=types.TextDocumentIdentifier(uri=uri),
-                    range=types.Range(
-                        start=types.Position(line=0, character=0),
-                        end=types.Position(line=40, character=0),
-                    ),
-                    context=types.CodeActionContext(
-                        diagnostics=[], only=["quickfix", "source.fixAll.switcheroo"]
-                    ),
-                ),
+                code_action_params(uri, 0, 40, only=["quickfix", "source.fixAll.switcheroo"]),
             )
             assert actions, "the server offered no action at all"
             for command, arguments in (

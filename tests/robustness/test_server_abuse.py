@@ -22,7 +22,7 @@ import pytest
 from lsprotocol import types
 from server_harness import TIMEOUT, ServerUnderTest, running_server
 
-from clientside import client_position
+from clientside import client_position, code_action_params
 from switcheroo_lsp.engine import scan
 
 pytestmark = pytest.mark.slow
@@ -137,18 +137,8 @@ async def test_two_thousand_rapid_changes_on_a_large_document(
 async def test_requests_about_unknown_documents_are_answered_empty(tmp_path: Path) -> None:
     async with running_server(tmp_path) as server:
         unknown = (tmp_path / "never_opened.py").as_uri()
-        where = types.Range(
-            start=types.Position(line=0, character=0), end=types.Position(line=3, character=0)
-        )
         assert (
-            await server.request(
-                types.TEXT_DOCUMENT_CODE_ACTION,
-                types.CodeActionParams(
-                    text_document=types.TextDocumentIdentifier(uri=unknown),
-                    range=where,
-                    context=types.CodeActionContext(diagnostics=[]),
-                ),
-            )
+            await server.request(types.TEXT_DOCUMENT_CODE_ACTION, code_action_params(unknown, 0, 3))
             is None
         )
         resolved = await server.request(
@@ -339,15 +329,7 @@ async def test_binary_and_nul_content(tmp_path: Path) -> None:
             server.open(uri, text)
             await wait_for_version(server, uri)
             await server.request(
-                types.TEXT_DOCUMENT_CODE_ACTION,
-                types.CodeActionParams(
-                    text_document=types.TextDocumentIdentifier(uri=uri),
-                    range=types.Range(
-                        start=types.Position(line=0, character=0),
-                        end=types.Position(line=5, character=0),
-                    ),
-                    context=types.CodeActionContext(diagnostics=[], only=["source"]),
-                ),
+                types.TEXT_DOCUMENT_CODE_ACTION, code_action_params(uri, 0, 5, only=["source"])
             )
         await server.ping()
         assert_no_traceback(server)
@@ -397,16 +379,7 @@ async def test_cancelled_requests_are_answered_and_the_server_goes_on(
         futures = []
         for number in range(40):
             msg_id = f"cancel-me-{number}"
-            params = types.CodeActionParams(
-                text_document=types.TextDocumentIdentifier(uri=uri),
-                range=types.Range(
-                    start=types.Position(line=0, character=0),
-                    end=types.Position(line=1200, character=0),
-                ),
-                context=types.CodeActionContext(
-                    diagnostics=[], only=["quickfix", "source.fixAll.switcheroo"]
-                ),
-            )
+            params = code_action_params(uri, 0, 1200, only=["quickfix", "source.fixAll.switcheroo"])
             futures.append(
                 asyncio.wrap_future(
                     protocol.send_request(types.TEXT_DOCUMENT_CODE_ACTION, params, msg_id=msg_id)
