@@ -85,6 +85,45 @@ def evaluate(net: nn.Module, path: str) -> nn.Module:
     return net
 """
 
+
+def _notebook(*cells: tuple[str, str]) -> str:
+    """An .ipynb (nbformat 4) of (cell_type, source) pairs; Python only through its metadata."""
+    return json.dumps(
+        {
+            "cells": [
+                {"cell_type": kind, "metadata": {}, "source": source.splitlines(keepends=True)}
+                | ({"execution_count": None, "outputs": []} if kind == "code" else {})
+                for kind, source in cells
+            ],
+            "metadata": {
+                "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+                "language_info": {"name": "python"},
+            },
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        },
+        indent=1,
+    )
+
+
+NET_CELL = """\
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)"""
+TRAIN_CELL = f"""\
+model = Net()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+checkpoint = torch.load("checkpoint.pt", map_location="cpu")
+{MODEL_CALL}
+{OPTIMIZER_CALL}"""
+TRAIN_NOTEBOOK = _notebook(
+    ("markdown", "# Training\nLoads a PyTorch checkpoint."),
+    ("code", "%matplotlib inline\nimport torch\nfrom torch import nn"),
+    ("code", NET_CELL),
+    ("code", TRAIN_CELL),
+)
+
 QUIET_USER_SETTINGS = {
     "workbench.startupEditor": "none",
     "workbench.tips.enabled": False,
@@ -297,7 +336,9 @@ def _end_process_group(process: subprocess.Popen[bytes]) -> None:
             continue
 
 
-def _workspace(root: Path, name: str, source: str, settings: dict[str, Any]) -> Path:
+def _workspace(
+    root: Path, name: str, source: str, settings: dict[str, Any], filename: str = "train.py"
+) -> Path:
     folder = root / name
     (folder / ".vscode").mkdir(parents=True)
     (folder / ".vscode" / "settings.json").write_text(
@@ -311,7 +352,7 @@ def _workspace(root: Path, name: str, source: str, settings: dict[str, Any]) -> 
             indent=2,
         )
     )
-    target = folder / "train.py"
+    target = folder / filename
     target.write_text(source)
     return target
 
@@ -496,3 +537,61 @@ def test_restart_server_then_palette_command_migrates_the_active_file(
     assert "starting the server (Switcheroo: Restart Server)" in log, log
     assert log.count("the server is running") == 2, "started on opening, then again on Restart"
     assert "migrated 2 call(s)" in report["notification"], report
+
+
+def _code_cells(path: Path) -> list[str]:
+    """The sources of the notebook's code cells, as saved (the file must still be an .ipynb)."""
+    text = path.read_text()
+    try:
+        notebook = json.loads(text)
+        cells = notebook["cells"]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        pytest.fail(f"{path.name} is no longer a readable notebook after saving ({exc}):\n{text}")
+    return [
+        "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        for cell in cells
+        if cell["cell_type"] == "code"
+    ]
+
+
+def _without_magics(source: str) -> str:
+    """IPython magics and shell escapes (%, !) are not Python: blank them before compiling."""
+    return "\n".join(
+        "" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()
+    )
+
+
+def test_notebook_quick_fix_migrates_the_cell_and_puts_the_key_mapper_in_the_first_code_cell(
+    code_server: CodeServer, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # VS Code's built-in ipynb serializer opens the notebook; no Python or Jupyter extension is
+    # installed, so the cells are Python only because the notebook's metadata says so.
+    settings = {"workbench.editorAssociations": {"*.ipynb": "jupyter-notebook"}}
+    target = _workspace(tmp_path, "notebook", TRAIN_NOTEBOOK, settings, filename="train.ipynb")
+    # Opened = some editor shows the first cell's text (a notebook cell, or the JSON at first).
+    report = _drive(code_server, request, "notebookQuickfix", target, openedText="import torch")
+
+    # The cells reached the server as Python (from the notebook's metadata) in a notebook sync.
+    log = code_server.extension_log(target.parent)
+    assert "'notebookDocument/didOpen'" in log and '"languageId": "python"' in log, log
+    squiggled = [s["line"] for s in report["squiggles"] if s["kind"] != "squiggly-hint"]
+    assert any(MODEL_CALL in line for line in squiggled), report
+    assert not any(OPTIMIZER_CALL in line for line in squiggled), report
+    assert any(a.startswith("Convert to KeyMapper.from_torch") for a in report["actions"]), report
+    assert report["dirtyAfterEnter"], "Enter applied the fix in the notebook; Ctrl+S wrote it"
+
+    cells = _code_cells(target)
+    assert len(cells) == 3, f"the fix neither adds nor removes code cells: {cells}"
+    first, net, train = cells
+    assert first.count("class KeyMapper") == 1, f"the first code cell holds the KeyMapper:\n{first}"
+    assert "import torch" in first, "the first cell keeps its own code"
+    assert "class KeyMapper" not in net + train, "the KeyMapper is written once, in the first cell"
+    assert net == NET_CELL, "a cell without a finding is left alone"
+    assert MODEL_CALL not in train, train
+    assert 'variables = KeyMapper.from_torch(checkpoint["model"]' in train, train
+    assert OPTIMIZER_CALL in train, "the optimizer's load_state_dict call is left alone"
+    for index, source in enumerate(cells):
+        try:
+            compile(_without_magics(source), f"{target.name}[code cell {index}]", "exec")
+        except SyntaxError as exc:
+            pytest.fail(f"code cell {index} does not compile after the fix: {exc}\n{source}")

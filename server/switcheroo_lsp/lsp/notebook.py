@@ -265,11 +265,13 @@ class NotebookDiagnostics:
             return
         if self.server.settings.run is RunMode.ON_SAVE:
             self.saved[notebook_uri] = analysis
-        if not self.server.support.pull_diagnostics:
-            self.publish(analysis)
-        elif not self.server.support.diagnostic_refresh:
+        # Cells are pushed even to a client that pulls: VS Code's language client (9.x) pulls
+        # only for text tabs and textDocument/didOpen, never for notebook cells.
+        self.publish(analysis)
+        support = self.server.support
+        if not support.pull_diagnostics or not support.diagnostic_refresh:
             return
-        elif saved:
+        if saved:
             self.server.workspace_diagnostic_refresh(None)  # run=onSave: what changed is shown now
         elif previous is not None:
             # a change in one cell can change what another shows (a receiver assigned elsewhere)
@@ -305,7 +307,7 @@ class NotebookDiagnostics:
         self.shown[notebook_uri] = now
 
     def close(self, notebook_uri: str, cell_uris: Sequence[str]) -> None:
-        """Forget a closed notebook; in push mode, clear what its cells show."""
+        """Forget a closed notebook and clear what its cells show (cells are always pushed)."""
         task = self.pending.pop(notebook_uri, None)
         if task is not None:
             task.cancel()
@@ -314,17 +316,14 @@ class NotebookDiagnostics:
         shown = self.shown.pop(notebook_uri, {})
         for uri in cell_uris:
             self.last_good.pop(uri, None)
-        if not self.server.support.pull_diagnostics:
-            for uri in sorted(set(shown) | set(cell_uris)):
-                self.server.text_document_publish_diagnostics(
-                    types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
-                )
+        for uri in sorted(set(shown) | set(cell_uris)):
+            self.server.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
+            )
 
     def settings_changed(self) -> None:
         """New settings: what every open notebook shows is recomputed."""
         self.saved.clear()
-        if self.server.support.pull_diagnostics:
-            return  # the file diagnostics' listener asks the client to pull again
         for notebook_uri in list(self.server.workspace.notebook_documents):
             self.schedule(notebook_uri)
 

@@ -16,6 +16,8 @@ const { chromium } = require("playwright-core");
 
 const MODEL_SEVERITIES = ["squiggly-error", "squiggly-warning", "squiggly-info"];
 const QUICK_FIX_TITLE = "Convert to KeyMapper.from_torch";
+/** Code editors: a file's, in the editor part; a notebook's cells, in the overlay VS Code lays over it. */
+const CODE_EDITORS = ".part.editor .monaco-editor, .notebookOverlay .monaco-editor";
 
 function readConfig() {
   const raw = process.argv[2];
@@ -71,9 +73,9 @@ async function waitUntil(what, ms, predicate, intervalMs = 200) {
  * .view-lines; lines are matched by vertical position within the same editor.
  */
 async function squigglesByLine(page) {
-  return page.evaluate(() => {
+  return page.evaluate((codeEditors) => {
     const found = [];
-    for (const editor of document.querySelectorAll(".part.editor .monaco-editor")) {
+    for (const editor of document.querySelectorAll(codeEditors)) {
       const lines = [...editor.querySelectorAll(".view-lines .view-line")].map((element) => {
         const rect = element.getBoundingClientRect();
         return { top: rect.top, bottom: rect.bottom, text: (element.textContent || "").replace(/\u00a0/g, " ") };
@@ -87,7 +89,7 @@ async function squigglesByLine(page) {
       }
     }
     return found;
-  });
+  }, CODE_EDITORS);
 }
 
 async function openWorkbench(page, config) {
@@ -116,7 +118,9 @@ async function openFile(page, config) {
     await page.keyboard.press("Enter");
   }
   await page
-    .locator(".part.editor .monaco-editor .view-lines", { hasText: "load_state_dict" })
+    .locator(CODE_EDITORS.split(", ").map((editor) => `${editor} .view-lines`).join(", "), {
+      hasText: config.openedText || "load_state_dict",
+    })
     .first()
     .waitFor({ state: "visible", timeout: config.stepTimeoutMs })
     .catch(() => {
@@ -171,7 +175,7 @@ async function quickFixScenario(page, config, report) {
   await page
     .locator(
       [".lightBulbWidget", "[class*='lightbulb']", "[class*='light-bulb']"]
-        .map((selector) => `.part.editor .monaco-editor ${selector}`)
+        .flatMap((selector) => CODE_EDITORS.split(", ").map((editor) => `${editor} ${selector}`))
         .join(", "),
     )
     .filter({ visible: true })
@@ -224,6 +228,54 @@ async function quickFixScenario(page, config, report) {
 
   await saveAndWaitForDisk(page, config, "KeyMapper.from_torch(");
   await shot(page, config, "saved");
+}
+
+/**
+ * The .ipynb opens in the notebook editor (VS Code's built-in Jupyter serializer, no Python or
+ * Jupyter extension): its cells are Python from the notebook's metadata, so the server checks
+ * them; then the same Ctrl+. / Enter / Ctrl+S as in a file, on the model call's cell.
+ */
+async function notebookQuickFixScenario(page, config, report) {
+  const notebookEditor = page.locator(".notebookOverlay.notebook-editor").filter({ visible: true }).first();
+  const jsonText = page.locator(".part.editor .monaco-editor .view-lines", { hasText: "cell_type" }).first();
+  // A click on the file before the built-in ipynb extension has registered the notebook type
+  // opens the JSON text instead; a person would then reopen it with the notebook editor.
+  const openedAs = await waitUntil(
+    `${path.basename(config.file)} shows neither the notebook editor nor its JSON text`,
+    config.stepTimeoutMs,
+    async () => ((await notebookEditor.isVisible()) ? "notebook" : (await jsonText.isVisible()) ? "text" : undefined),
+  );
+  report.reopenedWith = openedAs === "text";
+  if (openedAs === "text") {
+    log("opened as text; View: Reopen Editor With... Jupyter Notebook");
+    await shot(page, config, "opened-as-text");
+    await jsonText.click({ position: { x: 4, y: 4 } });
+    await page.keyboard.press("F1");
+    const input = page.locator(".quick-input-widget input").first();
+    await input.waitFor({ state: "visible", timeout: config.stepTimeoutMs }).catch(() => {
+      throw new Failure("F1 did not open the Command Palette");
+    });
+    await input.fill(">View: Reopen Editor With...");
+    await page
+      .locator(".quick-input-widget .monaco-list-row", { hasText: "View: Reopen Editor With..." })
+      .first()
+      .waitFor({ state: "visible", timeout: config.stepTimeoutMs })
+      .catch(() => {
+        throw new Failure('the Command Palette has no "View: Reopen Editor With..."');
+      });
+    await page.keyboard.press("Enter");
+    const choice = page.locator(".quick-input-widget .monaco-list-row", { hasText: "Jupyter Notebook" }).first();
+    await choice.waitFor({ state: "visible", timeout: config.stepTimeoutMs }).catch(async () => {
+      const offered = await page.locator(".quick-input-widget .monaco-list-row").allInnerTexts().catch(() => []);
+      throw new Failure(`"Reopen Editor With..." does not offer "Jupyter Notebook"; it offers: ${JSON.stringify(offered)}`);
+    });
+    await choice.click();
+    await notebookEditor.waitFor({ state: "visible", timeout: config.stepTimeoutMs }).catch(() => {
+      throw new Failure(`${path.basename(config.file)} did not open in the notebook editor (.notebook-editor)`);
+    });
+  }
+  await shot(page, config, "notebook");
+  await quickFixScenario(page, config, report);
 }
 
 async function fixAllOnSaveScenario(page, config) {
@@ -366,6 +418,8 @@ async function main() {
       await settingsChangeScenario(page, config, report);
     } else if (config.scenario === "quickfix") {
       await quickFixScenario(page, config, report);
+    } else if (config.scenario === "notebookQuickfix") {
+      await notebookQuickFixScenario(page, config, report);
     } else if (config.scenario === "fixAllOnSave") {
       await fixAllOnSaveScenario(page, config);
     } else {
