@@ -3,6 +3,7 @@ that write the KeyMapper into the first code cell, and notebook.source.fixAll.sw
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -272,3 +273,26 @@ async def test_max_file_size_counts_a_notebooks_code_not_its_outputs(
     )
 
     assert [item["fixed"] for item in answer["changed"]] == [2]
+
+
+async def test_cells_are_pushed_to_a_pulling_client_until_it_pulls_one(editor: NotebookEditor):
+    await editor.initialize()
+    if not editor.pull:
+        return  # a pushing client gets pushes anyway (the other tests)
+    editor.open(NOTEBOOK)
+    uri = editor.cells[MODEL_CELL].uri
+
+    def newest() -> types.PublishDiagnosticsParams | None:
+        return next((p for p in reversed(editor.client.published) if p.uri == uri), None)
+
+    # VS Code's language client never pulls notebook cells: they must arrive by push too.
+    pushed = await editor.wait_for_publish(uri, lambda p: len(p.diagnostics) == 1)
+    assert pushed.diagnostics[0].code == "checkpoint-keys"
+    # Once the client pulls a cell, what was pushed is cleared and pushing stops: never both.
+    assert len(await editor.diagnostics(MODEL_CELL)) == 1
+    assert (last := newest()) is not None and list(last.diagnostics) == []
+    publishes = len(editor.client.published)
+    editor.set_text(MODEL_CELL, f"{MODEL_CALL}\n{MODEL_CALL}")
+    assert len(await editor.diagnostics(MODEL_CELL)) == 2
+    await asyncio.sleep(0.5)  # time for a (wrong) push to arrive
+    assert len(editor.client.published) == publishes

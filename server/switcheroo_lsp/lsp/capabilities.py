@@ -15,7 +15,7 @@ class ClientSupport:
     """The client capabilities the server's behaviour depends on."""
 
     encoding: Encoding = Encoding.UTF16
-    pull_diagnostics: bool = False  # textDocument/diagnostic: then the server never pushes
+    pull_diagnostics: bool = False  # textDocument/diagnostic: no pushes (cells: until pulled)
     diagnostic_refresh: bool = False  # workspace/diagnostic/refresh
     resolve_edit: bool = False  # codeAction/resolve may fill in `edit`
     document_changes: bool = False  # versioned TextDocumentEdits in workspace edits

@@ -190,6 +190,8 @@ class NotebookDiagnostics:
     shown: dict[str, dict[str, tuple[int | None, str]]] = field(default_factory=dict)
     last_good: dict[str, tuple[str, tuple[CellFinding, ...]]] = field(default_factory=dict)
     pending: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    # notebooks whose cells the client has pulled: from then on they are never pushed
+    pulled: set[str] = field(default_factory=set)
 
     # -- analysis -------------------------------------------------------------------------------
 
@@ -265,9 +267,11 @@ class NotebookDiagnostics:
             return
         if self.server.settings.run is RunMode.ON_SAVE:
             self.saved[notebook_uri] = analysis
-        # Cells are pushed even to a client that pulls: VS Code's language client (9.x) pulls
-        # only for text tabs and textDocument/didOpen, never for notebook cells.
-        self.publish(analysis)
+        # Cells are pushed even to a client that pulls until it pulls one of them: VS Code's
+        # language client (9.x) pulls only for text tabs and textDocument/didOpen, never for
+        # notebook cells. A client that does pull them gets pulls only (never both).
+        if notebook_uri not in self.pulled:
+            self.publish(analysis)
         support = self.server.support
         if not support.pull_diagnostics or not support.diagnostic_refresh:
             return
@@ -307,7 +311,7 @@ class NotebookDiagnostics:
         self.shown[notebook_uri] = now
 
     def close(self, notebook_uri: str, cell_uris: Sequence[str]) -> None:
-        """Forget a closed notebook and clear what its cells show (cells are always pushed)."""
+        """Forget a closed notebook and clear what its cells were pushed."""
         task = self.pending.pop(notebook_uri, None)
         if task is not None:
             task.cancel()
@@ -316,6 +320,9 @@ class NotebookDiagnostics:
         shown = self.shown.pop(notebook_uri, {})
         for uri in cell_uris:
             self.last_good.pop(uri, None)
+        if notebook_uri in self.pulled:
+            self.pulled.discard(notebook_uri)
+            return  # a pulling client drops what it pulled for closed documents itself
         for uri in sorted(set(shown) | set(cell_uris)):
             self.server.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
@@ -338,7 +345,13 @@ class NotebookDiagnostics:
     async def report(
         self, notebook_uri: str, cell_uri: str, previous_result_id: str | None
     ) -> types.DocumentDiagnosticReport:
-        """The textDocument/diagnostic answer for one cell."""
+        """The textDocument/diagnostic answer for one cell; the notebook's pushes stop here."""
+        if notebook_uri not in self.pulled:
+            self.pulled.add(notebook_uri)
+            for uri in sorted(self.shown.pop(notebook_uri, {})):  # clear: never push and pull
+                self.server.text_document_publish_diagnostics(
+                    types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
+                )
         analysis = None
         if self.server.settings.run is RunMode.ON_SAVE:
             analysis = self.saved.get(notebook_uri)
