@@ -23,11 +23,24 @@ class ReceiverKind(enum.Enum):
     MODULE_FUNCTION = (
         "module-function"  # dist_cp.load_state_dict(...), apex amp.load_state_dict(...)
     )
+    OTHER = "other"  # known not to be an nn.Module (the else branch of an isinstance guard, a task)
 
     @property
     def is_model(self) -> bool:
         """True when the checkpoint migration applies."""
         return self is ReceiverKind.MODEL
+
+
+class Confidence(enum.Enum):
+    """How sure the receiver judgement is. Only SURE model calls are rewritten in bulk."""
+
+    SURE = "sure"  # positive evidence: a model word, a model constructor, an nn.Module guard...
+    UNSURE = "unsure"  # nothing in the code tells; the kind is the default guess
+
+    @property
+    def is_sure(self) -> bool:
+        """True when the judgement rests on evidence."""
+        return self is Confidence.SURE
 
 
 class Usage(enum.Enum):
@@ -79,6 +92,14 @@ class Finding:
         None  # why no fix is offered (e.g. `**kwargs`, unpacking that cannot be kept)
     )
     code: str = CODE_CHECKPOINT
+    confidence: Confidence = Confidence.UNSURE  # how sure the receiver's kind is
+    evidence: str = ""  # what the judgement rests on, in words ("" when nothing tells)
+
+    @property
+    def bulk_fixable(self) -> bool:
+        """Fixable and surely a model: fix-all and `switcheroo fix` apply it without
+        ``unsafeFixes``. Unsure ones keep their diagnostic and their single quick fix."""
+        return self.fixable and self.kind.is_model and self.confidence.is_sure
 
     @property
     def line(self) -> int:
