@@ -80,7 +80,7 @@ _register(
 # Not receivers' kinds: an apex `amp` module, wherever it was imported from.
 _register(ReceiverKind.MODULE_FUNCTION, "amp")
 
-_EMA_WORDS = frozenset({"ema", "emas", "swa", "averaged"})
+_EMA_WORDS = frozenset({"ema", "emas"})
 # `ema.ema` (yolov5), `ema.shadow`, `model_ema.module` (timm): the copy an EMA wrapper holds.
 _EMA_COPY_ATTRIBUTES = frozenset({"ema", "shadow", "module", "model", "averaged_model"})
 # Words a state argument uses to say where it came from, not what it holds.
@@ -419,7 +419,33 @@ class Classifier:
         line: int,
         depth: int,
     ) -> _Clue | None:
-        """What the value bound to the receiver (assignment, field, annotation, loop) says."""
+        """What the value bound to the receiver (assignment, field, annotation, loop) says;
+        for `x.attr` with nothing bound, an attribute of a model is a submodule."""
+        clue = self._bound_clue(receiver, path, scopes, line, depth)
+        if clue is not None or not isinstance(receiver, ast.Attribute) or depth <= 1:
+            return clue
+        owner = receiver.value
+        kind = kind_of_words(dotted(owner))
+        owner_clue = (
+            _Clue(kind, f"`{ast.unparse(owner)}` is named like a model")
+            if kind is not None
+            else self._binding_clue(owner, path, scopes, line, depth - 1)
+        )
+        if owner_clue is not None and owner_clue.kind is ReceiverKind.MODEL:
+            evidence = (
+                f"`{ast.unparse(receiver)}` is an attribute of a model ({owner_clue.evidence})"
+            )
+            return _Clue(ReceiverKind.MODEL, evidence)
+        return None
+
+    def _bound_clue(
+        self,
+        receiver: ast.AST,
+        path: tuple[ast.AST, ...],
+        scopes: Sequence[ast.AST],
+        line: int,
+        depth: int,
+    ) -> _Clue | None:
         root = root_name(receiver)
         if root is None or depth == 0:
             return None
@@ -442,9 +468,9 @@ class Classifier:
                         if clue is not None:
                             return clue
             return None
-        if not isinstance(receiver, ast.Name):
+        if not isinstance(receiver, ast.Name | ast.Attribute):
             return None
-        key = receiver.id
+        key = ast.unparse(receiver)
         for scope in reversed(scopes):
             values = self.scope_facts(scope).values_of(key, line)
             if values:
@@ -462,10 +488,18 @@ class Classifier:
                             return _Clue(kind, f"`{key}` is annotated `{_short(arg.annotation)}`")
         # a loop variable: for opt in optimizers / for o, s in zip(self.optimizers, states)
         for node in reversed(path):
-            if isinstance(node, ast.For | ast.comprehension):
-                source = _loop_source(node.target, node.iter, key)
+            if isinstance(node, ast.For | ast.AsyncFor):
+                loops: list[ast.For | ast.AsyncFor | ast.comprehension] = [node]
+            elif isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+                loops = list(node.generators)
+            else:
+                continue
+            for loop in loops:
+                source = _loop_source(loop.target, loop.iter, key)
                 if source is not None:
-                    kind = kind_of_words(dotted(source))
+                    kind = kind_of_words(dotted(source)) or self._receiver_clue_kind(
+                        source, path, scopes, line, depth - 1
+                    )
                     if kind is not None:
                         return _Clue(kind, f"`{key}` iterates over `{_short(source)}`")
         return None
@@ -529,12 +563,16 @@ class Classifier:
             func_kind = kind_of_words(names)
             if func_kind is not None:
                 return func_kind
-            if (
-                last in _MODEL_FACTORIES
-                or names[:2] in (["torch", "nn"], ["nn"])
-                or (len(names) > 1 and names[0] == "nn")
-            ):
+            if last in _MODEL_FACTORIES or names[:2] == ["torch", "nn"] or names[0] == "nn":
                 return ReceiverKind.MODEL
+            wrapped = value.args[0] if value.args else None
+            if isinstance(wrapped, ast.Name | ast.Attribute):
+                # a wrapper keeps what it wraps: torch.compile(model), DDP(net), prepare(model)
+                wrapped_kind = kind_of_words(dotted(wrapped)) or self._receiver_clue_kind(
+                    wrapped, path, scopes, line, depth - 1
+                )
+                if wrapped_kind is ReceiverKind.MODEL:
+                    return wrapped_kind
             if isinstance(value.func, ast.Attribute) and isinstance(value.func.value, ast.Call):
                 # `Net().to(device)`, `build(cfg).cuda()`: the inner call decides
                 return self._value_kind(value.func.value, path, scopes, line, depth)
@@ -592,7 +630,7 @@ class Classifier:
             elif isinstance(current, ast.Call):
                 func = current.func
                 if not isinstance(func, ast.Attribute):
-                    return self._loaded_clue(current, text)
+                    return self._loaded_clue(current, text, scopes, line)
                 if (
                     func.attr in ("get", "pop")
                     and current.args
@@ -610,7 +648,7 @@ class Classifier:
                         return None
                     return _Clue(kind, f"the state is `{_short(source)}`'s ({kind.value})")
                 else:
-                    return self._loaded_clue(current, text)
+                    return self._loaded_clue(current, text, scopes, line)
             elif isinstance(current, ast.Attribute):
                 names.insert(0, current.attr)
                 current = current.value
@@ -625,23 +663,65 @@ class Classifier:
         last = names[-1] if names else ""
         if (last == "state_dict" and len(names) > 1) or last.endswith(("_state_dict", "_weights")):
             return _Clue(ReceiverKind.MODEL, f"the state `{text}` is a model's state_dict")
+        if isinstance(state, ast.Name):  # `sd = torch.load("weights.pth")` then `m.load(sd)`
+            for scope in reversed(scopes):
+                values = self.scope_facts(scope).values_of(state.id, line)
+                if values:
+                    value = values[0]
+                    if isinstance(value, ast.Call):
+                        return self._loaded_clue(value, text, scopes, line)
+                    return None
         return None
 
-    def _loaded_clue(self, call: ast.Call, text: str) -> _Clue | None:
+    def _loaded_clue(
+        self, call: ast.Call, text: str, scopes: Sequence[ast.AST], line: int
+    ) -> _Clue | None:
         """A state read straight from a file: safetensors and URL loaders hold only tensors;
-        `torch.load` of a path that says weights (`.pth`, `model`, `weights`)."""
+        `torch.load` of a path that says weights (`.pth`, `model`, `weights`), also through a
+        name bound to such a path or a parameter defaulting to one."""
         names = dotted(call.func)
         last = names[-1] if names else ""
         if last in _WEIGHT_LOADERS:
             return _Clue(ReceiverKind.MODEL, f"the state is a weights file: `{_short(call)}`")
         if last == "load" and call.args:
-            where = ast.unparse(call.args[0])
+            where = ast.unparse(self._path_value(call.args[0], scopes, line))
             kind = _content_kind(re.findall(r"[A-Za-z0-9]+", where))
             if kind is not None and kind is not ReceiverKind.MODEL:
                 return _Clue(kind, f"the state is loaded from `{_short(call.args[0])}`")
             if kind is ReceiverKind.MODEL or _WEIGHT_FILE.search(where):
                 return _Clue(ReceiverKind.MODEL, f"the state is a weights file: `{_short(call)}`")
         return None
+
+    def _path_value(self, node: ast.AST, scopes: Sequence[ast.AST], line: int) -> ast.AST:
+        """A path argument, or the string it names: `torch.load(path)` with
+        `def f(path="w.pth")` or `PATH = "w.pth"` in scope -> the string."""
+        if not isinstance(node, ast.Name):
+            return node
+        for scope in reversed(scopes):
+            values = self.scope_facts(scope).values_of(node.id, line)
+            if values:
+                value = values[0]
+                return value if isinstance(value, ast.Constant | ast.JoinedStr) else node
+            if isinstance(scope, FUNCTIONS):
+                args = scope.args
+                positional = [*args.posonlyargs, *args.args]
+                names = [a.arg for a in [*positional, *args.kwonlyargs]]
+                if args.vararg is not None:
+                    names.append(args.vararg.arg)
+                if args.kwarg is not None:
+                    names.append(args.kwarg.arg)
+                if node.id not in names:
+                    continue  # a global or an enclosing function's name
+                defaults: dict[ast.arg, ast.expr | None] = dict(
+                    zip(positional[::-1], args.defaults[::-1], strict=False)
+                )
+                defaults.update(zip(args.kwonlyargs, args.kw_defaults, strict=True))
+                default = next((d for a, d in defaults.items() if a.arg == node.id), None)
+                if default is None:
+                    return node
+                outer = list(scopes[: list(scopes).index(scope)])
+                return self._path_value(default, outer, line)
+        return node
 
 
 def _content_kind(names: Iterable[str]) -> ReceiverKind | None:

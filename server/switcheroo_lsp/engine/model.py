@@ -58,6 +58,12 @@ class Usage(enum.Enum):
 CODE_CHECKPOINT = "checkpoint-keys"  # a model's load_state_dict: fixable migration site
 CODE_NON_MODEL = "non-model-state"  # optimizer/scheduler/...: no checkpoint fix, a hint at most
 
+# Why fix-all leaves an unsure model call alone (it keeps its diagnostic and its single quick fix).
+UNSURE_NOT_FIXED = (
+    "receiver may not be a model (nothing in the code says it is one); "
+    "--unsafe-fixes (setting unsafeFixes) to apply"
+)
+
 
 @dataclass(frozen=True, order=True)
 class Position:
@@ -100,6 +106,15 @@ class Finding:
         """Fixable and surely a model: fix-all and `switcheroo fix` apply it without
         ``unsafeFixes``. Unsure ones keep their diagnostic and their single quick fix."""
         return self.fixable and self.kind.is_model and self.confidence.is_sure
+
+    def bulk_skip_reason(self, unsafe_fixes: bool) -> str | None:
+        """Why fix-all leaves this call alone, or None when it rewrites it (every fixable call
+        with ``unsafe_fixes``, else only the sure ones)."""
+        if not self.fixable:
+            return self.reason or "no checkpoint migration needed"
+        if self.bulk_fixable or unsafe_fixes:
+            return None
+        return UNSURE_NOT_FIXED
 
     @property
     def line(self) -> int:
