@@ -65,7 +65,7 @@ _register(
     "trainer trainers callback callbacks cb cbs accelerator accelerators loop loops strategy "
     "checkpointer checkpoint logger loggers meter meters metric metrics tracker trackers "
     "evaluator stopper stopping profiler monitor runner fabric progress counter counters "
-    "hook hooks hub task tasks engine visualizer recorder",
+    "hook hooks hub engine visualizer recorder algorithm algorithms",
 )
 _register(
     ReceiverKind.MODEL,
@@ -75,7 +75,7 @@ _register(
     "embedder tower adapter adapters lora bert gpt resnet vit autoencoder detector segmenter "
     "vocoder projection projector proj embedding embeddings embed conv linear mlp attention "
     "attn norm lm parallel ddp fsdp clip vq codec qnet dqn denoiser predictor regressor "
-    "extractor neck",
+    "extractor neck gru lstm rnn enc dec",
 )
 # Not receivers' kinds: an apex `amp` module, wherever it was imported from.
 _register(ReceiverKind.MODULE_FUNCTION, "amp")
@@ -105,13 +105,29 @@ _MODEL_FACTORIES = frozenset(
     }
 )
 _COPY_FUNCTIONS = frozenset({"deepcopy", "copy"})
+# fairseq-style tasks (`tasks.setup_task(cfg)`, `state["task_state"]`): helpers with a state of
+# their own. "task" alone says nothing: many models are named `task`, `multi_task`, `smtask`.
+_TASK_FACTORIES = frozenset({"setup_task", "build_task", "get_task"})
+_TASK_STATES = frozenset({"task_state", "task_states"})
 _MAX_DEPTH = 4  # bindings followed through (x = y; y = deepcopy(model); ...)
 
 # Names bound by `from X import name` that are modules with a load_state_dict function.
 MODULE_NAMES = frozenset({"amp", "dist_cp", "dcp", "dist_checkpoint", "checkpoint"})
 # Packages whose imported names are modules or functions, never a user's model instance.
 LIBRARY_ROOTS = frozenset(
-    {"torch", "apex", "deepspeed", "accelerate", "safetensors", "transformers", "diffusers"}
+    {
+        "torch",
+        "apex",
+        "deepspeed",
+        "accelerate",
+        "safetensors",
+        "transformers",
+        "diffusers",
+        "fairseq",
+        "mmengine",
+        "lightning",
+        "pytorch_lightning",
+    }
 )
 
 # (what it is, why it needs no checkpoint migration), per non-model kind
@@ -128,6 +144,10 @@ REASONS: dict[ReceiverKind, tuple[str, str]] = {
     ReceiverKind.MODULE_FUNCTION: ("a library function", "not a model's method"),
     ReceiverKind.OTHER: ("not an nn.Module", "its state is not a model's weights"),
 }
+
+
+def _noun(kind: ReceiverKind) -> str:
+    return "a model" if kind is ReceiverKind.MODEL else REASONS[kind][0]
 
 
 def words(name: str) -> list[str]:
@@ -357,7 +377,7 @@ class Classifier:
                     kind = kinds.pop()
                     assert kind is not None
                     return _Clue(kind, f"`{target}` passed `{guard}`")
-            elif kinds == {ReceiverKind.MODEL}:  # the receiver is not an nn.Module
+            elif all(dotted(t)[-1:] == ["Module"] for t in types):  # not an nn.Module at all
                 return _Clue(ReceiverKind.OTHER, f"`{target}` failed `{guard}`")
         return None
 
@@ -396,7 +416,7 @@ class Classifier:
         text = ast.unparse(receiver)
         kind = kind_of_words(names)
         if kind is not None and kind is not ReceiverKind.EMA:
-            return _Clue(kind, f"`{text}` is named like {kind.value}", by_name=True)
+            return _Clue(kind, f"`{text}` is named like {_noun(kind)}", by_name=True)
         bound = self._binding_clue(receiver, path, scopes, line, depth)
         if bound is not None:
             return bound
@@ -560,6 +580,8 @@ class Classifier:
                 )
             if last in self.classes:
                 return self._class_kind(self.classes[last], _MAX_DEPTH)
+            if last in _TASK_FACTORIES:
+                return ReceiverKind.TRAINER
             func_kind = kind_of_words(names)
             if func_kind is not None:
                 return func_kind
@@ -646,7 +668,7 @@ class Classifier:
                     )
                     if kind is None:
                         return None
-                    return _Clue(kind, f"the state is `{_short(source)}`'s ({kind.value})")
+                    return _Clue(kind, f"the state is that of `{_short(source)}`, {_noun(kind)}")
                 else:
                     return self._loaded_clue(current, text, scopes, line)
             elif isinstance(current, ast.Attribute):
@@ -657,9 +679,11 @@ class Classifier:
                 break
             else:
                 break
+        if _TASK_STATES.intersection(names):
+            return _Clue(ReceiverKind.TRAINER, f"the state `{text}` is a task's state")
         kind = _content_kind(names)
         if kind is not None:
-            return _Clue(kind, f"the state `{text}` names {kind.value} state")
+            return _Clue(kind, f"the state `{text}` is named like {_noun(kind)}'s")
         last = names[-1] if names else ""
         if (last == "state_dict" and len(names) > 1) or last.endswith(("_state_dict", "_weights")):
             return _Clue(ReceiverKind.MODEL, f"the state `{text}` is a model's state_dict")
