@@ -552,7 +552,7 @@ class Classifier:
         kind = self._value_kind(value, path, scopes, line, depth)
         if kind is None:
             return None
-        return _Clue(kind, f"`{key}` is assigned `{_short(value)}`")
+        return _Clue(kind, f"`{key}` is bound to `{_short(value)}`")
 
     def _value_kind(
         self,
