@@ -275,9 +275,20 @@ class Classifier:
     def classes(self) -> dict[str, ast.ClassDef]:
         """Classes defined anywhere in the text, by name."""
         if self._classes is None:
-            self._classes = {
-                node.name: node for node in ast.walk(self.tree) if isinstance(node, ast.ClassDef)
-            }
+            self._classes = {}
+            stack: list[ast.AST] = list(self.tree.body)  # statements only: no expression walk
+            while stack:
+                node = stack.pop()
+                if isinstance(node, ast.ClassDef):
+                    self._classes.setdefault(node.name, node)
+                for name in ("body", "orelse", "finalbody"):
+                    block = getattr(node, name, None)
+                    if isinstance(block, list):
+                        stack.extend(block)
+                for handler in getattr(node, "handlers", ()):
+                    stack.extend(handler.body)
+                for case in getattr(node, "cases", ()):
+                    stack.extend(case.body)
         return self._classes
 
     # -- the judgement ----------------------------------------------------------------------
@@ -328,11 +339,10 @@ class Classifier:
             return None
         for scope in reversed(scopes):
             facts = self.scope_facts(scope)
-            rebound = any(
+            if root in facts.imported and not any(
                 not (isinstance(value, ast.Constant) and value.value is None)
                 for _, value in facts.assigned.get(root, [])
-            )
-            if root in facts.imported and not rebound:
+            ):  # imported, and at most set to None as a fallback
                 module, plain = facts.imported[root]
                 top = module.lstrip(".").split(".")[0]
                 if plain or root in MODULE_NAMES or top in LIBRARY_ROOTS:
