@@ -793,6 +793,20 @@ REAL_CALLS: list[tuple[str, str, str, ReceiverKind, Confidence]] = [
         SURE,
     ),
     (
+        "module_and_condition",
+        "public generic checkpoint helper",
+        "if isinstance(m, torch.nn.Module) and sd is not None:\n    m.load_state_dict(sd)\n",
+        MODEL,
+        SURE,
+    ),
+    (
+        "not_a_module_negated",
+        "public generic checkpoint helper",
+        "if not isinstance(obj, nn.Module):\n    obj.load_state_dict(sd)\n",
+        OTHER,
+        SURE,
+    ),
+    (
         "hooks_loop",
         "public hook registry",
         "for h in self._hooks:\n    h.load_state_dict(value)\n",

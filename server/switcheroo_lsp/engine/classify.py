@@ -110,6 +110,7 @@ _COPY_FUNCTIONS = frozenset({"deepcopy", "copy"})
 _TASK_FACTORIES = frozenset({"setup_task", "build_task", "get_task"})
 _TASK_STATES = frozenset({"task_state", "task_states"})
 _MAX_DEPTH = 4  # bindings followed through (x = y; y = deepcopy(model); ...)
+_MAX_LOOKUPS = 200  # binding lookups per call judged: pathological code stays fast
 
 # Names bound by `from X import name` that are modules with a load_state_dict function.
 MODULE_NAMES = frozenset({"amp", "dist_cp", "dcp", "dist_checkpoint", "checkpoint"})
@@ -261,6 +262,7 @@ class Classifier:
         self.segment = segment
         self._scopes: dict[int, ScopeFacts] = {}
         self._classes: dict[str, ast.ClassDef] | None = None
+        self._lookups_left = _MAX_LOOKUPS
 
     def scope_facts(self, scope: ast.AST) -> ScopeFacts:
         """The bindings of one scope (a module, class, def or lambda)."""
@@ -305,6 +307,7 @@ class Classifier:
                 "(it returns a dict), not a model's method",
             )
         receiver = func.value  # type: ignore[attr-defined]
+        self._lookups_left = _MAX_LOOKUPS
         if dotted(receiver)[-1:] == ["Module"]:  # nn.Module.load_state_dict(model, sd)
             return Judgement(ReceiverKind.MODEL, Confidence.SURE, "called through nn.Module")
         scopes = [node for node in path[:-1] if isinstance(node, SCOPES)]
@@ -353,21 +356,11 @@ class Classifier:
         return None
 
     def _guard(self, receiver: ast.AST, path: tuple[ast.AST, ...]) -> _Clue | None:
-        """An `if isinstance(receiver, X)` around the call: its branch says what the receiver is."""
+        """An `if isinstance(receiver, X)` around the call (also one operand of an `and` in the
+        true branch): its branch says what the receiver is."""
         target = ast.unparse(receiver)
         for parent, child in zip(reversed(path[:-1]), reversed(path[1:]), strict=False):
             if not isinstance(parent, ast.If | ast.IfExp):
-                continue
-            test, negated = parent.test, False
-            if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-                test, negated = test.operand, True
-            if not (
-                isinstance(test, ast.Call)
-                and isinstance(test.func, ast.Name)
-                and test.func.id == "isinstance"
-                and len(test.args) == 2
-                and ast.unparse(test.args[0]) == target
-            ):
                 continue
             in_body = (
                 child in parent.body if isinstance(parent.body, list) else child is parent.body
@@ -379,16 +372,39 @@ class Classifier:
             )
             if not (in_body or in_orelse):
                 continue  # the call is in the test itself
-            types = test.args[1].elts if isinstance(test.args[1], ast.Tuple) else [test.args[1]]
+            tests = [parent.test]
+            if (
+                in_body
+                and isinstance(parent.test, ast.BoolOp)
+                and isinstance(parent.test.op, ast.And)
+            ):
+                tests = list(parent.test.values)
+            for test in tests:
+                clue = self._isinstance_clue(target, test, holds=in_body)
+                if clue is not None:
+                    return clue
+        return None
+
+    def _isinstance_clue(self, target: str, test: ast.expr, *, holds: bool) -> _Clue | None:
+        """What `isinstance(target, X)` being true (``holds``) or false says about ``target``."""
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            test, holds = test.operand, not holds
+        if not (
+            isinstance(test, ast.Call)
+            and isinstance(test.func, ast.Name)
+            and test.func.id == "isinstance"
+            and len(test.args) == 2
+            and ast.unparse(test.args[0]) == target
+        ):
+            return None
+        types = test.args[1].elts if isinstance(test.args[1], ast.Tuple) else [test.args[1]]
+        guard = _short(test)
+        if holds:  # the receiver is one of the types
             kinds = {self._type_kind(t) for t in types}
-            guard = _short(test)
-            if in_body != negated:  # the receiver is one of the types
-                if len(kinds) == 1 and None not in kinds:
-                    kind = kinds.pop()
-                    assert kind is not None
-                    return _Clue(kind, f"`{target}` passed `{guard}`")
-            elif all(dotted(t)[-1:] == ["Module"] for t in types):  # not an nn.Module at all
-                return _Clue(ReceiverKind.OTHER, f"`{target}` failed `{guard}`")
+            kind = kinds.pop() if len(kinds) == 1 else None
+            return _Clue(kind, f"`{target}` passed `{guard}`") if kind is not None else None
+        if all(dotted(t)[-1:] == ["Module"] for t in types):  # not an nn.Module at all
+            return _Clue(ReceiverKind.OTHER, f"`{target}` failed `{guard}`")
         return None
 
     def _type_kind(self, node: ast.AST) -> ReceiverKind | None:
@@ -477,8 +493,9 @@ class Classifier:
         depth: int,
     ) -> _Clue | None:
         root = root_name(receiver)
-        if root is None or depth == 0:
+        if root is None or depth == 0 or self._lookups_left <= 0:
             return None
+        self._lookups_left -= 1
         if isinstance(receiver, ast.Attribute) and root == "self":
             key = ast.unparse(receiver)
             classes = [n for n in path if isinstance(n, ast.ClassDef)]
