@@ -52,3 +52,11 @@ def test_unknown_keys_and_non_objects_are_reported_not_raised():
     assert settings == Settings() and "bogus" in problems[0]
     settings, problems = Settings.from_dict(["not", "an", "object"])
     assert settings == Settings() and "object" in problems[0]
+
+
+def test_unsafe_fixes_is_off_by_default_and_read_in_both_spellings():
+    assert Settings().unsafe_fixes is False
+    assert Settings.from_dict({"unsafeFixes": True}) == (Settings(unsafe_fixes=True), [])
+    assert Settings.from_dict({"unsafe_fixes": True})[0].unsafe_fixes is True
+    settings, problems = Settings.from_dict({"unsafeFixes": "yes"})
+    assert settings.unsafe_fixes is False and problems

@@ -23,7 +23,7 @@ from typing import Any, TextIO
 
 from switcheroo_lsp import __version__
 from switcheroo_lsp.engine import explain, scan
-from switcheroo_lsp.engine.model import CODE_CHECKPOINT, Finding
+from switcheroo_lsp.engine.model import CODE_CHECKPOINT, UNSURE_NOT_FIXED, Finding
 from switcheroo_lsp.engine.scan import NAME
 from switcheroo_lsp.files import SourceError, iter_python_files, read_source, write_atomic
 from switcheroo_lsp.settings import Settings
@@ -282,6 +282,8 @@ def _finding_json(path: str, finding: Finding) -> dict[str, Any]:
         "keywords": dict(finding.keywords),
         "fixable": finding.fixable,
         "reason": finding.reason,
+        "confidence": finding.confidence.value,
+        "evidence": finding.evidence,
     }
 
 
@@ -316,6 +318,7 @@ def report_check(
                     "files": len(reports),
                     "migration_sites": len(sites),
                     "fixable": sum(f.fixable for _, f in sites),
+                    "unsure": sum(f.fixable and not f.bulk_fixable for _, f in sites),
                     "non_model_hints": len(hints),
                     "errors": len(errors),
                 },
@@ -334,11 +337,20 @@ def report_check(
         for r in errors:
             line = "" if r.error_line is None else f"{r.error_line + 1}:1:"
             err.write(f"{r.path}:{line} error: {r.error}\n")
-        fixable = sum(f.fixable for _, f in sites)
+        sure = sum(f.bulk_fixable for _, f in sites)
+        unsure = sum(f.fixable and not f.bulk_fixable for _, f in sites)
         if sites:
             summary = f"Found {_plural(len(sites), 'load_state_dict call')} to migrate"
             summary += f" in {_plural(len({p for p, _ in sites}), 'file')}"
-            summary += f" ({fixable} fixable with `switcheroo fix`)"
+            if settings.unsafe_fixes:
+                summary += f" ({sure + unsure} fixable with `switcheroo fix`)"
+            else:
+                summary += f" ({sure} fixable with `switcheroo fix`"
+                if unsure:
+                    summary += (
+                        f", {unsure} more whose receiver may not be a model with --unsafe-fixes"
+                    )
+                summary += ")"
         else:
             summary = f"No load_state_dict calls to migrate in {_plural(len(reports), 'file')}"
         if hints and settings.hint_non_model:
@@ -373,8 +385,11 @@ def report_fix(reports: Sequence[FileReport], mode: str, out: TextIO, err: TextI
         summary = f"Would migrate {_plural(fixed, 'call')} in {_plural(files, 'file')}"
     else:
         summary = f"Migrated {_plural(fixed, 'call')} in {_plural(files, 'file')}"
+    unsure = sum(why == UNSURE_NOT_FIXED for _, _, why in left)
     if left:
         summary += f"; {_plural(len(left), 'call')} left for manual migration"
+        if unsure:
+            summary += f" ({unsure} whose receiver may not be a model: --unsafe-fixes to apply)"
     if errors:
         summary += f"; {_plural(len(errors), 'file')} could not be processed"
     err.write(summary + ".\n")
@@ -464,6 +479,11 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument(
         "--diff", action="store_true", help="print a unified diff instead of writing files"
     )
+    fix.add_argument(
+        "--unsafe-fixes",
+        action="store_true",
+        help="also rewrite calls whose receiver may not be a model (unsure judgements)",
+    )
     return parser
 
 
@@ -504,6 +524,8 @@ def _settings(args: argparse.Namespace, config: dict[str, Any]) -> tuple[Setting
         raw["preamble"] = args.preamble
     if args.no_hints:
         raw["hint_non_model"] = False
+    if getattr(args, "unsafe_fixes", False):  # `fix` only
+        raw["unsafe_fixes"] = True
     excludes = [g for item in args.exclude for g in item.split(",") if g]
     if excludes:
         configured = raw.get("exclude", [])

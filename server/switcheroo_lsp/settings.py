@@ -76,6 +76,7 @@ class Settings:
     exclude: tuple[str, ...] = field(default=())  # extra globs, on top of DEFAULT_EXCLUDE
     max_file_size: int = 2_000_000  # bytes; larger documents are skipped
     hint_non_model: bool = True  # a hint (different code, no fix) on optimizer/scheduler calls
+    unsafe_fixes: bool = False  # fix-all also rewrites calls whose receiver may not be a model
 
     @classmethod
     def from_dict(cls, raw: Any) -> tuple[Settings, list[str]]:
@@ -160,6 +161,7 @@ _CONVERTERS: dict[str, Any] = {
     "exclude": _globs,
     "max_file_size": _size,
     "hint_non_model": _bool,
+    "unsafe_fixes": _bool,
 }
 
 # camelCase as clients send it, and snake_case as Python users write it.
@@ -170,5 +172,6 @@ _ALIASES.update(
         "assignmentName": "assignment_name",
         "maxFileSize": "max_file_size",
         "hintNonModel": "hint_non_model",
+        "unsafeFixes": "unsafe_fixes",
     }
 )

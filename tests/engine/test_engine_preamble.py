@@ -176,7 +176,8 @@ def test_inline_preamble_runs() -> None:
 
 def test_one_preamble_for_many_calls() -> None:
     text = (
-        "import torch\n\n\ndef f(a, b, sd):\n    a.load_state_dict(sd)\n    b.load_state_dict(sd)\n"
+        "import torch\n\n\ndef f(encoder, decoder, sd):\n"
+        "    encoder.load_state_dict(sd)\n    decoder.load_state_dict(sd)\n"
     )
     result = fix_all(text)
     assert result.fixed == 2

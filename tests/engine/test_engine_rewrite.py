@@ -193,7 +193,7 @@ REWRITES = [
     ),
     (
         "non_ascii_on_the_call_line",
-        "modèle.load_state_dict(état)  # poids é\n",
+        "modèle_net.load_state_dict(état)  # poids é\n",
         "variables = KeyMapper.from_torch(état)  # poids é\n",
     ),
     (
@@ -307,7 +307,7 @@ def test_fix_rescans_instead_of_trusting_a_stale_offset() -> None:
 
 def test_fix_edits_are_in_original_offsets_sorted_and_disjoint() -> None:
     text = "import torch\n\n\ndef f(m, a, b):\n    m.load_state_dict(a)\n    m.load_state_dict(b)\n"
-    edits = fix_all(text).edits
+    edits = fix_all(text, Settings(unsafe_fixes=True)).edits  # `m`: unsure, applied as asked
     assert len(edits) == 3  # preamble + two calls
     assert all(x.end <= y.start for x, y in zip(edits, edits[1:], strict=False))
     assert text[edits[1].start : edits[1].end] == "m.load_state_dict(a)"

@@ -9,6 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from switcheroo_lsp.engine import apply_edits, fix_all, scan
+from switcheroo_lsp.settings import Settings
+
+UNSAFE = Settings(unsafe_fixes=True)  # every fixable call, sure or not: all forms are exercised
 
 TOPS = [
     "",
@@ -67,14 +70,14 @@ def files(draw: st.DrawFn) -> str:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(files())
 def test_fix_all_always_produces_a_parsing_idempotent_file(text: str) -> None:
-    result = fix_all(text)
+    result = fix_all(text, UNSAFE)
     assert result.error is None
     out = apply_edits(text, result.edits)
     tree = ast.parse(out)
     assert result.fixed == sum(f.fixable for f in scan(text).findings)
     if result.fixed:
         assert [n.name for n in tree.body if isinstance(n, ast.ClassDef)] == ["KeyMapper"]
-    assert fix_all(out).edits == ()
+    assert fix_all(out, UNSAFE).edits == ()
     if "\r\n" in text:
         assert "\n" not in out.replace("\r\n", "")
     if "\n\t" in text and "\n " not in text:  # a file indented with tabs only

@@ -22,4 +22,9 @@ def explain(finding: Finding) -> str:
     )
     if not finding.fixable and finding.reason:
         message += f" (no automatic fix: {finding.reason})"
+    elif not finding.confidence.is_sure:
+        message += (
+            f" (the receiver may not be a model: nothing in the code says `{finding.receiver}` "
+            "is one, so fix-all leaves it; its quick fix or --unsafe-fixes rewrites it)"
+        )
     return message

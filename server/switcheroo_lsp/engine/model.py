@@ -23,11 +23,24 @@ class ReceiverKind(enum.Enum):
     MODULE_FUNCTION = (
         "module-function"  # dist_cp.load_state_dict(...), apex amp.load_state_dict(...)
     )
+    OTHER = "other"  # known not to be an nn.Module (the else branch of an isinstance guard, a task)
 
     @property
     def is_model(self) -> bool:
         """True when the checkpoint migration applies."""
         return self is ReceiverKind.MODEL
+
+
+class Confidence(enum.Enum):
+    """How sure the receiver judgement is. Only SURE model calls are rewritten in bulk."""
+
+    SURE = "sure"  # positive evidence: a model word, a model constructor, an nn.Module guard...
+    UNSURE = "unsure"  # nothing in the code tells; the kind is the default guess
+
+    @property
+    def is_sure(self) -> bool:
+        """True when the judgement rests on evidence."""
+        return self is Confidence.SURE
 
 
 class Usage(enum.Enum):
@@ -44,6 +57,12 @@ class Usage(enum.Enum):
 # Diagnostic codes, stable: they appear in the editor and in `switcheroo check`.
 CODE_CHECKPOINT = "checkpoint-keys"  # a model's load_state_dict: fixable migration site
 CODE_NON_MODEL = "non-model-state"  # optimizer/scheduler/...: no checkpoint fix, a hint at most
+
+# Why fix-all leaves an unsure model call alone (it keeps its diagnostic and its single quick fix).
+UNSURE_NOT_FIXED = (
+    "receiver may not be a model (nothing in the code says it is one); "
+    "--unsafe-fixes (setting unsafeFixes) to apply"
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -79,6 +98,23 @@ class Finding:
         None  # why no fix is offered (e.g. `**kwargs`, unpacking that cannot be kept)
     )
     code: str = CODE_CHECKPOINT
+    confidence: Confidence = Confidence.UNSURE  # how sure the receiver's kind is
+    evidence: str = ""  # what the judgement rests on, in words ("" when nothing tells)
+
+    @property
+    def bulk_fixable(self) -> bool:
+        """Fixable and surely a model: fix-all and `switcheroo fix` apply it without
+        ``unsafeFixes``. Unsure ones keep their diagnostic and their single quick fix."""
+        return self.fixable and self.kind.is_model and self.confidence.is_sure
+
+    def bulk_skip_reason(self, unsafe_fixes: bool) -> str | None:
+        """Why fix-all leaves this call alone, or None when it rewrites it (every fixable call
+        with ``unsafe_fixes``, else only the sure ones)."""
+        if not self.fixable:
+            return self.reason or "no checkpoint migration needed"
+        if self.bulk_fixable or unsafe_fixes:
+            return None
+        return UNSURE_NOT_FIXED
 
     @property
     def line(self) -> int:

@@ -69,12 +69,9 @@ def fix_all(text: str, settings: Settings | None = None) -> FixResult:
     analysis = analyze(text)
     if analysis.result.syntax_error is not None:
         return FixResult(error=f"the file does not parse ({analysis.result.syntax_error})")
-    fixable = [s for s in analysis.sites if s.finding.fixable]
-    skipped = tuple(
-        (s.finding, s.finding.reason or "no checkpoint migration needed")
-        for s in analysis.sites
-        if not s.finding.fixable
-    )
+    why_not = {id(s): s.finding.bulk_skip_reason(settings.unsafe_fixes) for s in analysis.sites}
+    fixable = [s for s in analysis.sites if why_not[id(s)] is None]
+    skipped = tuple((s.finding, why) for s in analysis.sites if (why := why_not[id(s)]) is not None)
     if not fixable:
         return FixResult(skipped=skipped)
     result = _build(text, analysis, fixable, settings, verify=True)

@@ -15,19 +15,14 @@ import threading
 import warnings
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from switcheroo_lsp.engine.arguments import ArgForm, ArgInfo, plan_arguments
-from switcheroo_lsp.engine.classify import (
-    LIBRARY_ROOTS,
-    MODULE_NAMES,
-    REASONS,
-    kind_of_words,
-)
+from switcheroo_lsp.engine.classify import Classifier, ScopeFacts
 from switcheroo_lsp.engine.model import (
     CODE_CHECKPOINT,
     CODE_NON_MODEL,
+    Confidence,
     Finding,
     ReceiverKind,
     ScanResult,
@@ -35,13 +30,13 @@ from switcheroo_lsp.engine.model import (
     Usage,
 )
 from switcheroo_lsp.engine.preamble import HeadFacts, head_facts
+from switcheroo_lsp.engine.syntax import FUNCTIONS as _FUNCTIONS
+from switcheroo_lsp.engine.syntax import SCOPES as _SCOPES
+from switcheroo_lsp.engine.syntax import dotted as _dotted
 from switcheroo_lsp.engine.text import LineIndex
 
 NAME = "load_state_dict"
 REPORT_KEYWORD = "return_report"  # from_torch(..., return_report=True) -> (variables, report)
-
-_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Module)
-_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
 class UnitForm:
@@ -230,147 +225,6 @@ def _collect(
         path.pop()
 
 
-def _dotted(node: ast.AST) -> list[str]:
-    """Names along a receiver expression, outermost first: `self.opt[0]` -> self, opt."""
-    if isinstance(node, ast.Name):
-        return [node.id]
-    if isinstance(node, ast.Attribute):
-        return [*_dotted(node.value), node.attr]
-    if isinstance(node, ast.Subscript):
-        names = _dotted(node.value)
-        if isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
-            names.append(node.slice.value)
-        return names
-    if isinstance(node, ast.Call):
-        inner = _dotted(node.args[0]) if node.args else []
-        return [*inner, *_dotted(node.func)]
-    if isinstance(node, ast.Starred | ast.Await):
-        return _dotted(node.value)
-    return []
-
-
-def _root_name(node: ast.AST) -> str | None:
-    while isinstance(node, ast.Attribute):
-        node = node.value
-    return node.id if isinstance(node, ast.Name) else None
-
-
-def _statement_nodes(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """Statements of a scope, nested blocks included, nested defs and classes excluded."""
-    stack = list(reversed(body))
-    while stack:
-        node = stack.pop()
-        yield node
-        if isinstance(node, (*_FUNCTIONS, ast.ClassDef)):
-            continue
-        for name in ("body", "orelse", "finalbody"):
-            block = getattr(node, name, None)
-            if block:
-                stack.extend(reversed(block))
-        for handler in getattr(node, "handlers", ()):
-            stack.extend(reversed(handler.body))
-        for case in getattr(node, "cases", ()):
-            stack.extend(reversed(case.body))
-
-
-class _ScopeFacts:
-    """Names bound in one scope: assignments (target text -> values) and imports."""
-
-    def __init__(self, body: list[ast.stmt]) -> None:
-        self.assigned: dict[str, list[tuple[int, ast.AST]]] = {}
-        self.imported: dict[str, tuple[str, bool]] = {}  # name -> (module path, plain import)
-        for node in _statement_nodes(body):
-            if isinstance(node, ast.Assign):
-                for target in node.targets:
-                    self._bind(target, node.value, node.lineno)
-            elif isinstance(node, ast.AnnAssign):
-                self._bind(node.target, node.value or node.annotation, node.lineno)
-            elif isinstance(node, ast.With | ast.AsyncWith):
-                for item in node.items:
-                    if item.optional_vars is not None:
-                        self._bind(item.optional_vars, item.context_expr, node.lineno)
-            elif isinstance(node, ast.Import):
-                for alias in node.names:
-                    bound = alias.asname or alias.name.split(".")[0]
-                    self.imported[bound] = (alias.name if alias.asname else bound, True)
-            elif isinstance(node, ast.ImportFrom):
-                for alias in node.names:
-                    module = f"{'.' * node.level}{node.module or ''}.{alias.name}"
-                    self.imported[alias.asname or alias.name] = (module, False)
-
-    def _bind(self, target: ast.AST, value: ast.AST, line: int) -> None:
-        if isinstance(target, ast.Name | ast.Attribute):
-            key = ast.unparse(target) if isinstance(target, ast.Attribute) else target.id
-            self.assigned.setdefault(key, []).append((line, value))
-        elif (
-            isinstance(target, ast.Tuple | ast.List)
-            and isinstance(value, ast.Tuple | ast.List)
-            and len(value.elts) == len(target.elts)
-        ):
-            for sub_target, sub_value in zip(target.elts, value.elts, strict=True):
-                self._bind(sub_target, sub_value, line)
-
-    def value_of(self, name: str, line: int) -> ast.AST | None:
-        """The value last assigned to ``name`` before ``line`` (else the first one after)."""
-        values = self.assigned.get(name)
-        if not values:
-            return None
-        before = [v for ln, v in values if ln <= line]
-        return before[-1] if before else values[0][1]
-
-
-def _value_kind(value: ast.AST | None) -> ReceiverKind | None:
-    """The kind an assigned value or annotation points at: `torch.optim.AdamW(...)` -> optimizer."""
-    if value is None:
-        return None
-    if isinstance(value, ast.Call):
-        return kind_of_words(_dotted(value.func)) or kind_of_words(
-            n for arg in value.args[:1] for n in _dotted(arg)
-        )
-    if isinstance(value, ast.Subscript):  # Optional[Optimizer], list[Optimizer], optimizers[0]
-        return kind_of_words(_dotted(value.value)) or _value_kind(value.slice)
-    if isinstance(value, ast.BinOp):  # `Optimizer | None`
-        return _value_kind(value.left) or _value_kind(value.right)
-    if isinstance(value, ast.Constant) and isinstance(value.value, str):
-        return kind_of_words(re.findall(r"\w+", value.value))
-    return kind_of_words(_dotted(value))
-
-
-def _state_kind(node: ast.AST | None) -> ReceiverKind | None:
-    """What a state argument says it holds: `ckpt["optimizer"]` -> optimizer."""
-    if node is None:
-        return None
-    names: list[str] = []
-    current = node
-    while True:
-        if isinstance(current, ast.Subscript):
-            if isinstance(current.slice, ast.Constant) and isinstance(current.slice.value, str):
-                names.insert(0, current.slice.value)
-            current = current.value
-        elif isinstance(current, ast.Call):
-            func = current.func
-            if (
-                isinstance(func, ast.Attribute)
-                and func.attr in ("get", "pop")
-                and current.args
-                and isinstance(current.args[0], ast.Constant)
-                and isinstance(current.args[0].value, str)
-            ):
-                names.insert(0, current.args[0].value)
-                current = func.value
-            else:
-                break
-        elif isinstance(current, ast.Attribute):
-            names.insert(0, current.attr)
-            current = current.value
-        elif isinstance(current, ast.Name):
-            names.insert(0, current.id)
-            break
-        else:
-            break
-    return kind_of_words(names)
-
-
 class _Context:
     """Per-text state for classifying calls: scope facts are computed once per scope."""
 
@@ -378,15 +232,11 @@ class _Context:
         self.text = text
         self.index = index
         self.tree = tree
-        self._scopes: dict[int, _ScopeFacts] = {}
+        self.classifier = Classifier(tree, self.segment)
 
-    def scope_facts(self, scope: ast.AST) -> _ScopeFacts:
-        facts = self._scopes.get(id(scope))
-        if facts is None:
-            body = [] if isinstance(scope, ast.Lambda) else scope.body  # type: ignore[attr-defined]
-            facts = _ScopeFacts(body)
-            self._scopes[id(scope)] = facts
-        return facts
+    def scope_facts(self, scope: ast.AST) -> ScopeFacts:
+        """Names bound in one scope (computed once per scope, shared with the classifier)."""
+        return self.classifier.scope_facts(scope)
 
     def start(self, node: ast.AST) -> int:
         """Offset where a node starts."""
@@ -411,141 +261,10 @@ class _Context:
 
     def classify(
         self, call: ast.Call, path: tuple[ast.AST, ...], state: ast.AST | None
-    ) -> tuple[ReceiverKind, str | None]:
-        """The receiver's kind and, for non-models, why it needs no migration."""
-        func = call.func
-        if isinstance(func, ast.Name):
-            return ReceiverKind.MODULE_FUNCTION, (
-                "`load_state_dict(...)` called as a bare function is a library helper "
-                "(it returns a dict), not a model's method"
-            )
-        receiver = func.value  # type: ignore[attr-defined]
-        scopes = [node for node in path[:-1] if isinstance(node, _SCOPES)]
-        line = call.lineno
-        root = _root_name(receiver)
-        if _dotted(receiver)[-1:] == ["Module"]:  # nn.Module.load_state_dict(model, sd)
-            return ReceiverKind.MODEL, None
-        # a name bound by an import: dist_cp.load_state_dict(...), amp.load_state_dict(...)
-        if root is not None and root != "self":
-            for scope in reversed(scopes):
-                facts = self.scope_facts(scope)
-                if root in facts.assigned:
-                    break
-                if root in facts.imported:
-                    module, plain = facts.imported[root]
-                    top = module.lstrip(".").split(".")[0]
-                    if plain or root in MODULE_NAMES or top in LIBRARY_ROOTS:
-                        return ReceiverKind.MODULE_FUNCTION, (
-                            f"`{self.segment(receiver)}` is the imported module `{module}`: "
-                            "its load_state_dict is a library function, not a model's method"
-                        )
-                    break
-        names = _dotted(receiver)
-        kind = kind_of_words(names)
-        evidence = f"`{self.segment(receiver)}`"
-        if kind is None and root is not None:
-            kind, evidence = self._kind_from_bindings(receiver, root, path, scopes, line)
-        self_like = bool(names) and names[-1] in ("self", "super")
-        if kind is None and isinstance(receiver, ast.Name | ast.Call) and self_like:
-            kind = self._kind_of_enclosing_class(path)
-            evidence = "the enclosing class"
-        if kind is None:
-            kind = _state_kind(state)
-            evidence = (
-                f"`{self.segment(receiver)}` (given `{self.segment(state)}`)" if state else ""
-            )
-        if kind is None or kind is ReceiverKind.MODEL:
-            return ReceiverKind.MODEL, None
-        noun, why = REASONS[kind]
-        return kind, f"{evidence} is {noun}; {why}"
-
-    def _kind_from_bindings(
-        self,
-        receiver: ast.AST,
-        root: str,
-        path: tuple[ast.AST, ...],
-        scopes: Sequence[ast.AST],
-        line: int,
-    ) -> tuple[ReceiverKind | None, str]:
-        key = root if isinstance(receiver, ast.Name) else None
-        if isinstance(receiver, ast.Attribute) and _root_name(receiver) == "self":
-            key = ast.unparse(receiver)
-            classes = [n for n in path if isinstance(n, ast.ClassDef)]
-            if classes:
-                for method in classes[-1].body:
-                    if isinstance(method, _FUNCTIONS):
-                        value = self.scope_facts(method).value_of(key, line)
-                        kind = _value_kind(value)
-                        if kind is not None:
-                            return kind, f"`{key}` (assigned `{ast.unparse(value)[:60]}`)"  # type: ignore[arg-type]
-            return None, ""
-        if key is None:
-            return None, ""
-        for scope in reversed(scopes):
-            value = self.scope_facts(scope).value_of(key, line)
-            if value is not None:
-                kind = _value_kind(value)
-                return kind, f"`{key}` (assigned `{ast.unparse(value)[:60]}`)"
-            if isinstance(scope, _FUNCTIONS):
-                args = scope.args
-                for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
-                    if arg.arg == key and arg.annotation is not None:
-                        kind = _value_kind(arg.annotation)
-                        return kind, f"`{key}` (annotated `{ast.unparse(arg.annotation)}`)"
-        # a loop variable: for opt in optimizers / for o, s in zip(self.optimizers, states)
-        for node in reversed(path):
-            if isinstance(node, ast.For | ast.comprehension):
-                source = self._loop_source(node.target, node.iter, key)
-                if source is not None:
-                    kind = _value_kind(source)
-                    if kind is not None:
-                        return kind, f"`{key}` (iterating over `{ast.unparse(source)[:60]}`)"
-        return None, ""
-
-    def _loop_source(self, target: ast.AST, iterable: ast.AST, name: str) -> ast.AST | None:
-        if isinstance(target, ast.Name):
-            if target.id != name:
-                return None
-            if (
-                isinstance(iterable, ast.Call)
-                and isinstance(iterable.func, ast.Attribute)
-                and iterable.func.attr in ("values", "items")
-            ):
-                return iterable.func.value
-            return iterable
-        if isinstance(target, ast.Tuple) and isinstance(iterable, ast.Call):
-            func = iterable.func
-            func_name = func.id if isinstance(func, ast.Name) else ""
-            for position, element in enumerate(target.elts):
-                if func_name == "zip" and position < len(iterable.args):
-                    found = self._loop_source(element, iterable.args[position], name)
-                elif func_name == "enumerate" and position == 1 and iterable.args:
-                    found = self._loop_source(element, iterable.args[0], name)
-                elif (
-                    isinstance(func, ast.Attribute)
-                    and func.attr == "items"
-                    and position == 1
-                    and isinstance(element, ast.Name)
-                    and element.id == name
-                ):
-                    found = func.value
-                else:
-                    found = None
-                if found is not None:
-                    return found
-        return None
-
-    def _kind_of_enclosing_class(self, path: tuple[ast.AST, ...]) -> ReceiverKind | None:
-        for node in reversed(path):
-            if isinstance(node, ast.ClassDef):
-                kind = kind_of_words([node.name])
-                if kind is None:
-                    for base in node.bases:
-                        kind = kind_of_words(_dotted(base))
-                        if kind is not None:
-                            break
-                return kind
-        return None
+    ) -> tuple[ReceiverKind, str | None, Confidence, str]:
+        """The receiver's kind, why no migration applies (non-models), how sure, and on what."""
+        judgement = self.classifier.judge(call, path, state)
+        return judgement.kind, judgement.reason, judgement.confidence, judgement.evidence
 
     # -- the call as a whole ----------------------------------------------------------------
 
@@ -574,7 +293,7 @@ class _Context:
             if info.form is ArgForm.POSITIONAL or info.keyword == "state_dict":
                 state = arg_node
                 break
-        kind, why = self.classify(call, path, state)
+        kind, why, confidence, evidence = self.classify(call, path, state)
         usage, holder = self._usage(call, path)
         receiver = self.segment(func.value) if isinstance(func, ast.Attribute) else ""
         keywords = tuple(
@@ -647,6 +366,8 @@ class _Context:
             fixable=kind is ReceiverKind.MODEL and reason is None,
             reason=reason,
             code=CODE_CHECKPOINT if kind is ReceiverKind.MODEL else CODE_NON_MODEL,
+            confidence=confidence,
+            evidence=evidence,
         )
         return CallSite(finding, unit_start, unit_end, form, top_start, runs_at_import)
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 
 from .. import engine  # engine.fix / fix_all load libcst on first use, not at start-up
-from ..engine.model import FixResult
+from ..engine.model import Finding, FixResult
 from .diagnostics import Analysis, diagnostic_for
 from .documents import LspTextDocument
 from .edits import DocumentChange, text_edits, workspace_edit
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .server import SwitcherooServer
 
 QUICKFIX_TITLE = "Convert to KeyMapper.from_torch"
+UNSURE_SUFFIX = " (receiver may not be a model)"  # unsure judgements: fix-all leaves them
 FIX_ALL_TITLE = "Migrate all load_state_dict calls in this file"
 FIX_ALL_KIND = "source.fixAll.switcheroo"
 QUICKFIX_KIND = types.CodeActionKind.QuickFix.value
@@ -80,19 +81,21 @@ async def quick_fixes(
             continue
         diagnostic = diagnostic_for(finding, index, document.encoding, ls.settings)
         change = DocumentChange(analysis.uri, analysis.version, analysis.text, result.edits, index)
-        actions.append(quick_fix_action(diagnostic, workspace_edit(ls.support, [change])))
+        actions.append(quick_fix_action(diagnostic, workspace_edit(ls.support, [change]), finding))
     return actions
 
 
 def quick_fix_action(
-    diagnostic: types.Diagnostic | None, edit: types.WorkspaceEdit
+    diagnostic: types.Diagnostic | None, edit: types.WorkspaceEdit, finding: Finding
 ) -> types.CodeAction:
-    """The preferred quick fix for one call, in a file or a notebook cell (same title and kind
-    everywhere, so clients and keybindings find it the same way)."""
+    """The quick fix for one call, in a file or a notebook cell (same title and kind
+    everywhere, so clients and keybindings find it the same way). A call whose receiver may not
+    be a model says so in the title and is not the preferred fix (no blind auto-apply)."""
+    sure = finding.confidence.is_sure
     return types.CodeAction(
-        title=QUICKFIX_TITLE,
+        title=QUICKFIX_TITLE if sure else QUICKFIX_TITLE + UNSURE_SUFFIX,
         kind=types.CodeActionKind.QuickFix,
-        is_preferred=True,
+        is_preferred=sure,
         diagnostics=[diagnostic] if diagnostic is not None else None,
         edit=edit,
     )
@@ -140,7 +143,9 @@ async def code_actions(
         if kind_requested(only, QUICKFIX_KIND):
             first, last = sorted((params.range.start.line, params.range.end.line))
             actions.extend(await quick_fixes(ls, analysis, first, last))
-        if kind_requested(only, FIX_ALL_KIND):
+        unsafe = ls.settings.unsafe_fixes
+        in_bulk = any(f.bulk_skip_reason(unsafe) is None for f in analysis.fixable)
+        if in_bulk and kind_requested(only, FIX_ALL_KIND):  # unsure calls: their quick fix only
             action = fix_all_action(uri, analysis.version)
             if not ls.support.resolve_edit:
                 action.edit = await fix_all_edit(ls, uri)

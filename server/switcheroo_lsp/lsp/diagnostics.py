@@ -92,6 +92,7 @@ def diagnostic_for(
         code=code,
         code_description=types.CodeDescription(href=CODE_URLS[code]),
         source=SOURCE,
+        data={"confidence": finding.confidence.value, "evidence": finding.evidence},
     )
 
 

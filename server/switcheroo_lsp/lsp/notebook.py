@@ -424,7 +424,9 @@ async def _quick_fixes(
             continue
         diagnostic = diagnostic_for(finding, line_index, ls.support.encoding, ls.settings)
         actions.append(
-            quick_fix_action(diagnostic, workspace_edit(ls.support, snapshot.changes(result)))
+            quick_fix_action(
+                diagnostic, workspace_edit(ls.support, snapshot.changes(result)), finding
+            )
         )
     return actions
 
