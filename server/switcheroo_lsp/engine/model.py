@@ -44,6 +44,8 @@ class Usage(enum.Enum):
 # Diagnostic codes, stable: they appear in the editor and in `switcheroo check`.
 CODE_CHECKPOINT = "checkpoint-keys"  # a model's load_state_dict: fixable migration site
 CODE_NON_MODEL = "non-model-state"  # optimizer/scheduler/...: no checkpoint fix, a hint at most
+CODE_COPY = "model-copy"  # dst.load_state_dict(src.state_dict()): a copy between live models
+CODE_MATERIALIZE = "model-materialize"  # m.load_state_dict({...}, assign=True): builds a layer
 
 
 @dataclass(frozen=True, order=True)
@@ -79,6 +81,7 @@ class Finding:
         None  # why no fix is offered (e.g. `**kwargs`, unpacking that cannot be kept)
     )
     code: str = CODE_CHECKPOINT
+    note: str | None = None  # what the fix changes beyond the call (e.g. `assign=True` dropped)
 
     @property
     def line(self) -> int:
@@ -105,6 +108,7 @@ class FixResult:
     error: str | None = None
     fixed: int = 0  # number of calls rewritten
     skipped: tuple[tuple[Finding, str], ...] = field(default=())  # findings left alone, with why
+    title: str | None = None  # a one-call fix's title when it does more than convert the call
 
     @property
     def ok(self) -> bool:

@@ -9,7 +9,7 @@ file. The KeyMapper preamble is one more edit near the top.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import libcst as cst
 
@@ -26,6 +26,7 @@ from switcheroo_lsp.engine.scan import (
     parse_quietly,
 )
 from switcheroo_lsp.engine.text import apply_edits, detect_newline, make_edit
+from switcheroo_lsp.engine.trees import tree_names
 from switcheroo_lsp.settings import Settings
 
 _NO_SPACE = cst.SimpleWhitespace("")
@@ -49,18 +50,46 @@ def fix(text: str, finding_start: int, settings: Settings | None = None) -> FixR
     if not site.finding.fixable:
         reason = site.finding.reason or "this call needs no checkpoint migration"
         return FixResult(error=reason, skipped=((site.finding, reason),))
-    # the other branches of a conditional expression statement go along: one assignment
+    # the other branches of a conditional expression statement go along (one assignment), and
+    # so do the earlier loads this one updates or copies from (their trees are its input)
+    by_start = {s.finding.span.start: s for s in analysis.sites}
+    needed = [site]
+    while needed[-1].previous is not None and needed[-1].previous in by_start:
+        needed.append(by_start[needed[-1].previous])
     chosen = [
         s
         for s in analysis.sites
-        if s is site
+        if s in needed
         or (
             s.finding.fixable
             and s.form == UnitForm.ASSIGN
             and (s.unit_start, s.unit_end) == (site.unit_start, site.unit_end)
         )
     ]
-    return _build(text, analysis, chosen, settings, verify=False)
+    result = _build(text, analysis, chosen, settings, verify=False)
+    return replace(result, title=_title(site, len(needed) - 1))
+
+
+def _title(site: CallSite, earlier: int) -> str | None:
+    """A quick fix's title when it does more than convert the call itself."""
+    parts = []
+    if site.form == UnitForm.RETURN:
+        parts.append("Convert to KeyMapper.from_torch and return the tree")
+    elif site.form == UnitForm.COPY:
+        parts.append(f"Assign the tree of `{site.copy_of}` (in JAX trees are values)")
+    elif site.form == UnitForm.RETURN_REPORT:
+        parts.append("Convert to KeyMapper.from_torch, keep the tree on self, return the report")
+    if earlier and site.form != UnitForm.COPY:
+        parts.append(f"with the {earlier} earlier load(s) of `{site.finding.receiver}` it updates")
+    elif earlier:
+        parts.append(f"converting the load of `{site.copy_of}` too")
+    if site.finding.note:
+        parts.append(site.finding.note.split(":")[0])
+    if not parts:
+        return None
+    if site.form not in (UnitForm.RETURN, UnitForm.COPY, UnitForm.RETURN_REPORT):
+        parts.insert(0, "Convert to KeyMapper.from_torch")
+    return parts[0] + "".join(f" ({p})" for p in parts[1:])
 
 
 def fix_all(text: str, settings: Settings | None = None) -> FixResult:
@@ -123,6 +152,8 @@ def _build(
     skipped: list[tuple[Finding, str]] = []
     fixed_sites: list[CallSite] = []
     newline = detect_newline(text)
+    names = tree_names(analysis, settings)
+    report_name = _free_name("report", analysis.names)
     for unit in _merge_units(sites):
         calls_in_unit = [c for c in analysis.all_calls if unit.start <= c[0] and c[1] <= unit.end]
         flagged = {
@@ -130,7 +161,11 @@ def _build(
         }
         try:
             new_text = _rewrite_unit(
-                text[unit.start : unit.end], unit.form, flagged, settings, newline
+                text[unit.start : unit.end],
+                unit.form,
+                flagged,
+                _Names(names, report_name),
+                newline,
             )
         except _Unfixable as exc:
             skipped.extend((s.finding, str(exc)) for s in unit.sites)
@@ -158,6 +193,33 @@ def _build(
     return FixResult(edits=tuple(edits), fixed=len(fixed_sites), skipped=tuple(skipped))
 
 
+def _free_name(name: str, taken: frozenset[str]) -> str:
+    candidate, number = name, 2
+    while candidate in taken:
+        candidate = f"{name}_{number}"
+        number += 1
+    return candidate
+
+
+@dataclass(frozen=True)
+class _Names:
+    """The trees' names (call start -> expression) and the name a returned report gets."""
+
+    trees: dict[int, str]
+    report: str
+
+    def tree(self, site: CallSite) -> str:
+        return self.trees[site.finding.span.start]
+
+
+@dataclass(frozen=True)
+class _Flag:
+    """How one flagged call is rewritten."""
+
+    report: bool  # add return_report=True
+    target: str | None  # target=<earlier tree>: this load updates it
+
+
 class _CallFinder(cst.CSTVisitor):
     """Every matching call in source (pre-)order, the same order as the scanner's offsets."""
 
@@ -179,19 +241,19 @@ def _is_target(node: cst.Call) -> bool:
 class _CallRewriter(cst.CSTTransformer):
     """Turns the flagged calls into ``KeyMapper.from_torch(...)``."""
 
-    def __init__(self, flagged: dict[int, bool]) -> None:
+    def __init__(self, flagged: dict[int, _Flag]) -> None:
         super().__init__()
-        self.flagged = flagged  # call object id -> add report=True
+        self.flagged = flagged  # call object id -> how to rewrite it
         self.rewritten = 0
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
-        report = self.flagged.get(id(original_node))
-        if report is None:
+        flag = self.flagged.get(id(original_node))
+        if flag is None:
             return updated_node
         self.rewritten += 1
         return updated_node.with_changes(
             func=cst.Attribute(value=cst.Name("KeyMapper"), attr=cst.Name("from_torch")),
-            args=_rewrite_args(updated_node.args, report=report),
+            args=_rewrite_args(updated_node.args, report=flag.report, target=flag.target),
         )
 
 
@@ -211,8 +273,21 @@ def _has_comment(comma: cst.Comma) -> bool:
     return "#" in cst.Module([]).code_for_node(comma)
 
 
-def _rewrite_args(args: Sequence[cst.Arg], *, report: bool) -> list[cst.Arg]:
-    """Arguments of from_torch: the state first, then strict=; assign= dropped; report= added."""
+def _separator(args: Sequence[cst.Arg]) -> tuple[cst.Comma, cst.BaseParenthesizableWhitespace]:
+    """How the call separates its arguments (comma and the whitespace before it), taken from
+    its last separator without a comment: `, ` on one line, `,` + the continuation indentation
+    when the arguments stand one per line."""
+    for arg in reversed(args[:-1]):
+        if isinstance(arg.comma, cst.Comma) and not _has_comment(arg.comma):
+            return arg.comma, arg.whitespace_after_arg
+    return _SPACE_COMMA, _NO_SPACE
+
+
+def _rewrite_args(
+    args: Sequence[cst.Arg], *, report: bool, target: str | None = None
+) -> list[cst.Arg]:
+    """Arguments of from_torch: the state first, then target= (the tree this load updates),
+    strict=; assign= dropped; return_report= added."""
     plan = plan_arguments([_arg_info(a) for a in args])
     if plan.reason is not None:
         raise _Unfixable(plan.reason)
@@ -225,22 +300,30 @@ def _rewrite_args(args: Sequence[cst.Arg], *, report: bool) -> list[cst.Arg]:
             if arg.keyword is None:
                 arg = arg.with_changes(keyword=cst.Name("strict"), equal=_EQUAL)
             strict.append(arg)
-    ordered = state + strict
+    ordered = state
+    if target is not None:
+        ordered.append(
+            cst.Arg(keyword=cst.Name("target"), value=cst.parse_expression(target), equal=_EQUAL)
+        )
+    ordered += strict
     if report:
         ordered.append(
             cst.Arg(keyword=cst.Name(REPORT_KEYWORD), value=cst.Name("True"), equal=_EQUAL)
         )
     original_last = args[-1]
+    comma, before_comma = _separator(args)
     result = []
     for position, arg in enumerate(ordered):
         if position < len(ordered) - 1:
-            if not isinstance(arg.comma, cst.Comma):
-                arg = arg.with_changes(comma=_SPACE_COMMA)
+            # an argument that ended the call (or is new) takes the call's own separator: its
+            # closing layout (a line break before `)`) stays at the end, where it belongs
+            if arg is original_last or not isinstance(arg.comma, cst.Comma):
+                arg = arg.with_changes(comma=comma, whitespace_after_arg=before_comma)
             result.append(arg)
             continue
         if arg is not original_last:  # the last argument changed: keep the closing layout
-            comma, after = _closing(arg.comma, original_last)
-            arg = arg.with_changes(comma=comma, whitespace_after_arg=after)
+            comma_after, after = _closing(arg.comma, original_last)
+            arg = arg.with_changes(comma=comma_after, whitespace_after_arg=after)
         result.append(arg)
     return result
 
@@ -271,6 +354,14 @@ def _closing(
     return own, original_last.whitespace_after_arg
 
 
+def _tree_node(expression: str) -> cst.Name | cst.Attribute:
+    """`variables` or `self.variables` as a node."""
+    owner, _, name = expression.rpartition(".")
+    if owner:
+        return cst.Attribute(value=cst.Name(owner), attr=cst.Name(name))
+    return cst.Name(name)
+
+
 def _leaves(expression: cst.BaseExpression) -> list[cst.BaseExpression]:
     if isinstance(expression, cst.IfExp):
         return _leaves(expression.body) + _leaves(expression.orelse)
@@ -278,7 +369,7 @@ def _leaves(expression: cst.BaseExpression) -> list[cst.BaseExpression]:
 
 
 def _rewrite_unit(
-    source: str, form: str, flagged: dict[int, CallSite], settings: Settings, newline: str
+    source: str, form: str, flagged: dict[int, CallSite], names: _Names, newline: str
 ) -> str:
     """Rewrite one unit's text: flagged maps the n-th matching call in it to its site."""
     config = cst.PartialParserConfig(default_newline=newline)
@@ -294,13 +385,18 @@ def _rewrite_unit(
         raise _Unfixable(f"libcst cannot parse this code ({exc.message})") from None
     finder = _CallFinder()
     node.visit(finder)
-    report = form in (UnitForm.UNPACK, UnitForm.REPORT)
-    flags: dict[int, bool] = {}
+    report = form in (UnitForm.UNPACK, UnitForm.REPORT, UnitForm.RETURN_REPORT)
+    flags: dict[int, _Flag] = {}
     for position, site in flagged.items():
         if position >= len(finder.calls):
             raise _Unfixable("the call could not be located for rewriting")
         call = finder.calls[position]
-        flags[id(call)] = report and site.form == form
+        earlier = names.trees.get(site.previous) if site.previous is not None else None
+        flags[id(call)] = _Flag(report and site.form == form, earlier)
+    first = next(iter(flagged.values()))
+    if form == UnitForm.COPY:
+        assert first.previous is not None
+        return f"{names.tree(first)} = {names.trees[first.previous]}"
     if not statement_unit:
         new = node.visit(_CallRewriter(flags))
         assert isinstance(new, cst.CSTNode)
@@ -309,7 +405,10 @@ def _rewrite_unit(
     small = node.body[0]
     rewritten = small.visit(_CallRewriter(flags))
     assert isinstance(rewritten, cst.BaseSmallStatement)
-    variable = cst.Name(settings.assignment_name)
+    if form == UnitForm.RETURN:
+        assert isinstance(rewritten, cst.Expr)
+        return renderer.code_for_node(cst.Return(value=rewritten.value))
+    variable = _tree_node(names.tree(first))
     if form == UnitForm.ASSIGN and isinstance(small, cst.Expr):
         leaves = _leaves(small.value)
         if all(isinstance(leaf, cst.Call) and id(leaf) in flags for leaf in leaves):
@@ -327,4 +426,11 @@ def _rewrite_unit(
         target = rewritten.targets[0].target
         pair = cst.Tuple([cst.Element(variable), cst.Element(target)], lpar=[], rpar=[])
         rewritten = rewritten.with_changes(targets=[rewritten.targets[0].with_changes(target=pair)])
+    elif form == UnitForm.RETURN_REPORT and isinstance(rewritten, cst.Return):
+        assert rewritten.value is not None
+        pair = cst.Tuple(
+            [cst.Element(variable), cst.Element(cst.Name(names.report))], lpar=[], rpar=[]
+        )
+        bind = cst.Assign(targets=[cst.AssignTarget(target=pair)], value=rewritten.value)
+        return f"{renderer.code_for_node(bind)}{newline}{first.indent}return {names.report}"
     return renderer.code_for_node(rewritten)

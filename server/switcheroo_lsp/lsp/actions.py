@@ -80,17 +80,19 @@ async def quick_fixes(
             continue
         diagnostic = diagnostic_for(finding, index, document.encoding, ls.settings)
         change = DocumentChange(analysis.uri, analysis.version, analysis.text, result.edits, index)
-        actions.append(quick_fix_action(diagnostic, workspace_edit(ls.support, [change])))
+        edit = workspace_edit(ls.support, [change])
+        actions.append(quick_fix_action(diagnostic, edit, result.title))
     return actions
 
 
 def quick_fix_action(
-    diagnostic: types.Diagnostic | None, edit: types.WorkspaceEdit
+    diagnostic: types.Diagnostic | None, edit: types.WorkspaceEdit, title: str | None = None
 ) -> types.CodeAction:
-    """The preferred quick fix for one call, in a file or a notebook cell (same title and kind
-    everywhere, so clients and keybindings find it the same way)."""
+    """The preferred quick fix for one call, in a file or a notebook cell (same kind everywhere,
+    so clients and keybindings find it the same way; the title says when the fix does more than
+    convert the call, e.g. "... and return the tree")."""
     return types.CodeAction(
-        title=QUICKFIX_TITLE,
+        title=title or QUICKFIX_TITLE,
         kind=types.CodeActionKind.QuickFix,
         is_preferred=True,
         diagnostics=[diagnostic] if diagnostic is not None else None,
