@@ -113,7 +113,7 @@ class Analysis:
     all_calls: tuple[tuple[int, int], ...] = ()  # spans of every matching call, incl. skipped ones
     index: LineIndex | None = None
     head: HeadFacts | None = None
-    names: frozenset[str] = frozenset()  # every name the file binds or reads
+    names: frozenset[str] = frozenset()  # every name the file binds
     self_names: tuple[tuple[int, frozenset[str]], ...] = ()  # class start -> `self.` attributes
 
 
@@ -242,10 +242,12 @@ def _analyze_tree(text: str, tree: ast.Module, index: LineIndex, lines: list[int
 
 
 def _file_names(tree: ast.Module) -> frozenset[str]:
-    """Every name the file binds or reads anywhere: a new tree name must be none of them."""
+    """Every name the file binds anywhere (in any scope): a new tree name must be none of them.
+    A name only read (`variables` in code written for the migrated load) is not bound: the tree
+    may take it."""
     names: set[str] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
             names.add(node.id)
         elif isinstance(node, ast.arg):
             names.add(node.arg)
@@ -1035,8 +1037,16 @@ class _Context:
         )
 
     def _self_names(self, cls: ast.ClassDef) -> frozenset[str]:
-        """Attribute names used on `self` in a class, and the names its body defines."""
-        names = set(re.findall(r"\bself\s*\.\s*(\w+)", self.segment(cls)))
+        """Attributes a class assigns on `self`, and the names its body defines (methods): a
+        tree kept on `self` takes none of them (reads alone are code written for the tree)."""
+        names = {
+            node.attr
+            for node in ast.walk(cls)
+            if isinstance(node, ast.Attribute)
+            and not isinstance(node.ctx, ast.Load)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "self"
+        }
         for item in cls.body:
             if isinstance(item, (*_FUNCTIONS, ast.ClassDef)):
                 names.add(item.name)
