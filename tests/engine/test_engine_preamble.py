@@ -122,7 +122,7 @@ def test_preamble_placement(before: str, after: str) -> None:
     [
         "from switcheroo_lsp.runtime import KeyMapper\n",
         "from mylib.convert import KeyMapper\n",
-        "class KeyMapper:\n    pass\n",
+        "class KeyMapper:\n    @classmethod\n    def from_torch(cls, state):\n        return state\n",
         "try:\n    from mylib import KeyMapper\nexcept ImportError:\n    KeyMapper = None\n",
     ],
     ids=["imported", "imported_from_elsewhere", "defined", "imported_in_a_guard"],
@@ -281,3 +281,64 @@ def test_an_identical_import_further_down_is_not_duplicated() -> None:
     out = migrate(text)
     assert out.count("import numpy as np\n") == 1
     assert out.index("class KeyMapper") < out.index("import numpy as np")
+
+
+# Inserting the KeyMapper never changes the meaning of a name the file already binds.
+REBINDING = [
+    ("jax_numpy_as_np", "import jax.numpy as np\n", "`np`"),
+    ("from_jax_import_numpy_as_np", "from jax import numpy as np\n", "`np`"),
+    ("np_assigned", "import numpy\n\nnp = numpy.random\n", "`np`"),
+    ("jax_bound_to_a_value", "jax = load_backend()\n", "`jax`"),
+    (
+        "jax_bound_in_a_guard",
+        "try:\n    import jaxlib as jax\nexcept ImportError:\n    pass\n",
+        "`jax`",
+    ),
+    ("keymapper_of_the_users_own", "class KeyMapper:\n    pass\n", "`KeyMapper`"),
+    ("keymapper_a_function", "def KeyMapper(x):\n    return x\n", "`KeyMapper`"),
+]
+
+
+@pytest.mark.parametrize(
+    ("head", "name"), [r[1:] for r in REBINDING], ids=[r[0] for r in REBINDING]
+)
+def test_no_preamble_that_rebinds_a_name_of_the_file(head: str, name: str) -> None:
+    text = head + "\n\n" + CALL
+    result = fix_all(text)
+    assert result.edits == () and name in (result.error or "")
+    assert [why for _, why in result.skipped] == [result.error]
+    (finding,) = scan(text).findings
+    assert fix(text, finding.span.start).edits == ()
+
+
+def test_a_binding_with_the_same_meaning_is_no_conflict() -> None:
+    out = migrate("import jax\nimport numpy as np\n\n" + CALL)
+    assert out.count("import numpy as np") == 1 and out.count("\nimport jax\n") == 0
+
+
+def test_import_mode_binds_only_keymapper() -> None:
+    out = migrate("import jax.numpy as np\n\n" + CALL, IMPORT_MODE)
+    assert "import jax.numpy as np\n" in out and FIXED in out
+
+
+def test_the_rule_covers_every_line_the_preamble_would_insert(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A fake KeyMapper source with other imports and module-level names: each is checked."""
+    from switcheroo_lsp.engine import preamble
+
+    fake = (
+        '"""A KeyMapper."""\nimport jax.numpy as jnp\nfrom os import path as osp\n\n'
+        "SCALE = 2\n\n\nclass KeyMapper:\n    @classmethod\n    def from_torch(cls, state):\n"
+        "        return jnp.asarray(state) * SCALE\n"
+    )
+    monkeypatch.setattr(preamble, "keymapper_preamble_source", lambda: preamble._split_source(fake))
+    for head, name in [
+        ("import numpy as jnp\n", "`jnp`"),
+        ("osp = None\n", "`osp`"),
+        ("SCALE = 10\n", "`SCALE`"),
+    ]:
+        result = fix_all(head + "\n\n" + CALL)
+        assert result.edits == () and name in (result.error or ""), head
+    same = "import jax.numpy as jnp\n\n\n" + CALL
+    assert apply_edits(same, fix_all(same).edits).count("import jax.numpy as jnp") == 1

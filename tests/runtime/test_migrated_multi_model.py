@@ -110,10 +110,7 @@ class TorchHead(torch.nn.Module):
         return self.fc2(torch.relu(self.fc1(y)))
 
 
-@pytest.mark.parametrize("preamble", ["inline", "import"])
-def test_every_tree_of_a_migrated_multi_model_script_reaches_its_user(
-    tmp_path: Path, preamble: str
-) -> None:
+def test_every_tree_of_a_migrated_multi_model_script_reaches_its_user(tmp_path: Path) -> None:
     encoder = randomize(torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU()))
     decoder = randomize(torch.nn.Linear(8, 3))
     head, update = randomize(TorchHead()), randomize(TorchHead())
@@ -127,7 +124,7 @@ def test_every_tree_of_a_migrated_multi_model_script_reaches_its_user(
     script = tmp_path / "score.py"
     script.write_text(SCRIPT)
 
-    assert switcheroo(["fix", "--no-config", "--quiet", "--preamble", preamble, str(script)]) == 0
+    assert switcheroo(["fix", "--no-config", "--quiet", str(script)]) == 0  # KeyMapper inlined
     migrated = script.read_text()
     assert "load_state_dict" not in migrated
     lines = [line.strip() for line in migrated.splitlines()]

@@ -15,7 +15,7 @@ import libcst as cst
 
 from switcheroo_lsp.engine.arguments import ArgAction, ArgForm, ArgInfo, plan_arguments
 from switcheroo_lsp.engine.model import Edit, Finding, FixResult
-from switcheroo_lsp.engine.preamble import preamble_text_edit
+from switcheroo_lsp.engine.preamble import PreambleConflict, preamble_text_edit
 from switcheroo_lsp.engine.scan import (
     NAME,
     REPORT_KEYWORD,
@@ -180,7 +180,12 @@ def _build(
         reason = skipped[0][1] if skipped else "nothing to fix"
         return FixResult(error=reason, skipped=tuple(skipped))
     limit = min((s.top_start for s in fixed_sites if s.runs_at_import), default=len(text) + 1)
-    placement = preamble_text_edit(text, analysis.head, limit, settings.preamble)
+    try:
+        placement = preamble_text_edit(text, analysis.head, limit, settings.preamble)
+    except PreambleConflict as exc:
+        reason = str(exc)
+        every = [(s.finding, reason) for s in fixed_sites]
+        return FixResult(error=reason, skipped=tuple(skipped + every))
     if placement is not None:
         start, end, new_text = placement
         edits.append(make_edit(index, start, end, new_text))
@@ -293,18 +298,22 @@ def _rewrite_args(
         raise _Unfixable(plan.reason)
     state: list[cst.Arg] = []
     strict: list[cst.Arg] = []
+    ended_the_call: cst.Arg | None = None  # the original last argument, as rewritten
     for arg, action in zip(args, plan.actions, strict=True):
+        kept: cst.Arg | None = None
         if action is ArgAction.STATE:
-            state.append(arg.with_changes(keyword=None, equal=cst.MaybeSentinel.DEFAULT))
+            kept = arg.with_changes(keyword=None, equal=cst.MaybeSentinel.DEFAULT)
+            state.append(kept)
         elif action is ArgAction.STRICT:
+            kept = arg
             if arg.keyword is None:
-                arg = arg.with_changes(keyword=cst.Name("strict"), equal=_EQUAL)
-            strict.append(arg)
+                kept = arg.with_changes(keyword=cst.Name("strict"), equal=_EQUAL)
+            strict.append(kept)
+        if arg is args[-1]:
+            ended_the_call = kept
     ordered = state
     if target is not None:
-        ordered.append(
-            cst.Arg(keyword=cst.Name("target"), value=cst.parse_expression(target), equal=_EQUAL)
-        )
+        ordered.append(cst.Arg(keyword=cst.Name("target"), value=_tree_node(target), equal=_EQUAL))
     ordered += strict
     if report:
         ordered.append(
@@ -317,11 +326,11 @@ def _rewrite_args(
         if position < len(ordered) - 1:
             # an argument that ended the call (or is new) takes the call's own separator: its
             # closing layout (a line break before `)`) stays at the end, where it belongs
-            if arg is original_last or not isinstance(arg.comma, cst.Comma):
+            if arg is ended_the_call or not isinstance(arg.comma, cst.Comma):
                 arg = arg.with_changes(comma=comma, whitespace_after_arg=before_comma)
             result.append(arg)
             continue
-        if arg is not original_last:  # the last argument changed: keep the closing layout
+        if arg is not ended_the_call:  # the last argument changed: keep the closing layout
             comma_after, after = _closing(arg.comma, original_last)
             arg = arg.with_changes(comma=comma_after, whitespace_after_arg=after)
         result.append(arg)
