@@ -70,6 +70,22 @@ NAMES = [
         "variables = model.init(rng, x)\nvariables_2 = KeyMapper.from_torch(sd)\n",
     ),
     (
+        "a_name_bound_by_a_tuple_target_is_not_taken",
+        "variables, state = init()\nmodel.load_state_dict(sd)\n",
+        "variables, state = init()\nvariables_2 = KeyMapper.from_torch(sd)\n",
+    ),
+    (
+        "a_name_bound_by_with_as_is_not_taken",
+        "with open(p) as variables:\n    pass\nmodel.load_state_dict(sd)\n",
+        "with open(p) as variables:\n    pass\nvariables_2 = KeyMapper.from_torch(sd)\n",
+    ),
+    (
+        "a_parameter_of_the_loading_function_is_not_taken",
+        "def main(sd, variables,\n         other):\n    model = Net()\n    model.load_state_dict(sd)\n",
+        "def main(sd, variables,\n         other):\n    model = Net()\n"
+        "    variables_2 = KeyMapper.from_torch(sd)\n",
+    ),
+    (
         "a_name_only_read_is_code_written_for_the_tree",
         "model.load_state_dict(sd)\nlogits = model.apply(variables, x)\n",
         "variables = KeyMapper.from_torch(sd)\nlogits = model.apply(variables, x)\n",

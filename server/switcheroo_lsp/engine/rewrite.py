@@ -26,7 +26,7 @@ from switcheroo_lsp.engine.scan import (
     parse_quietly,
 )
 from switcheroo_lsp.engine.text import apply_edits, detect_newline, make_edit
-from switcheroo_lsp.engine.trees import tree_names
+from switcheroo_lsp.engine.trees import free_name, tree_names
 from switcheroo_lsp.settings import Settings
 
 _NO_SPACE = cst.SimpleWhitespace("")
@@ -152,8 +152,8 @@ def _build(
     skipped: list[tuple[Finding, str]] = []
     fixed_sites: list[CallSite] = []
     newline = detect_newline(text)
-    names = tree_names(analysis, settings)
-    report_name = _free_name("report", analysis.names)
+    names = tree_names(analysis, settings, text)
+    report_name = free_name("report", analysis.names, text, analysis.runtime_span)
     for unit in _merge_units(sites):
         calls_in_unit = [c for c in analysis.all_calls if unit.start <= c[0] and c[1] <= unit.end]
         flagged = {
@@ -196,14 +196,6 @@ def _build(
         except (SyntaxError, ValueError) as exc:  # a bug, but never hand out a broken file
             return FixResult(error=f"internal error: the rewritten file would not parse ({exc})")
     return FixResult(edits=tuple(edits), fixed=len(fixed_sites), skipped=tuple(skipped))
-
-
-def _free_name(name: str, taken: frozenset[str]) -> str:
-    candidate, number = name, 2
-    while candidate in taken:
-        candidate = f"{name}_{number}"
-        number += 1
-    return candidate
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import threading
 import warnings
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from switcheroo_lsp.engine.arguments import ArgForm, ArgInfo, plan_arguments
@@ -113,8 +113,9 @@ class Analysis:
     all_calls: tuple[tuple[int, int], ...] = ()  # spans of every matching call, incl. skipped ones
     index: LineIndex | None = None
     head: HeadFacts | None = None
-    names: frozenset[str] = frozenset()  # every name the file binds
+    names: frozenset[str] = frozenset()  # parameters and locals of the functions holding loads
     self_names: tuple[tuple[int, frozenset[str]], ...] = ()  # class start -> `self.` attributes
+    runtime_span: tuple[int, int] = (0, 0)  # the inlined KeyMapper class, if the file has one
 
 
 _CACHE: OrderedDict[str, Analysis] = OrderedDict()
@@ -236,30 +237,51 @@ def _analyze_tree(text: str, tree: ast.Module, index: LineIndex, lines: list[int
         tuple(sorted(all_calls)),
         index,
         head_facts(tree, index) if sites else None,
-        _file_names(tree) if sites else frozenset(),
+        _function_names(context.function_facts_seen()),
         tuple(context.class_names.items()),
+        _runtime_span(tree, context),
     )
 
 
-def _file_names(tree: ast.Module) -> frozenset[str]:
-    """Every name the file binds anywhere (in any scope): a new tree name must be none of them.
-    A name only read (`variables` in code written for the migrated load) is not bound: the tree
-    may take it."""
+def _runtime_span(tree: ast.Module, context: _Context) -> tuple[int, int]:
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == "KeyMapper":
+            return context.start(node), context.end(node)
+    return (0, 0)
+
+
+def _function_names(facts: Iterable[_FunctionFacts]) -> frozenset[str]:
+    """Parameters and locals of the functions holding loads (a new tree name avoids them)."""
     names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            names.add(node.id)
-        elif isinstance(node, ast.arg):
-            names.add(node.arg)
-        elif isinstance(node, ast.alias):
-            names.add((node.asname or node.name).split(".")[0])
-        elif isinstance(node, (*_FUNCTIONS, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, ast.Global | ast.Nonlocal):
-            names.update(node.names)
-        elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
-            names.add(node.name)
+    for function in facts:
+        names |= function.parameters | function.local | function.outer
     return frozenset(names)
+
+
+_ASSIGNED_AFTER = re.compile(r"\s*(?:(?:[-+*/%&|^@]|<<|>>|\*\*|//)?=(?!=)|:=|:(?!=))")
+_BINDING_BEFORE = re.compile(r"\b(?:for|as|def|class|import|global|nonlocal|lambda)\b")
+_TARGET_LIST_AFTER = re.compile(r"\s*[,)\]][^#\n]*?(?<![=!<>])=(?!=)")
+
+
+def binds_name(text: str, name: str, skip: tuple[int, int] = (0, 0)) -> bool:
+    """Whether the file may bind ``name`` somewhere, judged from the text around each of its
+    occurrences (an over-approximation: fast, and a false "yes" only makes a new tree name
+    more careful). A name only read (`variables` in code written for the migrated load) is not
+    bound. Occurrences inside ``skip`` (the inlined KeyMapper) are not the user's."""
+    for match in re.finditer(rf"(?<![\w.]){re.escape(name)}(?!\w)", text):
+        if skip[0] <= match.start() < skip[1]:
+            continue
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        line_end = text.find("\n", match.end())
+        before = text[line_start : match.start()]
+        after = text[match.end() : line_end if line_end >= 0 else len(text)]
+        if (
+            _ASSIGNED_AFTER.match(after)
+            or _BINDING_BEFORE.search(before)
+            or _TARGET_LIST_AFTER.match(after)
+        ):
+            return True
+    return False
 
 
 _RETURNED_REPORT = (
@@ -945,6 +967,10 @@ class _Context:
 
     # -- where the tree goes ----------------------------------------------------------------
 
+    def function_facts_seen(self) -> list[_FunctionFacts]:
+        """The facts of every function holding a load (computed while placing trees)."""
+        return list(self._functions.values())
+
     def function_facts(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> _FunctionFacts:
         facts = self._functions.get(id(function))
         if facts is None:
@@ -965,6 +991,8 @@ class _Context:
         functions = [n for n in path if isinstance(n, _FUNCTIONS) and n is not statement]
         function = functions[-1] if functions else None
         flow = self.start(function) if function is not None else 0
+        if function is not None:
+            self.function_facts(function)  # (its names are taken: a new tree name avoids them)
         inner = path[path.index(function) + 1 :] if function is not None else path
         for node in inner:
             if isinstance(node, ast.For | ast.AsyncFor) and root in _loop_names(node.target):

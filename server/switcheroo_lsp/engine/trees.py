@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable
 
 from switcheroo_lsp.engine.model import CODE_CHECKPOINT, CODE_COPY, ReceiverKind
-from switcheroo_lsp.engine.scan import Analysis, CallSite, Place
+from switcheroo_lsp.engine.scan import Analysis, CallSite, Place, binds_name
 from switcheroo_lsp.settings import Settings, TreeNames
 
 _WRAPPERS = frozenset({"module", "_orig_mod", "model_ema", "_fsdp_wrapped_module"})
@@ -47,9 +47,13 @@ def _receiver_names(receivers: list[str], suffix: str) -> dict[str, str]:
             take[r] += 1
 
 
-def _free(name: str, taken: set[str]) -> str:
+def free_name(
+    name: str, taken: set[str] | frozenset[str], text: str, skip: tuple[int, int] = (0, 0)
+) -> str:
+    """``name``, or ``name_2``, ``name_3``...: the first that is neither taken nor bound in
+    ``text`` (for an attribute of `self`, pass text="": the class's names are all in taken)."""
     candidate, number = name, 2
-    while candidate in taken:
+    while candidate in taken or (text and binds_name(text, candidate, skip)):
         candidate = f"{name}_{number}"
         number += 1
     return candidate
@@ -65,7 +69,7 @@ def _tree_sites(sites: Iterable[CallSite]) -> list[CallSite]:
     ]
 
 
-def tree_names(analysis: Analysis, settings: Settings) -> dict[int, str]:
+def tree_names(analysis: Analysis, settings: Settings, text: str) -> dict[int, str]:
     """{call span start: the expression its tree is bound to}, e.g. `unet_variables` or
     `self.variables`, for every model load (fixable or not, so one fix names as fix-all does)."""
     groups: dict[tuple[str, int], list[CallSite]] = {}
@@ -82,13 +86,14 @@ def tree_names(analysis: Analysis, settings: Settings) -> dict[int, str]:
         else:
             wanted = _receiver_names(receivers, base)
         taken = set(class_names.get(scope, ())) if home == Place.SELF else set(analysis.names)
+        source = "" if home == Place.SELF else text
         chosen: dict[str, str] = {}
         for receiver in receivers:
             name = wanted[receiver] if _is_name(wanted[receiver]) else base
             if settings.tree_names is TreeNames.SINGLE and chosen:
                 chosen[receiver] = next(iter(chosen.values()))
                 continue
-            name = _free(name, taken)
+            name = free_name(name, taken, source, analysis.runtime_span)
             taken.add(name)
             chosen[receiver] = name
         prefix = "self." if home == Place.SELF else ""
