@@ -23,6 +23,7 @@ from switcheroo_lsp.engine.scan import (
     CallSite,
     UnitForm,
     analyze,
+    binds_name,
     parse_quietly,
 )
 from switcheroo_lsp.engine.text import apply_edits, detect_newline, make_edit
@@ -152,8 +153,12 @@ def _build(
     skipped: list[tuple[Finding, str]] = []
     fixed_sites: list[CallSite] = []
     newline = detect_newline(text)
-    names = tree_names(analysis, settings, text)
-    report_name = free_name("report", analysis.names, text, analysis.runtime_span)
+    names = tree_names(analysis, settings, text, sites)
+    report_name = "report"
+    if any(s.form == UnitForm.RETURN_REPORT for s in sites):
+        report_name = free_name(
+            "report", analysis.names, lambda name: binds_name(text, name, analysis.runtime_span)
+        )
     for unit in _merge_units(sites):
         calls_in_unit = [c for c in analysis.all_calls if unit.start <= c[0] and c[1] <= unit.end]
         flagged = {

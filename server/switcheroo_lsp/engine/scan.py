@@ -268,13 +268,20 @@ def binds_name(text: str, name: str, skip: tuple[int, int] = (0, 0)) -> bool:
     occurrences (an over-approximation: fast, and a false "yes" only makes a new tree name
     more careful). A name only read (`variables` in code written for the migrated load) is not
     bound. Occurrences inside ``skip`` (the inlined KeyMapper) are not the user's."""
-    for match in re.finditer(rf"(?<![\w.]){re.escape(name)}(?!\w)", text):
-        if skip[0] <= match.start() < skip[1]:
+    position = text.find(name)
+    while position >= 0:
+        start, end = position, position + len(name)
+        position = text.find(name, end)
+        if skip[0] <= start < skip[1]:
             continue
-        line_start = text.rfind("\n", 0, match.start()) + 1
-        line_end = text.find("\n", match.end())
-        before = text[line_start : match.start()]
-        after = text[match.end() : line_end if line_end >= 0 else len(text)]
+        if (start and (text[start - 1].isalnum() or text[start - 1] in "_.")) or (
+            end < len(text) and (text[end].isalnum() or text[end] == "_")
+        ):
+            continue  # part of a longer name, or an attribute
+        line_start = text.rfind("\n", 0, start) + 1
+        line_end = text.find("\n", end)
+        before = text[line_start:start]
+        after = text[end : line_end if line_end >= 0 else len(text)]
         if (
             _ASSIGNED_AFTER.match(after)
             or _BINDING_BEFORE.search(before)

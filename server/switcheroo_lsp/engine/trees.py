@@ -12,9 +12,10 @@ Setting ``treeNames = "single"`` binds the assignment name everywhere.
 
 from __future__ import annotations
 
+import functools
 import keyword
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from switcheroo_lsp.engine.model import CODE_CHECKPOINT, CODE_COPY, ReceiverKind
 from switcheroo_lsp.engine.scan import Analysis, CallSite, Place, binds_name
@@ -48,12 +49,11 @@ def _receiver_names(receivers: list[str], suffix: str) -> dict[str, str]:
 
 
 def free_name(
-    name: str, taken: set[str] | frozenset[str], text: str, skip: tuple[int, int] = (0, 0)
+    name: str, taken: set[str] | frozenset[str], bound: Callable[[str], bool] | None = None
 ) -> str:
-    """``name``, or ``name_2``, ``name_3``...: the first that is neither taken nor bound in
-    ``text`` (for an attribute of `self`, pass text="": the class's names are all in taken)."""
+    """``name``, or ``name_2``, ``name_3``...: the first that is neither taken nor ``bound``."""
     candidate, number = name, 2
-    while candidate in taken or (text and binds_name(text, candidate, skip)):
+    while candidate in taken or (bound is not None and bound(candidate)):
         candidate = f"{name}_{number}"
         number += 1
     return candidate
@@ -69,14 +69,20 @@ def _tree_sites(sites: Iterable[CallSite]) -> list[CallSite]:
     ]
 
 
-def tree_names(analysis: Analysis, settings: Settings, text: str) -> dict[int, str]:
+def tree_names(
+    analysis: Analysis, settings: Settings, text: str, sites: Iterable[CallSite] = ()
+) -> dict[int, str]:
     """{call span start: the expression its tree is bound to}, e.g. `unet_variables` or
-    `self.variables`, for every model load (fixable or not, so one fix names as fix-all does)."""
+    `self.variables`, for every model load in the scopes of ``sites`` (all scopes if none):
+    the names of a scope come from all its loads, fixable or not, so one fix names as fix-all."""
+    scopes = {(Place.SELF if s.place == Place.SELF else Place.LOCAL, s.scope) for s in sites}
     groups: dict[tuple[str, int], list[CallSite]] = {}
     for site in _tree_sites(analysis.sites):
         home = Place.SELF if site.place == Place.SELF else Place.LOCAL
-        groups.setdefault((home, site.scope), []).append(site)
+        if not scopes or (home, site.scope) in scopes:
+            groups.setdefault((home, site.scope), []).append(site)
     class_names = dict(analysis.self_names)
+    bound_in_text = functools.cache(lambda name: binds_name(text, name, analysis.runtime_span))
     out: dict[int, str] = {}
     for (home, scope), members in groups.items():
         receivers = list(dict.fromkeys(s.receiver_key for s in members))
@@ -86,14 +92,14 @@ def tree_names(analysis: Analysis, settings: Settings, text: str) -> dict[int, s
         else:
             wanted = _receiver_names(receivers, base)
         taken = set(class_names.get(scope, ())) if home == Place.SELF else set(analysis.names)
-        source = "" if home == Place.SELF else text
+        bound = None if home == Place.SELF else bound_in_text  # (the class's names: in taken)
         chosen: dict[str, str] = {}
         for receiver in receivers:
             name = wanted[receiver] if _is_name(wanted[receiver]) else base
             if settings.tree_names is TreeNames.SINGLE and chosen:
                 chosen[receiver] = next(iter(chosen.values()))
                 continue
-            name = free_name(name, taken, source, analysis.runtime_span)
+            name = free_name(name, taken, bound)
             taken.add(name)
             chosen[receiver] = name
         prefix = "self." if home == Place.SELF else ""
