@@ -52,3 +52,13 @@ def test_unknown_keys_and_non_objects_are_reported_not_raised():
     assert settings == Settings() and "bogus" in problems[0]
     settings, problems = Settings.from_dict(["not", "an", "object"])
     assert settings == Settings() and "object" in problems[0]
+
+
+def test_tree_names_setting_accepts_receiver_and_single() -> None:
+    from switcheroo_lsp.settings import TreeNames
+
+    assert Settings().tree_names is TreeNames.RECEIVER
+    settings, problems = Settings.from_dict({"treeNames": "single"})
+    assert settings.tree_names is TreeNames.SINGLE and problems == []
+    settings, problems = Settings.from_dict({"tree_names": "per-call"})
+    assert settings.tree_names is TreeNames.RECEIVER and "receiver, single" in problems[0]

@@ -258,6 +258,11 @@ NO_PLACE = [
         "different models",
     ),
     (
+        "a_copy_on_one_side_of_a_conditional_expression",
+        "a.load_state_dict(sd)\nb.load_state_dict(a.state_dict()) if c else b.load_state_dict(x)\n",
+        "another branch of this conditional expression",
+    ),
+    (
         "an_update_of_a_model_whose_first_load_has_no_fix",
         "model.load_state_dict(sd, **kw)\nmodel.load_state_dict(extra, strict=False)\n",
         "migrate both loads by hand",

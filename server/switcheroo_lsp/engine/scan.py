@@ -311,6 +311,22 @@ def _short(key: str) -> str:
 def _link_loads(sites: list[CallSite]) -> list[CallSite]:
     """Tie each load to the earlier load of the same receiver it updates (torch merges into the
     loaded model), and each copy to the load that holds its source's tree; no such load: no fix."""
+    # the branches of one conditional expression are rewritten together or not at all
+    blocked = {
+        (s.flow, s.block_path)
+        for s in sites
+        if s.conditional and s.finding.kind is ReceiverKind.MODEL and not s.finding.fixable
+    }
+    sites = [
+        _fail(
+            s,
+            "another branch of this conditional expression has no fix, and a half-rewritten "
+            "expression would lose the tree: migrate it by hand",
+        )
+        if s.conditional and s.finding.fixable and (s.flow, s.block_path) in blocked
+        else s
+        for s in sites
+    ]
     out: list[CallSite] = []
     for site in sites:
         finding = site.finding
@@ -863,6 +879,15 @@ class _Context:
                     )
             if reason is None and copy_of is not None and usage is not Usage.STATEMENT:
                 reason = "the copy's value (torch's missing/unexpected report) is used"
+            if (
+                reason is None
+                and copy_of is not None
+                and any(isinstance(n, ast.IfExp) for n in path)
+            ):
+                reason = (
+                    "the copy happens only on one side of a conditional expression: write it "
+                    "as an `if` statement (`target_variables = source_variables`) by hand"
+                )
             if reason is None and copy_of is not None and place == Place.RETURN:
                 reason = (
                     f"`{self.segment(func.value)}` is the caller's model: return the tree of "  # type: ignore[attr-defined]
