@@ -15,6 +15,7 @@ import libcst as cst
 
 from switcheroo_lsp.engine.arguments import ArgAction, ArgForm, ArgInfo, plan_arguments
 from switcheroo_lsp.engine.model import Edit, Finding, FixResult
+from switcheroo_lsp.engine.places import binds_name
 from switcheroo_lsp.engine.preamble import PreambleConflict, preamble_text_edit
 from switcheroo_lsp.engine.scan import (
     NAME,
@@ -23,7 +24,6 @@ from switcheroo_lsp.engine.scan import (
     CallSite,
     UnitForm,
     analyze,
-    binds_name,
     parse_quietly,
 )
 from switcheroo_lsp.engine.text import apply_edits, detect_newline, make_edit

@@ -15,7 +15,7 @@ import threading
 import warnings
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from switcheroo_lsp.engine.arguments import ArgForm, ArgInfo, plan_arguments
@@ -36,6 +36,7 @@ from switcheroo_lsp.engine.model import (
     Span,
     Usage,
 )
+from switcheroo_lsp.engine.places import FunctionFacts, base_name, function_names, loop_names
 from switcheroo_lsp.engine.preamble import HeadFacts, head_facts
 from switcheroo_lsp.engine.text import LineIndex
 
@@ -237,7 +238,7 @@ def _analyze_tree(text: str, tree: ast.Module, index: LineIndex, lines: list[int
         tuple(sorted(all_calls)),
         index,
         head_facts(tree, index) if sites else None,
-        _function_names(context.function_facts_seen()),
+        function_names(context.function_facts_seen()),
         tuple(context.class_names.items()),
         _runtime_span(tree, context),
     )
@@ -248,47 +249,6 @@ def _runtime_span(tree: ast.Module, context: _Context) -> tuple[int, int]:
         if isinstance(node, ast.ClassDef) and node.name == "KeyMapper":
             return context.start(node), context.end(node)
     return (0, 0)
-
-
-def _function_names(facts: Iterable[_FunctionFacts]) -> frozenset[str]:
-    """Parameters and locals of the functions holding loads (a new tree name avoids them)."""
-    names: set[str] = set()
-    for function in facts:
-        names |= function.parameters | function.local | function.outer
-    return frozenset(names)
-
-
-_ASSIGNED_AFTER = re.compile(r"\s*(?:(?:[-+*/%&|^@]|<<|>>|\*\*|//)?=(?!=)|:=|:(?!=))")
-_BINDING_BEFORE = re.compile(r"\b(?:for|as|def|class|import|global|nonlocal|lambda)\b")
-_TARGET_LIST_AFTER = re.compile(r"\s*[,)\]][^#\n]*?(?<![=!<>])=(?!=)")
-
-
-def binds_name(text: str, name: str, skip: tuple[int, int] = (0, 0)) -> bool:
-    """Whether the file may bind ``name`` somewhere, judged from the text around each of its
-    occurrences (an over-approximation: fast, and a false "yes" only makes a new tree name
-    more careful). A name only read (`variables` in code written for the migrated load) is not
-    bound. Occurrences inside ``skip`` (the inlined KeyMapper) are not the user's."""
-    position = text.find(name)
-    while position >= 0:
-        start, end = position, position + len(name)
-        position = text.find(name, end)
-        if skip[0] <= start < skip[1]:
-            continue
-        if (start and (text[start - 1].isalnum() or text[start - 1] in "_.")) or (
-            end < len(text) and (text[end].isalnum() or text[end] == "_")
-        ):
-            continue  # part of a longer name, or an attribute
-        line_start = text.rfind("\n", 0, start) + 1
-        line_end = text.find("\n", end)
-        before = text[line_start:start]
-        after = text[end : line_end if line_end >= 0 else len(text)]
-        if (
-            _ASSIGNED_AFTER.match(after)
-            or _BINDING_BEFORE.search(before)
-            or _TARGET_LIST_AFTER.match(after)
-        ):
-            return True
-    return False
 
 
 _RETURNED_REPORT = (
@@ -544,71 +504,6 @@ def _state_kind(node: ast.AST | None) -> ReceiverKind | None:
     return kind_of_words(names)
 
 
-class _FunctionFacts:
-    """What a function binds locally and what it hands back (nested defs and classes excluded)."""
-
-    def __init__(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        arguments = function.args
-        every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
-        every += [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
-        self.parameters = {a.arg for a in every}
-        self.local: set[str] = set()
-        self.outer: set[str] = set()  # declared global or nonlocal
-        self.returned: list[ast.AST] = []  # values of `return <value>`
-        self.generator = False
-        stack: list[ast.AST] = list(function.body)
-        while stack:
-            node = stack.pop()
-            if isinstance(node, (*_FUNCTIONS, ast.ClassDef)):
-                self.local.add(node.name)
-                continue
-            if isinstance(node, ast.Lambda):
-                continue
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                self.local.add(node.id)
-            elif isinstance(node, ast.alias):
-                self.local.add((node.asname or node.name).split(".")[0])
-            elif isinstance(node, ast.Global | ast.Nonlocal):
-                self.outer.update(node.names)
-            elif isinstance(node, ast.Return) and node.value is not None:
-                self.returned.append(node.value)
-            elif isinstance(node, ast.Yield | ast.YieldFrom):
-                self.generator = True
-            stack.extend(ast.iter_child_nodes(node))
-
-    def is_local(self, name: str) -> bool:
-        """Bound in the function itself (not a parameter, not from an outer scope)."""
-        return name in self.local and name not in self.parameters and name not in self.outer
-
-    def returns_name(self, name: str) -> bool:
-        """`return model`, `return model, optimizer`, `return {"model": model}`: handed back."""
-        stack = list(self.returned)
-        while stack:
-            value = stack.pop()
-            if isinstance(value, ast.Name) and value.id == name:
-                return True
-            if isinstance(value, ast.Tuple | ast.List | ast.Set):
-                stack.extend(value.elts)
-            elif isinstance(value, ast.Dict):
-                stack.extend(value.values)
-            elif isinstance(value, ast.Starred | ast.NamedExpr):
-                stack.append(value.value)
-            elif isinstance(value, ast.IfExp):
-                stack += [value.body, value.orelse]
-        return False
-
-
-def _base_name(node: ast.AST) -> str | None:
-    """The name a receiver expression starts from: `models[0].head` -> models."""
-    while isinstance(node, ast.Attribute | ast.Subscript | ast.Call):
-        node = node.func if isinstance(node, ast.Call) else node.value
-    return node.id if isinstance(node, ast.Name) else None
-
-
-def _loop_names(target: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
-
-
 class _Context:
     """Per-text state for classifying calls: scope facts are computed once per scope."""
 
@@ -617,7 +512,7 @@ class _Context:
         self.index = index
         self.tree = tree
         self._scopes: dict[int, _ScopeFacts] = {}
-        self._functions: dict[int, _FunctionFacts] = {}
+        self._functions: dict[int, FunctionFacts] = {}
         self.class_names: dict[int, frozenset[str]] = {}  # class start -> its `self.` names
 
     def scope_facts(self, scope: ast.AST) -> _ScopeFacts:
@@ -999,14 +894,14 @@ class _Context:
 
     # -- where the tree goes ----------------------------------------------------------------
 
-    def function_facts_seen(self) -> list[_FunctionFacts]:
+    def function_facts_seen(self) -> list[FunctionFacts]:
         """The facts of every function holding a load (computed while placing trees)."""
         return list(self._functions.values())
 
-    def function_facts(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> _FunctionFacts:
+    def function_facts(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> FunctionFacts:
         facts = self._functions.get(id(function))
         if facts is None:
-            facts = self._functions[id(function)] = _FunctionFacts(function)
+            facts = self._functions[id(function)] = FunctionFacts(function)
         return facts
 
     def _place(
@@ -1017,7 +912,7 @@ class _Context:
         statement: ast.stmt | None,
     ) -> tuple[str, int, int, str | None]:
         """(place, naming scope, flow scope, reason): the receiver's home decides the tree's."""
-        root = _base_name(receiver)
+        root = base_name(receiver)
         shown = self.segment(receiver)
         # (a decorator or a default runs where the def statement is, not in its function)
         functions = [n for n in path if isinstance(n, _FUNCTIONS) and n is not statement]
@@ -1027,7 +922,7 @@ class _Context:
             self.function_facts(function)  # (its names are taken: a new tree name avoids them)
         inner = path[path.index(function) + 1 :] if function is not None else path
         for node in inner:
-            if isinstance(node, ast.For | ast.AsyncFor) and root in _loop_names(node.target):
+            if isinstance(node, ast.For | ast.AsyncFor) and root in loop_names(node.target):
                 return (
                     Place.LOCAL,
                     0,

@@ -18,7 +18,8 @@ import re
 from collections.abc import Callable, Iterable
 
 from switcheroo_lsp.engine.model import CODE_CHECKPOINT, CODE_COPY, ReceiverKind
-from switcheroo_lsp.engine.scan import Analysis, CallSite, Place, binds_name
+from switcheroo_lsp.engine.places import binds_name
+from switcheroo_lsp.engine.scan import Analysis, CallSite, Place
 from switcheroo_lsp.settings import Settings, TreeNames
 
 _WRAPPERS = frozenset({"module", "_orig_mod", "model_ema", "_fsdp_wrapped_module"})
