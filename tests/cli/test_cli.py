@@ -30,6 +30,16 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+def test_check_reports_copies_between_models_as_model_calls(tmp_path: Path) -> None:
+    text = "policy_net = DQN()\ntarget_net = DQN()\ntarget_net.load_state_dict(policy_net.state_dict())\n"
+    target = write(tmp_path / "dqn.py", text)
+    code, out, err = run("check", str(target))
+    assert code == 1
+    assert out.startswith(f"{target}:3:1: model-copy `target_net.load_state_dict(...)`")
+    assert "target_net_variables = policy_net_variables" in out
+    assert "Found 1 load_state_dict call to migrate in 1 file (0 fixable" in err
+
+
 def test_check_prints_ruff_like_lines_and_exits_1(tmp_path: Path) -> None:
     target = write(tmp_path / "train.py", MODEL)
     code, out, err = run("check", str(target))
