@@ -166,3 +166,26 @@ def test_target_keeps_the_earlier_trees_leaves_the_checkpoint_lacks() -> None:
     np.testing.assert_array_equal(params["fc1"]["bias"], base.fc1.bias.detach().numpy())
     np.testing.assert_array_equal(params["fc2"]["kernel"], update.fc2.weight.detach().numpy().T)
     np.testing.assert_array_equal(params["fc2"]["bias"], update.fc2.bias.detach().numpy())
+
+
+def test_target_reports_adapter_keys_the_model_lacks_and_places_none_of_them() -> None:
+    """A LoRA-style second checkpoint: keys the model has replace its leaves, keys it lacks are
+    unexpected (as torch's strict=False report says), never moved into the model's other slots."""
+    from switcheroo_lsp.runtime import KeyMapper
+
+    base = randomize(TorchHead())
+    tree = KeyMapper.from_torch(base.state_dict())
+    adapter = {
+        "fc1.lora_A.weight": torch.randn(2, 3),
+        "fc1.lora_B.weight": torch.randn(6, 2),
+        "fc2.weight": torch.randn(3, 6),
+    }
+    with pytest.warns(UserWarning):
+        merged, report = KeyMapper.from_torch(
+            adapter, target=tree, strict=False, return_report=True
+        )
+    assert sorted(report.unexpected_keys) == ["fc1.lora_A.weight", "fc1.lora_B.weight"]
+    params = merged["params"]
+    np.testing.assert_array_equal(params["fc1"]["kernel"], base.fc1.weight.detach().numpy().T)
+    np.testing.assert_array_equal(params["fc2"]["kernel"], adapter["fc2.weight"].numpy().T)
+    np.testing.assert_array_equal(params["fc2"]["bias"], base.fc2.bias.detach().numpy())
