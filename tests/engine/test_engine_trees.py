@@ -345,3 +345,16 @@ def test_one_fix_names_the_tree_as_fix_all_does() -> None:
     second = scan(text).findings[1]
     one = apply_edits(text, fix(text, second.span.start).edits)
     assert "vae_variables = KeyMapper.from_torch(b)" in one
+
+
+def test_a_bulk_pass_without_the_earlier_load_leaves_the_later_one() -> None:
+    """When fix-all leaves an earlier load out (e.g. it applies only sure fixes), a load that
+    updates its tree is left too, never written against a name that was not bound."""
+    from switcheroo_lsp.engine import rewrite
+    from switcheroo_lsp.engine.scan import analyze
+
+    text = HEADER + "model.load_state_dict(base)\nmodel.load_state_dict(lora, strict=False)\n"
+    analysis = analyze(text)
+    later = [analysis.sites[1]]
+    result = rewrite._build(text, analysis, later, Settings(), verify=True)
+    assert result.edits == () and "line 3" in (result.error or "")

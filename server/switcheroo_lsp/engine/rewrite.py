@@ -159,6 +159,22 @@ def _build(
         report_name = free_name(
             "report", analysis.names, lambda name: binds_name(text, name, analysis.runtime_span)
         )
+    # a load that updates (or copies) an earlier load's tree needs that load rewritten too
+    # (fix-all may leave it out, e.g. when it applies only sure fixes)
+    starts = {s.finding.span.start for s in sites}
+    lines = {s.finding.span.start: s.finding.line + 1 for s in analysis.sites}
+    kept: list[CallSite] = []
+    for site in sites:
+        if site.previous is not None and site.previous not in starts:
+            reason = (
+                f"it builds on the tree of the load on line {lines.get(site.previous, '?')}, "
+                "which this pass does not rewrite: fix that one first"
+            )
+            skipped.append((site.finding, reason))
+            starts.discard(site.finding.span.start)
+        else:
+            kept.append(site)
+    sites = kept
     for unit in _merge_units(sites):
         calls_in_unit = [c for c in analysis.all_calls if unit.start <= c[0] and c[1] <= unit.end]
         flagged = {
