@@ -60,3 +60,13 @@ def test_unsafe_fixes_is_off_by_default_and_read_in_both_spellings():
     assert Settings.from_dict({"unsafe_fixes": True})[0].unsafe_fixes is True
     settings, problems = Settings.from_dict({"unsafeFixes": "yes"})
     assert settings.unsafe_fixes is False and problems
+
+
+def test_tree_names_setting_accepts_receiver_and_single() -> None:
+    from switcheroo_lsp.settings import TreeNames
+
+    assert Settings().tree_names is TreeNames.RECEIVER
+    settings, problems = Settings.from_dict({"treeNames": "single"})
+    assert settings.tree_names is TreeNames.SINGLE and problems == []
+    settings, problems = Settings.from_dict({"tree_names": "per-call"})
+    assert settings.tree_names is TreeNames.RECEIVER and "receiver, single" in problems[0]

@@ -63,16 +63,18 @@ def train_epoch_{i}(model, loader, optimizer, scaler=None, log_every: int = {c})
 
 RESTORE_BLOCK = '''
 
-def restore_{i}(model, optimizer, scheduler, scaler, path: str) -> int:
-    """Resume from a checkpoint written by save(); returns the next epoch."""
-    ckpt = torch.load(path, map_location="cpu")
-    model.load_state_dict(ckpt["model"])
-    optimizer.load_state_dict(ckpt["optimizer"])
-    scheduler.load_state_dict(ckpt["scheduler"])
-    if scaler is not None:
-        scaler.load_state_dict(ckpt["scaler"])
-    missing, unexpected = model.load_state_dict(ckpt["model"], strict=False)
-    return int(ckpt.get("epoch", 0)) + 1
+class Resumer{i}:
+    """Holds what training needs; restore() resumes from a checkpoint written by save()."""
+
+    def restore(self, path: str) -> int:
+        ckpt = torch.load(path, map_location="cpu")
+        self.model.load_state_dict(ckpt["model"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.scheduler.load_state_dict(ckpt["scheduler"])
+        if self.scaler is not None:
+            self.scaler.load_state_dict(ckpt["scaler"])
+        missing, unexpected = self.model.load_state_dict(ckpt["model"], strict=False)
+        return int(ckpt.get("epoch", 0)) + 1
 '''
 
 

@@ -7,6 +7,7 @@ local switcheroo_settings = {
   run = "onType", -- "onType" | "onSave": when diagnostics are computed
   fixOnSave = false, -- true: the server migrates the file on :write (willSaveWaitUntil)
   assignmentName = "variables", -- variables = KeyMapper.from_torch(state)
+  treeNames = "receiver", -- "receiver": unet_variables, vae_variables...; "single": always assignmentName
   preamble = "inline", -- "inline": KeyMapper source in the file; "import": import it
   exclude = {}, -- extra globs to skip, e.g. { "legacy/**" }
   maxFileSize = 2000000, -- bytes; larger buffers are skipped

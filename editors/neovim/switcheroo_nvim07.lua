@@ -7,6 +7,7 @@ local switcheroo_settings = {
   run = "onType",
   fixOnSave = false,
   assignmentName = "variables",
+  treeNames = "receiver",
   preamble = "inline",
   exclude = {},
   maxFileSize = 2000000,

@@ -23,7 +23,7 @@ from typing import Any, TextIO
 
 from switcheroo_lsp import __version__
 from switcheroo_lsp.engine import explain, scan
-from switcheroo_lsp.engine.model import CODE_CHECKPOINT, UNSURE_NOT_FIXED, Finding
+from switcheroo_lsp.engine.model import UNSURE_NOT_FIXED, Finding
 from switcheroo_lsp.engine.scan import NAME
 from switcheroo_lsp.files import SourceError, iter_python_files, read_source, write_atomic
 from switcheroo_lsp.settings import Settings
@@ -255,7 +255,7 @@ def _is_utf8(data: bytes) -> bool:
 
 
 def _shown(finding: Finding, settings: Settings) -> bool:
-    return finding.code == CODE_CHECKPOINT or settings.hint_non_model
+    return finding.kind.is_model or settings.hint_non_model
 
 
 def _where(path: str, finding: Finding) -> str:
@@ -295,8 +295,8 @@ def report_check(
     reports: Sequence[FileReport], settings: Settings, fmt: str, out: TextIO, err: TextIO
 ) -> int:
     """Print check results; return the exit code."""
-    sites = [(r.path, f) for r in reports for f in r.findings if f.code == CODE_CHECKPOINT]
-    hints = [(r.path, f) for r in reports for f in r.findings if f.code != CODE_CHECKPOINT]
+    sites = [(r.path, f) for r in reports for f in r.findings if f.kind.is_model]
+    hints = [(r.path, f) for r in reports for f in r.findings if not f.kind.is_model]
     errors = [r for r in reports if r.error is not None]
     if fmt == "json":
         shown = [
@@ -374,7 +374,7 @@ def report_fix(reports: Sequence[FileReport], mode: str, out: TextIO, err: TextI
     for r in errors:
         line = "" if r.error_line is None else f"{r.error_line + 1}:1:"
         err.write(f"{r.path}:{line} error: {r.error}\n")
-    left = [(r.path, f, why) for r in reports for f, why in r.skipped if f.code == CODE_CHECKPOINT]
+    left = [(r.path, f, why) for r in reports for f, why in r.skipped if f.kind.is_model]
     for r in reports:
         err.writelines(f"{r.path}:{warning}\n" for warning in r.warnings)
     for path, f, why in left:

@@ -32,6 +32,13 @@ class RunMode(enum.Enum):
     ON_SAVE = "onSave"
 
 
+class TreeNames(enum.Enum):
+    """How rewritten loads name their trees when one scope loads several models."""
+
+    RECEIVER = "receiver"  # the scope's only model: `variables`; several: `unet_variables`, ...
+    SINGLE = "single"  # always the assignment name (loads into several models overwrite it)
+
+
 class PreambleMode(enum.Enum):
     """How the KeyMapper reaches the migrated file."""
 
@@ -72,6 +79,7 @@ class Settings:
     run: RunMode = RunMode.ON_TYPE
     fix_on_save: bool = False
     assignment_name: str = "variables"
+    tree_names: TreeNames = TreeNames.RECEIVER
     preamble: PreambleMode = PreambleMode.INLINE
     exclude: tuple[str, ...] = field(default=())  # extra globs, on top of DEFAULT_EXCLUDE
     max_file_size: int = 2_000_000  # bytes; larger documents are skipped
@@ -157,6 +165,7 @@ _CONVERTERS: dict[str, Any] = {
     "run": _enum(RunMode),
     "fix_on_save": _bool,
     "assignment_name": _identifier,
+    "tree_names": _enum(TreeNames),
     "preamble": _enum(PreambleMode),
     "exclude": _globs,
     "max_file_size": _size,
@@ -170,6 +179,7 @@ _ALIASES.update(
     {
         "fixOnSave": "fix_on_save",
         "assignmentName": "assignment_name",
+        "treeNames": "tree_names",
         "maxFileSize": "max_file_size",
         "hintNonModel": "hint_non_model",
         "unsafeFixes": "unsafe_fixes",

@@ -13,10 +13,10 @@ from switcheroo_lsp import cli
 
 # `model` says what it is; `thing` says nothing (a Lightning counter? a fairseq task?)
 MIXED = (
-    "import torch\n\n\n"
-    "def restore(model, thing, ckpt):\n"
-    "    model.load_state_dict(ckpt['model'])\n"
-    "    thing.load_state_dict(ckpt['thing'])\n"
+    "import torch\n\n"
+    "ckpt = torch.load('last.pt')\n"
+    "model.load_state_dict(ckpt['model'])\n"
+    "thing.load_state_dict(ckpt['thing'])\n"
 )
 
 
@@ -37,9 +37,9 @@ def mixed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_fix_rewrites_only_the_sure_call_and_lists_the_unsure_one(mixed: Path) -> None:
     code, _, err = run("fix", str(mixed))
     text = mixed.read_text()
-    assert "variables = KeyMapper.from_torch(ckpt['model'])" in text
-    assert "    thing.load_state_dict(ckpt['thing'])\n" in text
-    assert f"{mixed}:6:5: checkpoint-keys not fixed: receiver may not be a model" in err
+    assert "model_variables = KeyMapper.from_torch(ckpt['model'])" in text
+    assert "\nthing.load_state_dict(ckpt['thing'])\n" in text
+    assert f"{mixed}:5:1: checkpoint-keys not fixed: receiver may not be a model" in err
     assert "--unsafe-fixes" in err
     assert code == 1  # a call is left
 
@@ -61,8 +61,8 @@ def test_unsafe_fixes_from_pyproject(mixed: Path) -> None:
 
 def test_diff_shows_only_sure_fixes(mixed: Path) -> None:
     _, out, _ = run("fix", "--diff", str(mixed))
-    assert "-    model.load_state_dict(ckpt['model'])" in out
-    assert "-    thing.load_state_dict" not in out
+    assert "-model.load_state_dict(ckpt['model'])" in out
+    assert "-thing.load_state_dict" not in out
 
 
 def test_check_json_carries_confidence_and_evidence(mixed: Path) -> None:

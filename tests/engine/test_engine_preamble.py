@@ -96,16 +96,16 @@ PLACEMENTS = [
     (
         "never_after_the_main_guard",
         "import torch\n\nif __name__ == '__main__':\n    import sys\n    main(sys.argv)\n"
-        "def main(model):\n    " + CALL,
+        "def main():\n    model = Net()\n    " + CALL,
         "import torch\n"
         + LINE
         + "\nif __name__ == '__main__':\n    import sys\n    main(sys.argv)\n"
-        "def main(model):\n    " + FIXED,
+        "def main():\n    model = Net()\n    " + FIXED,
     ),
     (
         "two_blank_lines_before_a_def",
-        "import torch\n\n\ndef f(model):\n    " + CALL,
-        "import torch\n" + LINE + "\n\ndef f(model):\n    " + FIXED,
+        "import torch\n\n\ndef f():\n    model = Net()\n    " + CALL,
+        "import torch\n" + LINE + "\n\ndef f():\n    model = Net()\n    " + FIXED,
     ),
 ]
 
@@ -122,7 +122,7 @@ def test_preamble_placement(before: str, after: str) -> None:
     [
         "from switcheroo_lsp.runtime import KeyMapper\n",
         "from mylib.convert import KeyMapper\n",
-        "class KeyMapper:\n    pass\n",
+        "class KeyMapper:\n    @classmethod\n    def from_torch(cls, state):\n        return state\n",
         "try:\n    from mylib import KeyMapper\nexcept ImportError:\n    KeyMapper = None\n",
     ],
     ids=["imported", "imported_from_elsewhere", "defined", "imported_in_a_guard"],
@@ -133,7 +133,7 @@ def test_no_preamble_when_keymapper_is_already_there(existing: str) -> None:
 
 
 def test_inline_preamble_is_the_runtime_source_without_its_docstring() -> None:
-    out = migrate("import torch\n\n\ndef f(model):\n    " + CALL)
+    out = migrate("import torch\n\n\ndef f():\n    model = Net()\n    " + CALL)
     tree = ast.parse(out)
     classes = [n for n in tree.body if isinstance(n, ast.ClassDef)]
     assert [c.name for c in classes] == ["KeyMapper"]
@@ -145,10 +145,10 @@ def test_inline_preamble_is_the_runtime_source_without_its_docstring() -> None:
 
 
 def test_inline_preamble_is_placed_after_the_import_block_with_pep8_blank_lines() -> None:
-    out = migrate("import torch\n\n\ndef f(model):\n    " + CALL)
+    out = migrate("import torch\n\n\ndef f():\n    model = Net()\n    " + CALL)
     assert out.startswith("import torch\nimport ")
     assert "\n\n\nclass KeyMapper:" in out
-    assert "\n\n\ndef f(model):" in out
+    assert "\n\n\ndef f():" in out
     assert "\n\n\n\n" not in out
 
 
@@ -170,13 +170,16 @@ def test_an_import_after_the_insertion_point_does_not_count() -> None:
 
 def test_inline_preamble_runs() -> None:
     namespace: dict[str, object] = {}
-    exec(compile(migrate("def f(model, sd):\n    " + CALL), "<migrated>", "exec"), namespace)
+    exec(
+        compile(migrate("def f(sd):\n    model = Net()\n    " + CALL), "<migrated>", "exec"),
+        namespace,
+    )
     assert hasattr(namespace["KeyMapper"], "from_torch")
 
 
 def test_one_preamble_for_many_calls() -> None:
     text = (
-        "import torch\n\n\ndef f(encoder, decoder, sd):\n"
+        "import torch\n\n\ndef f(sd):\n    encoder, decoder = Encoder(), Decoder()\n"
         "    encoder.load_state_dict(sd)\n    decoder.load_state_dict(sd)\n"
     )
     result = fix_all(text)
@@ -185,7 +188,7 @@ def test_one_preamble_for_many_calls() -> None:
 
 
 def test_quick_fix_inserts_the_preamble_once() -> None:
-    text = "def f(a, b, sd):\n    a.load_state_dict(sd)\n    b.load_state_dict(sd)\n"
+    text = "def f(sd):\n    a, b = A(), B()\n    a.load_state_dict(sd)\n    b.load_state_dict(sd)\n"
     once = apply_edits(text, fix(text, scan(text).findings[0].span.start).edits)
     twice = apply_edits(once, fix(once, scan(once).findings[0].span.start).edits)
     assert twice.count("class KeyMapper") == 1
@@ -200,12 +203,12 @@ def test_fix_all_is_idempotent() -> None:
 
 
 def test_fixed_file_has_no_model_findings_left() -> None:
-    once = migrate("def f(model, sd):\n    " + CALL)
+    once = migrate("def f(sd):\n    model = Net()\n    " + CALL)
     assert [f for f in scan(once).findings if f.kind.is_model] == []
 
 
 def test_crlf_file_stays_crlf() -> None:
-    text = "import torch\r\n\r\n\r\ndef f(model):\r\n    model.load_state_dict(\r\n        sd,\r\n        strict=False,\r\n    )\r\n"
+    text = "import torch\r\n\r\n\r\ndef f():\r\n    model = Net()\r\n    model.load_state_dict(\r\n        sd,\r\n        strict=False,\r\n    )\r\n"
     out = migrate(text)
     assert "\n" not in out.replace("\r\n", "")
     assert (
@@ -215,7 +218,9 @@ def test_crlf_file_stays_crlf() -> None:
 
 
 def test_tabs_stay_tabs() -> None:
-    text = "import torch\n\n\ndef f(model):\n\tif model:\n\t\tmodel.load_state_dict(sd)\n"
+    text = (
+        "import torch\n\n\ndef f():\n\tmodel = Net()\n\tif model:\n\t\tmodel.load_state_dict(sd)\n"
+    )
     out = migrate(text)
     assert "\t\tvariables = KeyMapper.from_torch(sd)\n" in out
     class_lines = out[out.index("class KeyMapper") :].splitlines()[1:20]
@@ -253,7 +258,8 @@ def test_fix_all_rewrites_every_wild_form_at_once() -> None:
         '"""Resume training."""\n'
         "from __future__ import annotations\n\n"
         "import torch\n\n\n"
-        "def resume(model, optimizer, ckpt, p):\n"
+        "def resume(optimizer, ckpt, p):\n"
+        "    model, net = build()\n"
         '    model.load_state_dict(ckpt["model"])\n'
         '    optimizer.load_state_dict(ckpt["optimizer"])\n'
         '    net.load_state_dict(torch.load(p, map_location="cpu"), strict=False)\n'
@@ -274,7 +280,68 @@ def test_fix_all_rewrites_every_wild_form_at_once() -> None:
 
 
 def test_an_identical_import_further_down_is_not_duplicated() -> None:
-    text = "import torch\n\n\ndef f(model, sd):\n    model.load_state_dict(sd)\n\n\nimport numpy as np\n"
+    text = "import torch\n\n\ndef f(sd):\n    model = Net()\n    model.load_state_dict(sd)\n\n\nimport numpy as np\n"
     out = migrate(text)
     assert out.count("import numpy as np\n") == 1
     assert out.index("class KeyMapper") < out.index("import numpy as np")
+
+
+# Inserting the KeyMapper never changes the meaning of a name the file already binds.
+REBINDING = [
+    ("jax_numpy_as_np", "import jax.numpy as np\n", "`np`"),
+    ("from_jax_import_numpy_as_np", "from jax import numpy as np\n", "`np`"),
+    ("np_assigned", "import numpy\n\nnp = numpy.random\n", "`np`"),
+    ("jax_bound_to_a_value", "jax = load_backend()\n", "`jax`"),
+    (
+        "jax_bound_in_a_guard",
+        "try:\n    import jaxlib as jax\nexcept ImportError:\n    pass\n",
+        "`jax`",
+    ),
+    ("keymapper_of_the_users_own", "class KeyMapper:\n    pass\n", "`KeyMapper`"),
+    ("keymapper_a_function", "def KeyMapper(x):\n    return x\n", "`KeyMapper`"),
+]
+
+
+@pytest.mark.parametrize(
+    ("head", "name"), [r[1:] for r in REBINDING], ids=[r[0] for r in REBINDING]
+)
+def test_no_preamble_that_rebinds_a_name_of_the_file(head: str, name: str) -> None:
+    text = head + "\n\n" + CALL
+    result = fix_all(text)
+    assert result.edits == () and name in (result.error or "")
+    assert [why for _, why in result.skipped] == [result.error]
+    (finding,) = scan(text).findings
+    assert fix(text, finding.span.start).edits == ()
+
+
+def test_a_binding_with_the_same_meaning_is_no_conflict() -> None:
+    out = migrate("import jax\nimport numpy as np\n\n" + CALL)
+    assert out.count("import numpy as np") == 1 and out.count("\nimport jax\n") == 0
+
+
+def test_import_mode_binds_only_keymapper() -> None:
+    out = migrate("import jax.numpy as np\n\n" + CALL, IMPORT_MODE)
+    assert "import jax.numpy as np\n" in out and FIXED in out
+
+
+def test_the_rule_covers_every_line_the_preamble_would_insert(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A fake KeyMapper source with other imports and module-level names: each is checked."""
+    from switcheroo_lsp.engine import preamble
+
+    fake = (
+        '"""A KeyMapper."""\nimport jax.numpy as jnp\nfrom os import path as osp\n\n'
+        "SCALE = 2\n\n\nclass KeyMapper:\n    @classmethod\n    def from_torch(cls, state):\n"
+        "        return jnp.asarray(state) * SCALE\n"
+    )
+    monkeypatch.setattr(preamble, "keymapper_preamble_source", lambda: preamble._split_source(fake))
+    for head, name in [
+        ("import numpy as jnp\n", "`jnp`"),
+        ("osp = None\n", "`osp`"),
+        ("SCALE = 10\n", "`SCALE`"),
+    ]:
+        result = fix_all(head + "\n\n" + CALL)
+        assert result.edits == () and name in (result.error or ""), head
+    same = "import jax.numpy as jnp\n\n\n" + CALL
+    assert apply_edits(same, fix_all(same).edits).count("import jax.numpy as jnp") == 1

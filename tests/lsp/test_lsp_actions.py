@@ -46,6 +46,18 @@ async def test_quick_fix_applies_exactly_the_engines_edits(session: Session):
     assert "KeyMapper.from_torch" in session.texts[URI]
 
 
+async def test_quick_fix_title_says_when_the_tree_is_returned(session: Session):
+    text = "def load(model, path):\n    model.load_state_dict(torch.load(path))\n"
+    await session.initialize()
+    session.open(URI, text)
+
+    [action] = await session.code_actions(URI, 1)
+
+    assert action.title == "Convert to KeyMapper.from_torch and return the tree"
+    assert session.apply(action.edit)
+    assert "    return KeyMapper.from_torch(torch.load(path))\n" in session.texts[URI]
+
+
 async def test_quick_fix_edits_are_versioned_where_the_client_supports_it(session: Session):
     await session.initialize()
     session.open(URI, SAMPLE, version=7)

@@ -159,7 +159,7 @@ def test_fix_all_rewrites_every_cell_and_is_idempotent():
     assert result.fixed == 2
     assert [why for _, why in result.skipped] and result.skipped[0][0].cell == 3
     new = [NotebookCell(result.apply(cells).get(i, c.text)) for i, c in enumerate(cells)]
-    assert new[2].text == "%%time\nvariables = KeyMapper.from_torch(sd)"
+    assert new[2].text == "%%time\nencoder_variables = KeyMapper.from_torch(sd)"
     assert new[3].text == cells[3].text
     again = fix_notebook(new, IMPORT_MODE)
     assert again.edits == {} and again.error is None

@@ -79,7 +79,10 @@ def fixed_corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     for name in FILES:
         shutil.copyfile(CORPUS / name, root / name)
     done = fix_in_place(root)
-    assert done.returncode == EXPECTED_EXIT, done.stderr
+    # model calls left for manual migration (each with its reason) and unsure calls left for
+    # --unsafe-fixes make the exit code 1
+    left = any(e["kind"] == "model" for entry in MANIFEST.values() for e in entry["left"])
+    assert done.returncode == int(left or EXPECTED_EXIT), done.stderr
     assert "Traceback" not in done.stderr
     return root, done.stderr
 
@@ -87,7 +90,7 @@ def fixed_corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 def test_manifest_covers_the_corpus() -> None:
     assert sorted(MANIFEST) == FILES
     assert len(FILES) >= 12
-    assert sum(e.get("calls", 1) for v in MANIFEST.values() for e in v["migrated"]) >= 20
+    assert sum(e.get("calls", 1) for v in MANIFEST.values() for e in v["migrated"]) >= 15
 
 
 @pytest.mark.parametrize("name", FILES)
@@ -123,7 +126,13 @@ def test_fixed_file_compiles_and_calls_sit_where_the_manifest_says(
         source = original_line(old_lines, new_lines, line)
         assert source is not None, f"KeyMapper call on inserted line {line}: {new_lines[line - 1]}"
         found.append({"line": source, "code": new_lines[line - 1].strip()})
-    expected = [{"line": e["line"], "code": e["code"]} for e in MANIFEST[name]["migrated"]]
+    migrated = MANIFEST[name]["migrated"]
+    expected = [
+        {"line": e["line"], "code": e["code"]} for e in migrated if "KeyMapper" in e["code"]
+    ]
+    for entry in migrated:  # copies: a tree assignment where the call was
+        if "KeyMapper" not in entry["code"]:
+            assert entry["code"] in [line.strip() for line in new_lines], entry
     assert sorted(found, key=lambda e: e["line"]) == sorted(expected, key=lambda e: e["line"])
     # the calls left alone are still there, untouched
     for entry in [*MANIFEST[name]["left"], *MANIFEST[name].get("unsure", [])]:
@@ -152,5 +161,7 @@ def test_second_fix_changes_nothing(fixed_corpus: tuple[Path, str]) -> None:
     root, _ = fixed_corpus
     before = {name: (root / name).read_bytes() for name in FILES}
     done = fix_in_place(root)
-    assert done.returncode == EXPECTED_EXIT, done.stderr
     assert {name: (root / name).read_bytes() for name in FILES} == before
+    left = any(e["kind"] == "model" for entry in MANIFEST.values() for e in entry["left"])
+    assert done.returncode == int(left or EXPECTED_EXIT), done.stderr
+    assert "Traceback" not in done.stderr

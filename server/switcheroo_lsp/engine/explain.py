@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from switcheroo_lsp.engine.model import Finding
+from switcheroo_lsp.engine.model import CODE_COPY, CODE_MATERIALIZE, Finding
 
 
 def _call_text(finding: Finding) -> str:
@@ -16,10 +16,23 @@ def explain(finding: Finding) -> str:
     call = _call_text(finding)
     if not finding.kind.is_model:
         return f"`{call}` needs no checkpoint migration: {finding.reason or finding.kind.value}"
-    message = (
-        f"`{call}` loads PyTorch weights in place; Flax has no such method and names and lays "
-        "out parameters differently: convert with KeyMapper.from_torch"
-    )
+    if finding.code == CODE_COPY:
+        message = (
+            f"`{call}` copies weights between live models: in JAX trees are values, the copy is "
+            "an assignment of the source's tree"
+        )
+    elif finding.code == CODE_MATERIALIZE:
+        message = (
+            f"`{call}` materialises a layer from tensors built in the code (not a checkpoint): "
+            "in Flax they go into the layer's params"
+        )
+    else:
+        message = (
+            f"`{call}` loads PyTorch weights in place; Flax has no such method and names and "
+            "lays out parameters differently: convert with KeyMapper.from_torch"
+        )
+    if finding.fixable and finding.note:
+        message += f" (the fix: {finding.note})"
     if not finding.fixable and finding.reason:
         message += f" (no automatic fix: {finding.reason})"
     elif not finding.confidence.is_sure:

@@ -57,6 +57,8 @@ class Usage(enum.Enum):
 # Diagnostic codes, stable: they appear in the editor and in `switcheroo check`.
 CODE_CHECKPOINT = "checkpoint-keys"  # a model's load_state_dict: fixable migration site
 CODE_NON_MODEL = "non-model-state"  # optimizer/scheduler/...: no checkpoint fix, a hint at most
+CODE_COPY = "model-copy"  # dst.load_state_dict(src.state_dict()): a copy between live models
+CODE_MATERIALIZE = "model-materialize"  # m.load_state_dict({...}, assign=True): builds a layer
 
 # Why fix-all leaves an unsure model call alone (it keeps its diagnostic and its single quick fix).
 UNSURE_NOT_FIXED = (
@@ -100,6 +102,7 @@ class Finding:
     code: str = CODE_CHECKPOINT
     confidence: Confidence = Confidence.UNSURE  # how sure the receiver's kind is
     evidence: str = ""  # what the judgement rests on, in words ("" when nothing tells)
+    note: str | None = None  # what the fix changes beyond the call (e.g. `assign=True` dropped)
 
     @property
     def bulk_fixable(self) -> bool:
@@ -141,6 +144,7 @@ class FixResult:
     error: str | None = None
     fixed: int = 0  # number of calls rewritten
     skipped: tuple[tuple[Finding, str], ...] = field(default=())  # findings left alone, with why
+    title: str | None = None  # a one-call fix's title when it does more than convert the call
 
     @property
     def ok(self) -> bool:

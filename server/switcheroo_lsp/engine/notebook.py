@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 
 from switcheroo_lsp.engine.model import Edit, Finding, FixResult, Span
-from switcheroo_lsp.engine.preamble import head_facts, preamble_text_edit
+from switcheroo_lsp.engine.preamble import PreambleConflict, head_facts, preamble_text_edit
 from switcheroo_lsp.engine.scan import NAME, scan
 from switcheroo_lsp.engine.text import LineIndex, apply_edits, make_edit
 from switcheroo_lsp.settings import Settings
@@ -338,7 +338,10 @@ def _cell_edits(
         )
     if not per_cell:
         return NotebookFix(skipped=skipped, fixed=0)
-    preamble = _preamble_edit(cells, layout, per_cell, settings)
+    try:
+        preamble = _preamble_edit(cells, layout, per_cell, settings)
+    except PreambleConflict as exc:
+        return NotebookFix(error=str(exc), skipped=skipped)
     if preamble is not None:
         cell, edit = preamble
         per_cell.setdefault(cell, []).append(edit)

@@ -4,6 +4,11 @@ The preamble is written once per file: after a shebang, encoding cookie and lice
 module docstring, ``from __future__`` imports and the top import block (which may be interleaved
 with setup code such as ``sys.path.append``), before any module-level code that uses it, with
 PEP 8 blank lines. Its imports are left out when the file already has them before that point.
+
+Inserting it never changes what a name of the file means: when a line it would insert (an
+import, the class) binds a name the file binds to something else at module level (`import
+jax.numpy as np` against the preamble's `import numpy as np`, a `KeyMapper` of the user's own),
+no preamble is written and the fix says why (``PreambleConflict``).
 """
 
 from __future__ import annotations
@@ -21,6 +26,10 @@ _INDENT = re.compile(
     r":[ \t]*(?:#[^\r\n]*)?(?:\r\n|\r|\n)(?:[ \t]*(?:#[^\r\n]*)?(?:\r\n|\r|\n))*([ \t]+)\S"
 )
 _CODING = re.compile(r"^[ \t\f]*#.*?coding[:=]")
+
+
+class PreambleConflict(ValueError):
+    """The preamble would rebind a name the file binds to something else."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,9 @@ class HeadFacts:
     keymapper_bound: bool  # the module defines or imports KeyMapper already
     newline: str
     indent: str  # the file's indentation unit
+    # every module-level binding: (name, `name=module.path` for an import, "" for anything else)
+    module_bindings: tuple[tuple[str, str], ...] = ()
+    foreign_keymapper: str | None = None  # how the file binds a KeyMapper that is not ours
 
 
 def _binding_keys(node: ast.stmt) -> list[str]:
@@ -58,6 +70,77 @@ def _binding_keys(node: ast.stmt) -> list[str]:
         for alias in node.names:
             keys.append(f"{alias.asname or alias.name}={node.module}.{alias.name}")
     return keys
+
+
+def _stored(node: ast.AST | None) -> list[tuple[str, str]]:
+    """Names an assignment target (or a statement's own parts, not its blocks) binds."""
+    if node is None:
+        return []
+    return [
+        (n.id, "")
+        for n in ast.walk(node)
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)
+    ]
+
+
+def _module_bindings(body: list[ast.stmt]) -> list[tuple[str, str]]:
+    """(name, meaning) for every name bound at module level, in blocks too (not in defs):
+    an import's meaning is `name=module.path`, anything else binds ""."""
+    out: list[tuple[str, str]] = []
+    stack = list(body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                name = alias.asname or alias.name.split(".")[0]
+                out.append((name, f"{name}={alias.name if alias.asname else name}"))
+        elif isinstance(node, ast.ImportFrom):
+            module = "." * node.level + (node.module or "")
+            for alias in node.names:
+                name = alias.asname or alias.name
+                out.append((name, f"{name}={module}.{alias.name}"))
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            out.append((node.name, ""))
+        elif isinstance(node, ast.For | ast.AsyncFor):
+            out += _stored(node.target)
+            stack += [*node.body, *node.orelse]
+        elif isinstance(node, ast.With | ast.AsyncWith):
+            for item in node.items:
+                out += _stored(item.optional_vars)
+            stack += node.body
+        elif isinstance(node, ast.If | ast.While):
+            out += _stored(node.test)  # (a walrus)
+            stack += [*node.body, *node.orelse]
+        elif isinstance(node, ast.Try | ast.TryStar):
+            stack += [*node.body, *node.orelse, *node.finalbody]
+            for handler in node.handlers:
+                out += [(handler.name, "")] if handler.name else []
+                stack += handler.body
+        elif isinstance(node, ast.Match):
+            for case in node.cases:
+                captures = ast.MatchAs | ast.MatchStar
+                out += [
+                    (n.name, "")
+                    for n in ast.walk(case.pattern)
+                    if isinstance(n, captures) and n.name
+                ]
+                stack += case.body
+        else:
+            out += _stored(node)
+    return out
+
+
+def _is_ours(node: ast.stmt) -> bool:
+    """A KeyMapper the fix may use: imported (switcheroo's, or a vendored copy), or a class of
+    the file's own with `from_torch`; not a stub, a function or some other value."""
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return True
+    if isinstance(node, ast.ClassDef):
+        return any(isinstance(n, ast.FunctionDef) and n.name == "from_torch" for n in node.body)
+    if isinstance(node, ast.If | ast.Try):
+        inner = [*node.body, *node.orelse]
+        return any(_binds_keymapper(s) and _is_ours(s) for s in inner)
+    return False
 
 
 def _is_main_guard(node: ast.stmt) -> bool:
@@ -182,6 +265,7 @@ def head_facts(tree: ast.Module, index: LineIndex) -> HeadFacts:
         statements.append(HeadStatement(start, line_after(node), importish))
     bindings: list[tuple[str, str, int]] = []
     keymapper_bound = False
+    foreign: str | None = None
     mentions_keymapper = "KeyMapper" in text
     for node in body:
         if isinstance(node, ast.Import | ast.ImportFrom):
@@ -189,6 +273,8 @@ def head_facts(tree: ast.Module, index: LineIndex) -> HeadFacts:
                 bindings.append((key.split("=")[0], key, line_after(node)))
         if mentions_keymapper and not keymapper_bound and _binds_keymapper(node):
             keymapper_bound = True
+            if not _is_ours(node):
+                foreign = f"line {node.lineno}"
     indent = "    "
     match = _INDENT.search(text)
     if match:
@@ -203,6 +289,8 @@ def head_facts(tree: ast.Module, index: LineIndex) -> HeadFacts:
         keymapper_bound=keymapper_bound,
         newline=detect_newline(text),
         indent=indent,
+        module_bindings=tuple(_module_bindings(body)),
+        foreign_keymapper=foreign,
     )
 
 
@@ -213,6 +301,7 @@ class PreambleSource:
     imports: tuple[tuple[str, str], ...]  # (binding key, import line)
     body: str
     definition_time_names: frozenset[str]  # names the class uses while being defined
+    defined: tuple[str, ...] = ()  # names the body binds at module level besides KeyMapper
 
 
 def _definition_time_names(node: ast.ClassDef) -> set[str]:
@@ -281,7 +370,14 @@ def _split_source(source: str) -> PreambleSource:
             used |= _definition_time_names(node)
         elif not isinstance(node, ast.Import | ast.ImportFrom | ast.FunctionDef):
             used |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-    return PreambleSource(tuple(imports), rest, frozenset(used))
+    defined = [
+        name
+        for name, meaning in _module_bindings(
+            [n for n in body if not isinstance(n, ast.Import | ast.ImportFrom)]
+        )
+        if name != "KeyMapper" and not meaning
+    ]
+    return PreambleSource(tuple(imports), rest, frozenset(used), tuple(defined))
 
 
 def keymapper_preamble_source() -> PreambleSource:
@@ -289,6 +385,29 @@ def keymapper_preamble_source() -> PreambleSource:
     from switcheroo_lsp.runtime import keymapper_source
 
     return _split_source(keymapper_source())
+
+
+def _preamble_bindings(mode: PreambleMode) -> list[tuple[str, str]]:
+    """(name, meaning) of every module-level name the preamble would bind."""
+    if mode is PreambleMode.IMPORT:
+        return [("KeyMapper", "KeyMapper=switcheroo_lsp.runtime.KeyMapper")]
+    source = keymapper_preamble_source()
+    out = [(key.split("=")[0], key) for keys, _ in source.imports for key in keys.split("|") if key]
+    return out + [(name, "") for name in source.defined]
+
+
+def _check_names(facts: HeadFacts, mode: PreambleMode) -> None:
+    """Raise PreambleConflict when a name the preamble binds means something else in the file."""
+    for name, meaning in _preamble_bindings(mode):
+        for bound, theirs in facts.module_bindings:
+            if bound == name and (not meaning or theirs != meaning):
+                what = theirs.split("=", 1)[1] if theirs else "another value"
+                ours = meaning.split("=", 1)[1] if meaning else "switcheroo's KeyMapper code"
+                raise PreambleConflict(
+                    f"the KeyMapper code would bind `{name}` to {ours}, and the file binds "
+                    f"`{name}` to {what}: inserting it would change what `{name}` means. Use "
+                    '`preamble = "import"`, or rename the file\'s binding, then fix again'
+                )
 
 
 def _reindent(body: str, indent: str) -> str:
@@ -321,8 +440,14 @@ def preamble_text_edit(
     ``limit`` is the start of the first top-level statement running a rewritten call at import
     time: the preamble must come before it.
     """
+    if facts.foreign_keymapper is not None:
+        raise PreambleConflict(
+            f"the file binds `KeyMapper` ({facts.foreign_keymapper}) to something other than "
+            "switcheroo's: rename it, or import switcheroo's under that name, then fix again"
+        )
     if facts.keymapper_bound:
         return None
+    _check_names(facts, mode)
     position = facts.top
     floor = 1 if text.startswith("\ufeff") else 0  # right after a BOM is the file's start
     after_imports = False

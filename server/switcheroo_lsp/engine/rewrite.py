@@ -9,13 +9,14 @@ file. The KeyMapper preamble is one more edit near the top.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import libcst as cst
 
 from switcheroo_lsp.engine.arguments import ArgAction, ArgForm, ArgInfo, plan_arguments
 from switcheroo_lsp.engine.model import Edit, Finding, FixResult
-from switcheroo_lsp.engine.preamble import preamble_text_edit
+from switcheroo_lsp.engine.places import binds_name
+from switcheroo_lsp.engine.preamble import PreambleConflict, preamble_text_edit
 from switcheroo_lsp.engine.scan import (
     NAME,
     REPORT_KEYWORD,
@@ -26,6 +27,7 @@ from switcheroo_lsp.engine.scan import (
     parse_quietly,
 )
 from switcheroo_lsp.engine.text import apply_edits, detect_newline, make_edit
+from switcheroo_lsp.engine.trees import free_name, tree_names
 from switcheroo_lsp.settings import Settings
 
 _NO_SPACE = cst.SimpleWhitespace("")
@@ -49,18 +51,46 @@ def fix(text: str, finding_start: int, settings: Settings | None = None) -> FixR
     if not site.finding.fixable:
         reason = site.finding.reason or "this call needs no checkpoint migration"
         return FixResult(error=reason, skipped=((site.finding, reason),))
-    # the other branches of a conditional expression statement go along: one assignment
+    # the other branches of a conditional expression statement go along (one assignment), and
+    # so do the earlier loads this one updates or copies from (their trees are its input)
+    by_start = {s.finding.span.start: s for s in analysis.sites}
+    needed = [site]
+    while needed[-1].previous is not None and needed[-1].previous in by_start:
+        needed.append(by_start[needed[-1].previous])
     chosen = [
         s
         for s in analysis.sites
-        if s is site
+        if s in needed
         or (
             s.finding.fixable
             and s.form == UnitForm.ASSIGN
             and (s.unit_start, s.unit_end) == (site.unit_start, site.unit_end)
         )
     ]
-    return _build(text, analysis, chosen, settings, verify=False)
+    result = _build(text, analysis, chosen, settings, verify=False)
+    return replace(result, title=_title(site, len(needed) - 1))
+
+
+def _title(site: CallSite, earlier: int) -> str | None:
+    """A quick fix's title when it does more than convert the call itself."""
+    parts = []
+    if site.form == UnitForm.RETURN:
+        parts.append("Convert to KeyMapper.from_torch and return the tree")
+    elif site.form == UnitForm.COPY:
+        parts.append(f"Assign the tree of `{site.copy_of}` (in JAX trees are values)")
+    elif site.form == UnitForm.RETURN_REPORT:
+        parts.append("Convert to KeyMapper.from_torch, keep the tree on self, return the report")
+    if earlier and site.form != UnitForm.COPY:
+        parts.append(f"with the {earlier} earlier load(s) of `{site.finding.receiver}` it updates")
+    elif earlier:
+        parts.append(f"converting the load of `{site.copy_of}` too")
+    if site.finding.note:
+        parts.append(site.finding.note.split(":")[0])
+    if not parts:
+        return None
+    if site.form not in (UnitForm.RETURN, UnitForm.COPY, UnitForm.RETURN_REPORT):
+        parts.insert(0, "Convert to KeyMapper.from_torch")
+    return parts[0] + "".join(f" ({p})" for p in parts[1:])
 
 
 def fix_all(text: str, settings: Settings | None = None) -> FixResult:
@@ -120,6 +150,28 @@ def _build(
     skipped: list[tuple[Finding, str]] = []
     fixed_sites: list[CallSite] = []
     newline = detect_newline(text)
+    names = tree_names(analysis, settings, text, sites)
+    report_name = "report"
+    if any(s.form == UnitForm.RETURN_REPORT for s in sites):
+        report_name = free_name(
+            "report", analysis.names, lambda name: binds_name(text, name, analysis.runtime_span)
+        )
+    # a load that updates (or copies) an earlier load's tree needs that load rewritten too
+    # (fix-all may leave it out, e.g. when it applies only sure fixes)
+    starts = {s.finding.span.start for s in sites}
+    lines = {s.finding.span.start: s.finding.line + 1 for s in analysis.sites}
+    kept: list[CallSite] = []
+    for site in sites:
+        if site.previous is not None and site.previous not in starts:
+            reason = (
+                f"it builds on the tree of the load on line {lines.get(site.previous, '?')}, "
+                "which this pass does not rewrite: fix that one first"
+            )
+            skipped.append((site.finding, reason))
+            starts.discard(site.finding.span.start)
+        else:
+            kept.append(site)
+    sites = kept
     for unit in _merge_units(sites):
         calls_in_unit = [c for c in analysis.all_calls if unit.start <= c[0] and c[1] <= unit.end]
         flagged = {
@@ -127,7 +179,11 @@ def _build(
         }
         try:
             new_text = _rewrite_unit(
-                text[unit.start : unit.end], unit.form, flagged, settings, newline
+                text[unit.start : unit.end],
+                unit.form,
+                flagged,
+                _Names(names, report_name),
+                newline,
             )
         except _Unfixable as exc:
             skipped.extend((s.finding, str(exc)) for s in unit.sites)
@@ -142,7 +198,12 @@ def _build(
         reason = skipped[0][1] if skipped else "nothing to fix"
         return FixResult(error=reason, skipped=tuple(skipped))
     limit = min((s.top_start for s in fixed_sites if s.runs_at_import), default=len(text) + 1)
-    placement = preamble_text_edit(text, analysis.head, limit, settings.preamble)
+    try:
+        placement = preamble_text_edit(text, analysis.head, limit, settings.preamble)
+    except PreambleConflict as exc:
+        reason = str(exc)
+        every = [(s.finding, reason) for s in fixed_sites]
+        return FixResult(error=reason, skipped=tuple(skipped + every))
     if placement is not None:
         start, end, new_text = placement
         edits.append(make_edit(index, start, end, new_text))
@@ -153,6 +214,25 @@ def _build(
         except (SyntaxError, ValueError) as exc:  # a bug, but never hand out a broken file
             return FixResult(error=f"internal error: the rewritten file would not parse ({exc})")
     return FixResult(edits=tuple(edits), fixed=len(fixed_sites), skipped=tuple(skipped))
+
+
+@dataclass(frozen=True)
+class _Names:
+    """The trees' names (call start -> expression) and the name a returned report gets."""
+
+    trees: dict[int, str]
+    report: str
+
+    def tree(self, site: CallSite) -> str:
+        return self.trees[site.finding.span.start]
+
+
+@dataclass(frozen=True)
+class _Flag:
+    """How one flagged call is rewritten."""
+
+    report: bool  # add return_report=True
+    target: str | None  # target=<earlier tree>: this load updates it
 
 
 class _CallFinder(cst.CSTVisitor):
@@ -176,19 +256,19 @@ def _is_target(node: cst.Call) -> bool:
 class _CallRewriter(cst.CSTTransformer):
     """Turns the flagged calls into ``KeyMapper.from_torch(...)``."""
 
-    def __init__(self, flagged: dict[int, bool]) -> None:
+    def __init__(self, flagged: dict[int, _Flag]) -> None:
         super().__init__()
-        self.flagged = flagged  # call object id -> add report=True
+        self.flagged = flagged  # call object id -> how to rewrite it
         self.rewritten = 0
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
-        report = self.flagged.get(id(original_node))
-        if report is None:
+        flag = self.flagged.get(id(original_node))
+        if flag is None:
             return updated_node
         self.rewritten += 1
         return updated_node.with_changes(
             func=cst.Attribute(value=cst.Name("KeyMapper"), attr=cst.Name("from_torch")),
-            args=_rewrite_args(updated_node.args, report=report),
+            args=_rewrite_args(updated_node.args, report=flag.report, target=flag.target),
         )
 
 
@@ -208,36 +288,61 @@ def _has_comment(comma: cst.Comma) -> bool:
     return "#" in cst.Module([]).code_for_node(comma)
 
 
-def _rewrite_args(args: Sequence[cst.Arg], *, report: bool) -> list[cst.Arg]:
-    """Arguments of from_torch: the state first, then strict=; assign= dropped; report= added."""
+def _separator(args: Sequence[cst.Arg]) -> tuple[cst.Comma, cst.BaseParenthesizableWhitespace]:
+    """How the call separates its arguments (comma and the whitespace before it), taken from
+    its last separator without a comment: `, ` on one line, `,` + the continuation indentation
+    when the arguments stand one per line."""
+    for arg in reversed(args[:-1]):
+        if isinstance(arg.comma, cst.Comma) and not _has_comment(arg.comma):
+            return arg.comma, arg.whitespace_after_arg
+    return _SPACE_COMMA, _NO_SPACE
+
+
+def _rewrite_args(
+    args: Sequence[cst.Arg], *, report: bool, target: str | None = None
+) -> list[cst.Arg]:
+    """Arguments of from_torch: the state first, then target= (the tree this load updates),
+    strict=; assign= dropped; return_report= added."""
     plan = plan_arguments([_arg_info(a) for a in args])
     if plan.reason is not None:
         raise _Unfixable(plan.reason)
     state: list[cst.Arg] = []
     strict: list[cst.Arg] = []
+    ended_the_call: cst.Arg | None = None  # the original last argument, as rewritten
     for arg, action in zip(args, plan.actions, strict=True):
+        kept: cst.Arg | None = None
         if action is ArgAction.STATE:
-            state.append(arg.with_changes(keyword=None, equal=cst.MaybeSentinel.DEFAULT))
+            kept = arg.with_changes(keyword=None, equal=cst.MaybeSentinel.DEFAULT)
+            state.append(kept)
         elif action is ArgAction.STRICT:
+            kept = arg
             if arg.keyword is None:
-                arg = arg.with_changes(keyword=cst.Name("strict"), equal=_EQUAL)
-            strict.append(arg)
-    ordered = state + strict
+                kept = arg.with_changes(keyword=cst.Name("strict"), equal=_EQUAL)
+            strict.append(kept)
+        if arg is args[-1]:
+            ended_the_call = kept
+    ordered = state
+    if target is not None:
+        ordered.append(cst.Arg(keyword=cst.Name("target"), value=_tree_node(target), equal=_EQUAL))
+    ordered += strict
     if report:
         ordered.append(
             cst.Arg(keyword=cst.Name(REPORT_KEYWORD), value=cst.Name("True"), equal=_EQUAL)
         )
     original_last = args[-1]
+    comma, before_comma = _separator(args)
     result = []
     for position, arg in enumerate(ordered):
         if position < len(ordered) - 1:
-            if not isinstance(arg.comma, cst.Comma):
-                arg = arg.with_changes(comma=_SPACE_COMMA)
+            # an argument that ended the call (or is new) takes the call's own separator: its
+            # closing layout (a line break before `)`) stays at the end, where it belongs
+            if arg is ended_the_call or not isinstance(arg.comma, cst.Comma):
+                arg = arg.with_changes(comma=comma, whitespace_after_arg=before_comma)
             result.append(arg)
             continue
-        if arg is not original_last:  # the last argument changed: keep the closing layout
-            comma, after = _closing(arg.comma, original_last)
-            arg = arg.with_changes(comma=comma, whitespace_after_arg=after)
+        if arg is not ended_the_call:  # the last argument changed: keep the closing layout
+            comma_after, after = _closing(arg.comma, original_last)
+            arg = arg.with_changes(comma=comma_after, whitespace_after_arg=after)
         result.append(arg)
     return result
 
@@ -268,6 +373,14 @@ def _closing(
     return own, original_last.whitespace_after_arg
 
 
+def _tree_node(expression: str) -> cst.Name | cst.Attribute:
+    """`variables` or `self.variables` as a node."""
+    owner, _, name = expression.rpartition(".")
+    if owner:
+        return cst.Attribute(value=cst.Name(owner), attr=cst.Name(name))
+    return cst.Name(name)
+
+
 def _leaves(expression: cst.BaseExpression) -> list[cst.BaseExpression]:
     if isinstance(expression, cst.IfExp):
         return _leaves(expression.body) + _leaves(expression.orelse)
@@ -275,7 +388,7 @@ def _leaves(expression: cst.BaseExpression) -> list[cst.BaseExpression]:
 
 
 def _rewrite_unit(
-    source: str, form: str, flagged: dict[int, CallSite], settings: Settings, newline: str
+    source: str, form: str, flagged: dict[int, CallSite], names: _Names, newline: str
 ) -> str:
     """Rewrite one unit's text: flagged maps the n-th matching call in it to its site."""
     config = cst.PartialParserConfig(default_newline=newline)
@@ -291,13 +404,18 @@ def _rewrite_unit(
         raise _Unfixable(f"libcst cannot parse this code ({exc.message})") from None
     finder = _CallFinder()
     node.visit(finder)
-    report = form in (UnitForm.UNPACK, UnitForm.REPORT)
-    flags: dict[int, bool] = {}
+    report = form in (UnitForm.UNPACK, UnitForm.REPORT, UnitForm.RETURN_REPORT)
+    flags: dict[int, _Flag] = {}
     for position, site in flagged.items():
         if position >= len(finder.calls):
             raise _Unfixable("the call could not be located for rewriting")
         call = finder.calls[position]
-        flags[id(call)] = report and site.form == form
+        earlier = names.trees.get(site.previous) if site.previous is not None else None
+        flags[id(call)] = _Flag(report and site.form == form, earlier)
+    first = next(iter(flagged.values()))
+    if form == UnitForm.COPY:
+        assert first.previous is not None
+        return f"{names.tree(first)} = {names.trees[first.previous]}"
     if not statement_unit:
         new = node.visit(_CallRewriter(flags))
         assert isinstance(new, cst.CSTNode)
@@ -306,7 +424,10 @@ def _rewrite_unit(
     small = node.body[0]
     rewritten = small.visit(_CallRewriter(flags))
     assert isinstance(rewritten, cst.BaseSmallStatement)
-    variable = cst.Name(settings.assignment_name)
+    if form == UnitForm.RETURN:
+        assert isinstance(rewritten, cst.Expr)
+        return renderer.code_for_node(cst.Return(value=rewritten.value))
+    variable = _tree_node(names.tree(first))
     if form == UnitForm.ASSIGN and isinstance(small, cst.Expr):
         leaves = _leaves(small.value)
         if all(isinstance(leaf, cst.Call) and id(leaf) in flags for leaf in leaves):
@@ -324,4 +445,11 @@ def _rewrite_unit(
         target = rewritten.targets[0].target
         pair = cst.Tuple([cst.Element(variable), cst.Element(target)], lpar=[], rpar=[])
         rewritten = rewritten.with_changes(targets=[rewritten.targets[0].with_changes(target=pair)])
+    elif form == UnitForm.RETURN_REPORT and isinstance(rewritten, cst.Return):
+        assert rewritten.value is not None
+        pair = cst.Tuple(
+            [cst.Element(variable), cst.Element(cst.Name(names.report))], lpar=[], rpar=[]
+        )
+        bind = cst.Assign(targets=[cst.AssignTarget(target=pair)], value=rewritten.value)
+        return f"{renderer.code_for_node(bind)}{newline}{first.indent}return {names.report}"
     return renderer.code_for_node(rewritten)

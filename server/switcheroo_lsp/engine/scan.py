@@ -15,12 +15,14 @@ import threading
 import warnings
 from bisect import bisect_left
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from switcheroo_lsp.engine.arguments import ArgForm, ArgInfo, plan_arguments
 from switcheroo_lsp.engine.classify import Classifier, ScopeFacts
 from switcheroo_lsp.engine.model import (
     CODE_CHECKPOINT,
+    CODE_COPY,
+    CODE_MATERIALIZE,
     CODE_NON_MODEL,
     Confidence,
     Finding,
@@ -29,9 +31,9 @@ from switcheroo_lsp.engine.model import (
     Span,
     Usage,
 )
+from switcheroo_lsp.engine.places import FunctionFacts, base_name, function_names, loop_names
 from switcheroo_lsp.engine.preamble import HeadFacts, head_facts
 from switcheroo_lsp.engine.syntax import FUNCTIONS as _FUNCTIONS
-from switcheroo_lsp.engine.syntax import SCOPES as _SCOPES
 from switcheroo_lsp.engine.syntax import dotted as _dotted
 from switcheroo_lsp.engine.text import LineIndex
 
@@ -45,7 +47,19 @@ class UnitForm:
     CALL = "call"  # only the call expression is replaced
     ASSIGN = "assign"  # `m.load_state_dict(s)` statement -> `variables = KeyMapper.from_torch(s)`
     UNPACK = "unpack"  # `a, b = m.load...` -> `variables, (a, b) = KeyMapper.from_torch(..., return_report=True)`
-    REPORT = "report"  # `msg = m.load...` (msg read as a report later) -> `variables, msg = ...`
+    REPORT = "report"  # `msg = m.load...` -> `variables, msg = ...(..., return_report=True)`
+    RETURN = "return"  # `param.load...` ending a function -> `return KeyMapper.from_torch(...)`
+    RETURN_REPORT = "return-report"  # `return self.m.load...` -> `self.variables, report = ...`
+    # + `return report`
+    COPY = "copy"  # `dst.load_state_dict(src.state_dict())` -> `dst_variables = src_variables`
+
+
+class Place:
+    """Where the tree of a rewritten call lives (the receiver's own home)."""
+
+    LOCAL = "local"  # a name of the scope that holds the receiver (module or function)
+    SELF = "self"  # an attribute of `self`: the receiver lives on the object
+    RETURN = "return"  # handed back to the caller, whose object the receiver is
 
 
 @dataclass(frozen=True)
@@ -58,6 +72,31 @@ class CallSite:
     form: str  # a UnitForm value
     top_start: int  # start of the top-level statement holding the call
     runs_at_import: bool  # the call is not inside a def/class body
+    place: str = Place.LOCAL
+    scope: int = 0  # start of the scope whose names the tree joins (the class for Place.SELF)
+    flow: int = 0  # start of the function (or 0: the module) the call runs in
+    receiver_key: str = ""  # the receiver's text without spaces
+    block_path: tuple[tuple[int, str, int], ...] = ()  # (parent start, field, index) per level
+    copy_of: str | None = None  # receiver key of `src` in `dst.load_state_dict(src.state_dict())`
+    previous: int | None = None  # span start of the earlier load of the same receiver it updates
+    # (for a copy: of the load that holds its source's tree)
+    indent: str = ""  # the statement's indentation (for units that become two statements)
+    conditional: bool = False  # inside a conditional expression: it may not run
+
+
+def dominates(earlier: CallSite, later: CallSite) -> bool:
+    """True when ``earlier``'s statement always runs before ``later``'s in the same function:
+    it sits in a block that holds ``later`` (directly or nested), before it."""
+    if earlier.flow != later.flow or not earlier.block_path:
+        return False
+    first, second = earlier.block_path, later.block_path
+    level = len(first) - 1
+    return (
+        len(second) > level
+        and first[:level] == second[:level]
+        and first[level][:2] == second[level][:2]
+        and first[level][2] < second[level][2]
+    )
 
 
 @dataclass(frozen=True)
@@ -69,6 +108,9 @@ class Analysis:
     all_calls: tuple[tuple[int, int], ...] = ()  # spans of every matching call, incl. skipped ones
     index: LineIndex | None = None
     head: HeadFacts | None = None
+    names: frozenset[str] = frozenset()  # parameters and locals of the functions holding loads
+    self_names: tuple[tuple[int, frozenset[str]], ...] = ()  # class start -> `self.` attributes
+    runtime_span: tuple[int, int] = (0, 0)  # the inlined KeyMapper class, if the file has one
 
 
 _CACHE: OrderedDict[str, Analysis] = OrderedDict()
@@ -182,6 +224,7 @@ def _analyze_tree(text: str, tree: ast.Module, index: LineIndex, lines: list[int
         if site is not None:
             sites.append(site)
     sites.sort(key=lambda s: s.finding.span.start)
+    sites = _link_loads(sites)
     result = ScanResult(findings=tuple(s.finding for s in sites))
     return Analysis(
         result,
@@ -189,7 +232,96 @@ def _analyze_tree(text: str, tree: ast.Module, index: LineIndex, lines: list[int
         tuple(sorted(all_calls)),
         index,
         head_facts(tree, index) if sites else None,
+        function_names(context.function_facts_seen()),
+        tuple(context.class_names.items()),
+        _runtime_span(tree, context),
     )
+
+
+def _runtime_span(tree: ast.Module, context: _Context) -> tuple[int, int]:
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == "KeyMapper":
+            return context.start(node), context.end(node)
+    return (0, 0)
+
+
+_RETURNED_REPORT = (
+    "callers receive torch's (missing_keys, unexpected_keys) report from this return, and the "
+    "tree would have no place they can reach: return both (`variables, report = "
+    "KeyMapper.from_torch(..., return_report=True)`) and update the callers by hand"
+)
+
+
+def _fail(site: CallSite, reason: str) -> CallSite:
+    return replace(site, finding=replace(site.finding, fixable=False, reason=reason))
+
+
+def _short(key: str) -> str:
+    """A readable tree name for a receiver in messages: `self.model.unet` -> `unet_variables`."""
+    words = re.findall(r"\w+", key.removeprefix("self."))
+    return "_".join([*(words or ["model"]), "variables"])
+
+
+def _link_loads(sites: list[CallSite]) -> list[CallSite]:
+    """Tie each load to the earlier load of the same receiver it updates (torch merges into the
+    loaded model), and each copy to the load that holds its source's tree; no such load: no fix."""
+    # the branches of one conditional expression are rewritten together or not at all
+    blocked = {
+        (s.flow, s.block_path)
+        for s in sites
+        if s.conditional and s.finding.kind is ReceiverKind.MODEL and not s.finding.fixable
+    }
+    sites = [
+        _fail(
+            s,
+            "another branch of this conditional expression has no fix, and a half-rewritten "
+            "expression would lose the tree: migrate it by hand",
+        )
+        if s.conditional and s.finding.fixable and (s.flow, s.block_path) in blocked
+        else s
+        for s in sites
+    ]
+    out: list[CallSite] = []
+    for site in sites:
+        finding = site.finding
+        if not finding.fixable or finding.code not in (CODE_CHECKPOINT, CODE_COPY):
+            out.append(site)
+            continue
+        earlier = [
+            s
+            for s in out
+            if s.finding.code in (CODE_CHECKPOINT, CODE_COPY)
+            and s.place != Place.RETURN
+            and not s.conditional
+            and dominates(s, site)
+        ]
+        if site.copy_of is not None:
+            source = next((s for s in reversed(earlier) if s.receiver_key == site.copy_of), None)
+            if source is None or not source.finding.fixable:
+                dst, src = finding.receiver, site.copy_of
+                site = _fail(
+                    site,
+                    f"`{dst}` copies the weights of the live model `{src}`: in JAX trees are "
+                    f"values, so assign the tree that holds them (`{_short(dst)} = "
+                    f"{_short(src)}`); no load of `{src}` before this call gives that tree here",
+                )
+            else:
+                site = replace(site, previous=source.finding.span.start)
+            out.append(site)
+            continue
+        before = next((s for s in reversed(earlier) if s.receiver_key == site.receiver_key), None)
+        if before is not None:
+            if before.finding.fixable:
+                site = replace(site, previous=before.finding.span.start)
+            else:
+                site = _fail(
+                    site,
+                    f"this load updates `{finding.receiver}`, loaded on line "
+                    f"{before.finding.line + 1} where no fix is made: migrate both loads by "
+                    "hand (`KeyMapper.from_torch(state, target=<earlier tree>)` merges)",
+                )
+        out.append(site)
+    return out
 
 
 def is_target_call(node: ast.AST) -> bool:
@@ -233,6 +365,8 @@ class _Context:
         self.index = index
         self.tree = tree
         self.classifier = Classifier(tree, self.segment)
+        self._functions: dict[int, FunctionFacts] = {}
+        self.class_names: dict[int, frozenset[str]] = {}  # class start -> its `self.` names
 
     def scope_facts(self, scope: ast.AST) -> ScopeFacts:
         """Names bound in one scope (computed once per scope, shared with the classifier)."""
@@ -304,6 +438,11 @@ class _Context:
         runs_at_import = not any(isinstance(n, (*_FUNCTIONS, ast.Lambda)) for n in path)
         unit_start, unit_end, form = start, end, UnitForm.CALL
         reason: str | None = None
+        note: str | None = None
+        code = CODE_CHECKPOINT if kind is ReceiverKind.MODEL else CODE_NON_MODEL
+        place, scope, flow = Place.LOCAL, 0, 0
+        copy_of: str | None = None
+        statement = next((n for n in reversed(path) if isinstance(n, ast.stmt)), None)
         if kind is ReceiverKind.MODEL:
             plan = plan_arguments(args)
             reason = plan.reason
@@ -316,10 +455,68 @@ class _Context:
                 reason = "the call sits inside an f-string; rewrite it by hand"
             if reason is None and not self.text.startswith(")", end - 1):
                 reason = "the call's position could not be mapped reliably"
+            assign = self._assign_text(call)
+            copy_of = self._copy_source(state)
+            if copy_of is not None:
+                code = CODE_COPY
+                strict = next((i.text for i in args[1:] if i.keyword in ("strict", None)), "True")
+                if strict != "True" and reason is None:
+                    reason = (
+                        f"`{self.segment(func.value)}` takes the matching weights of the live "  # type: ignore[attr-defined]
+                        f"model `{copy_of}` (strict={strict}): in JAX, pick those leaves from "
+                        f"`{copy_of}`'s tree into this model's tree by hand"
+                    )
+            elif isinstance(state, ast.Dict) and assign not in (None, "False"):
+                code = CODE_MATERIALIZE
+                reason = (
+                    "it builds the layer from tensors computed here (`assign=True`, often after "
+                    '`with torch.device("meta")`): not a checkpoint load. In Flax, put these '
+                    "arrays into the layer's params by hand (Linear weights transposed to `kernel`)"
+                )
+            elif assign not in (None, "False"):
+                note = (
+                    f"`assign={assign}` is dropped: JAX arrays are values, the tree holds the "
+                    "checkpoint's own arrays as assign=True's tensors would"
+                )
             needs_report = False
             if reason is None:
+                place, scope, flow, reason = self._place(func.value, path, usage, statement)  # type: ignore[attr-defined]
+                if reason is not None and usage is Usage.RETURNED:
+                    reason = _RETURNED_REPORT
+                elif reason is not None and copy_of is not None:
+                    dst = self.segment(func.value)  # type: ignore[attr-defined]
+                    reason = (
+                        f"`{dst}` copies the weights of the live model `{copy_of}`: in JAX trees "
+                        f"are values, so assign the tree that holds them (`{_short(dst)} = "
+                        f"{_short(copy_of)}`) where `{dst}`'s tree is used; here {reason}"
+                    )
+            if reason is None and copy_of is not None and usage is not Usage.STATEMENT:
+                reason = "the copy's value (torch's missing/unexpected report) is used"
+            if (
+                reason is None
+                and copy_of is not None
+                and any(isinstance(n, ast.IfExp) for n in path)
+            ):
+                reason = (
+                    "the copy happens only on one side of a conditional expression: write it "
+                    "as an `if` statement (`target_variables = source_variables`) by hand"
+                )
+            if reason is None and copy_of is not None and place == Place.RETURN:
+                reason = (
+                    f"`{self.segment(func.value)}` is the caller's model: return the tree of "  # type: ignore[attr-defined]
+                    f"`{copy_of}` to the caller by hand (in JAX trees are values)"
+                )
+            if reason is None:
                 if usage is Usage.STATEMENT:
-                    form = UnitForm.ASSIGN
+                    if copy_of is not None:
+                        form = UnitForm.COPY
+                    else:
+                        form = UnitForm.RETURN if place == Place.RETURN else UnitForm.ASSIGN
+                    if len(self._leaf_receivers(call, path)) > 1:
+                        reason = (
+                            "the expression loads different models depending on its condition: "
+                            "write it as an `if` statement so each tree gets its own name"
+                        )
                 elif usage is Usage.UNPACKED:
                     targets = holder.targets  # type: ignore[union-attr]
                     if (
@@ -336,22 +533,46 @@ class _Context:
                     else:
                         form = UnitForm.UNPACK
                         needs_report = True
-                elif usage is Usage.ASSIGNED and self._read_as_report(holder, path):
-                    form = UnitForm.REPORT
-                    needs_report = True
+                elif usage is Usage.ASSIGNED:
+                    if (
+                        isinstance(holder, ast.Assign)
+                        and holder.value is call
+                        and len(holder.targets) == 1
+                        and isinstance(holder.targets[0], ast.Name | ast.Attribute)
+                    ):
+                        form = UnitForm.REPORT
+                        needs_report = True
+                    else:
+                        reason = (
+                            "torch's (missing_keys, unexpected_keys) report is bound in a way "
+                            "the rewrite cannot mirror: bind `variables, report = "
+                            "KeyMapper.from_torch(..., return_report=True)` by hand"
+                        )
+                elif usage is Usage.RETURNED:
+                    if place == Place.SELF and self._starts_line(statement):
+                        form = UnitForm.RETURN_REPORT
+                        needs_report = True
+                    else:
+                        reason = _RETURNED_REPORT
                 elif usage is Usage.ATTRIBUTE:
                     reason = (
                         "the call's result (torch's missing/unexpected keys) is read directly; "
                         "bind `variables, report = KeyMapper.from_torch(..., return_report=True)` by hand"
                     )
-                elif usage is Usage.EXPRESSION and isinstance(path[-2], ast.Subscript):
+                elif isinstance(path[-2], ast.Subscript):
                     reason = "the call's result (torch's missing/unexpected keys) is indexed"
+                else:
+                    reason = (
+                        "the call's value (torch's missing/unexpected report) is used inside a "
+                        "larger expression, where the tree would be lost: bind `variables, report "
+                        "= KeyMapper.from_torch(..., return_report=True)` on a line of its own"
+                    )
             if needs_report and not runtime_supports_report():
                 reason = (
                     "the code reads torch's (missing_keys, unexpected_keys) result and this "
                     "KeyMapper offers no such report"
                 )
-            if reason is None and form in (UnitForm.ASSIGN, UnitForm.UNPACK, UnitForm.REPORT):
+            if reason is None and form != UnitForm.CALL:
                 assert holder is not None
                 unit_start, unit_end = self.start(holder), self.end(holder)
         else:
@@ -365,11 +586,213 @@ class _Context:
             usage=usage,
             fixable=kind is ReceiverKind.MODEL and reason is None,
             reason=reason,
-            code=CODE_CHECKPOINT if kind is ReceiverKind.MODEL else CODE_NON_MODEL,
+            code=code,
+            note=note,
             confidence=confidence,
             evidence=evidence,
         )
-        return CallSite(finding, unit_start, unit_end, form, top_start, runs_at_import)
+        indent = ""
+        if statement is not None:
+            line_start = self.index.starts[statement.lineno - 1]
+            indent = self.text[line_start : self.start(statement)]
+        return CallSite(
+            finding,
+            unit_start,
+            unit_end,
+            form,
+            top_start,
+            runs_at_import,
+            place=place,
+            scope=scope,
+            flow=flow,
+            receiver_key=re.sub(r"\s+", "", receiver),
+            block_path=self._block_path(path, flow),
+            copy_of=copy_of,
+            indent=indent if not indent.strip() else "",
+            conditional=any(isinstance(n, ast.IfExp) for n in path),
+        )
+
+    # -- where the tree goes ----------------------------------------------------------------
+
+    def function_facts_seen(self) -> list[FunctionFacts]:
+        """The facts of every function holding a load (computed while placing trees)."""
+        return list(self._functions.values())
+
+    def function_facts(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> FunctionFacts:
+        facts = self._functions.get(id(function))
+        if facts is None:
+            facts = self._functions[id(function)] = FunctionFacts(function)
+        return facts
+
+    def _place(
+        self,
+        receiver: ast.AST,
+        path: tuple[ast.AST, ...],
+        usage: Usage,
+        statement: ast.stmt | None,
+    ) -> tuple[str, int, int, str | None]:
+        """(place, naming scope, flow scope, reason): the receiver's home decides the tree's."""
+        root = base_name(receiver)
+        shown = self.segment(receiver)
+        # (a decorator or a default runs where the def statement is, not in its function)
+        functions = [n for n in path if isinstance(n, _FUNCTIONS) and n is not statement]
+        function = functions[-1] if functions else None
+        flow = self.start(function) if function is not None else 0
+        if function is not None:
+            self.function_facts(function)  # (its names are taken: a new tree name avoids them)
+        inner = path[path.index(function) + 1 :] if function is not None else path
+        for node in inner:
+            if isinstance(node, ast.For | ast.AsyncFor) and root in loop_names(node.target):
+                return (
+                    Place.LOCAL,
+                    0,
+                    flow,
+                    (
+                        f"`{root}` is a loop variable: one tree per iteration would overwrite the "
+                        f"last one; collect them by hand (e.g. `trees[...] = KeyMapper.from_torch(...)`)"
+                    ),
+                )
+        classes = [n for n in path if isinstance(n, ast.ClassDef)]
+        if root == "self" and function is not None and classes:
+            cls = classes[-1]
+            scope = self.start(cls)
+            if scope not in self.class_names:
+                self.class_names[scope] = self._self_names(cls)
+            return Place.SELF, scope, flow, None
+        if function is None or root is None:
+            return Place.LOCAL, flow, flow, None
+        facts = self.function_facts(function)
+        name = function.name
+        if facts.is_local(root):
+            if facts.returns_name(root):
+                return (
+                    Place.LOCAL,
+                    flow,
+                    flow,
+                    (
+                        f"`{name}` returns `{root}`, and the tree would stay behind in a local of "
+                        f"`{name}`: return it too (e.g. `return {root}, variables`) and update the "
+                        "callers by hand"
+                    ),
+                )
+            return Place.LOCAL, flow, flow, None
+        outside = f"`{root}` comes from outside `{name}` (a parameter or a global)"
+        if usage is Usage.STATEMENT and not facts.returned and not facts.generator:
+            if statement is not None and function.body[-1] is statement:
+                return Place.RETURN, flow, flow, None
+            return (
+                Place.LOCAL,
+                flow,
+                flow,
+                (
+                    f"{outside}: a local tree would die when `{name}` returns. Return the tree to "
+                    f"the caller (`return KeyMapper.from_torch(...)`, as the fix does when the load "
+                    f"ends the function) or keep it where the caller reaches it; `{shown}` itself "
+                    "gets no weights in JAX"
+                ),
+            )
+        if usage is Usage.STATEMENT:
+            return (
+                Place.LOCAL,
+                flow,
+                flow,
+                (
+                    f"{outside} and `{name}` returns a value: a local tree would die there; return "
+                    "the tree to the caller too (e.g. `return ..., variables`) by hand"
+                ),
+            )
+        return (
+            Place.LOCAL,
+            flow,
+            flow,
+            (
+                f"{outside}: a local tree would die when `{name}` returns; return it to the caller "
+                "by hand"
+            ),
+        )
+
+    def _self_names(self, cls: ast.ClassDef) -> frozenset[str]:
+        """Attributes a class assigns on `self`, and the names its body defines (methods): a
+        tree kept on `self` takes none of them (reads alone are code written for the tree)."""
+        names = {
+            node.attr
+            for node in ast.walk(cls)
+            if isinstance(node, ast.Attribute)
+            and not isinstance(node.ctx, ast.Load)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "self"
+        }
+        for item in cls.body:
+            if isinstance(item, (*_FUNCTIONS, ast.ClassDef)):
+                names.add(item.name)
+            elif isinstance(item, ast.Assign | ast.AnnAssign):
+                targets = item.targets if isinstance(item, ast.Assign) else [item.target]
+                names.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+        return frozenset(names)
+
+    def _block_path(self, path: tuple[ast.AST, ...], flow: int) -> tuple[tuple[int, str, int], ...]:
+        """Where the call's statement sits: (parent start, field, index) from the flow scope down."""
+        start = 0
+        for i, node in enumerate(path):
+            if isinstance(node, _FUNCTIONS) and self.start(node) == flow:
+                start = i
+        levels: list[tuple[int, str, int]] = []
+        for parent, node in zip(path[start:], path[start + 1 :], strict=False):
+            if not isinstance(node, ast.stmt | ast.excepthandler | ast.match_case):
+                break
+            for field, value in ast.iter_fields(parent):
+                if isinstance(value, list):
+                    position = next((j for j, v in enumerate(value) if v is node), None)
+                    if position is not None:
+                        levels.append((self.start(parent), field, position))
+                        break
+        return tuple(levels)
+
+    def _starts_line(self, statement: ast.stmt | None) -> bool:
+        if statement is None:
+            return False
+        line_start = self.index.starts[statement.lineno - 1]
+        return not self.text[line_start : self.start(statement)].strip()
+
+    def _copy_source(self, state: ast.AST | None) -> str | None:
+        """`src` in `src.state_dict()` or `copy.deepcopy(src.state_dict())`: a live model's weights."""
+        if isinstance(state, ast.Call) and _dotted(state.func)[-1:] == ["deepcopy"] and state.args:
+            state = state.args[0]
+        if (
+            isinstance(state, ast.Call)
+            and isinstance(state.func, ast.Attribute)
+            and state.func.attr == "state_dict"
+            and not state.args
+            and not state.keywords
+        ):
+            return re.sub(r"\s+", "", self.segment(state.func.value))
+        return None
+
+    def _assign_text(self, call: ast.Call) -> str | None:
+        """The source of the call's assign= flag (keyword or third positional), if given."""
+        for keyword in call.keywords:
+            if keyword.arg == "assign":
+                return self.segment(keyword.value)
+        if len(call.args) >= 3 and not any(isinstance(a, ast.Starred) for a in call.args):
+            return self.segment(call.args[2])
+        return None
+
+    def _leaf_receivers(self, call: ast.Call, path: tuple[ast.AST, ...]) -> set[str]:
+        """Receivers of the loads a conditional expression statement chooses between."""
+        node: ast.AST = call
+        i = len(path) - 2
+        while i >= 0 and isinstance(path[i], ast.IfExp):
+            node = path[i]
+            i -= 1
+        keys = set()
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, ast.IfExp):
+                stack += [current.body, current.orelse]
+            elif is_target_call(current) and isinstance(current.func, ast.Attribute):  # type: ignore[attr-defined]
+                keys.add(re.sub(r"\s+", "", self.segment(current.func.value)))  # type: ignore[attr-defined]
+        return keys
 
     def _arg_nodes(self, call: ast.Call) -> list[ast.AST]:
         nodes: list[ast.AST] = [*call.args, *call.keywords]
@@ -412,36 +835,3 @@ class _Context:
         if isinstance(parent, ast.Attribute) and node is call:
             return Usage.ATTRIBUTE, parent
         return Usage.EXPRESSION, parent
-
-    def _read_as_report(self, holder: ast.AST | None, path: tuple[ast.AST, ...]) -> bool:
-        """`msg = m.load_state_dict(sd)` where `msg` is read later in the same scope: torch's
-        value is its (missing_keys, unexpected_keys) report, so any later read relies on it."""
-        if not isinstance(holder, ast.Assign) or holder.value is not path[-1]:
-            return False
-        if len(holder.targets) != 1 or not isinstance(holder.targets[0], ast.Name):
-            return False
-        name = holder.targets[0].id
-        scope = next((n for n in reversed(path) if isinstance(n, _SCOPES)), self.tree)
-        start = self.end(holder)
-        end = self.end(scope) if not isinstance(scope, ast.Module) else len(self.text)
-        if re.compile(rf"(?<![\w.]){re.escape(name)}\b").search(self.text, start, end) is None:
-            return False  # cheap: the name does not even appear further down
-        after = (holder.end_lineno or holder.lineno, holder.end_col_offset or 0)
-        stack: list[ast.AST] = [scope]
-        while stack:
-            node = stack.pop()
-            if (
-                isinstance(node, ast.Name)
-                and node.id == name
-                and isinstance(node.ctx, ast.Load)
-                and (node.lineno, node.col_offset) >= after
-            ):
-                return True
-            for child in ast.iter_child_nodes(node):
-                if (
-                    child is scope
-                    or not isinstance(child, _SCOPES)
-                    or isinstance(child, ast.Lambda)
-                ):
-                    stack.append(child)
-        return False

@@ -81,19 +81,25 @@ async def quick_fixes(
             continue
         diagnostic = diagnostic_for(finding, index, document.encoding, ls.settings)
         change = DocumentChange(analysis.uri, analysis.version, analysis.text, result.edits, index)
-        actions.append(quick_fix_action(diagnostic, workspace_edit(ls.support, [change]), finding))
+        edit = workspace_edit(ls.support, [change])
+        actions.append(quick_fix_action(diagnostic, edit, finding, result.title))
     return actions
 
 
 def quick_fix_action(
-    diagnostic: types.Diagnostic | None, edit: types.WorkspaceEdit, finding: Finding
+    diagnostic: types.Diagnostic | None,
+    edit: types.WorkspaceEdit,
+    finding: Finding,
+    title: str | None = None,
 ) -> types.CodeAction:
-    """The quick fix for one call, in a file or a notebook cell (same title and kind
-    everywhere, so clients and keybindings find it the same way). A call whose receiver may not
-    be a model says so in the title and is not the preferred fix (no blind auto-apply)."""
+    """The quick fix for one call, in a file or a notebook cell (same kind everywhere, so
+    clients and keybindings find it the same way). The title says when the fix does more than
+    convert the call ("... and return the tree"); a call whose receiver may not be a model says
+    so in the title and is not the preferred fix (no blind auto-apply)."""
     sure = finding.confidence.is_sure
+    title = title or QUICKFIX_TITLE
     return types.CodeAction(
-        title=QUICKFIX_TITLE if sure else QUICKFIX_TITLE + UNSURE_SUFFIX,
+        title=title if sure else title + UNSURE_SUFFIX,
         kind=types.CodeActionKind.QuickFix,
         is_preferred=sure,
         diagnostics=[diagnostic] if diagnostic is not None else None,

@@ -21,7 +21,14 @@ from lsprotocol import types
 from pygls.uris import to_fs_path
 
 from ..engine import explain, scan
-from ..engine.model import CODE_CHECKPOINT, CODE_NON_MODEL, Finding, ScanResult
+from ..engine.model import (
+    CODE_CHECKPOINT,
+    CODE_COPY,
+    CODE_MATERIALIZE,
+    CODE_NON_MODEL,
+    Finding,
+    ScanResult,
+)
 from ..files import is_excluded
 from ..settings import RunMode, Settings, Severity
 from .documents import LspTextDocument
@@ -37,6 +44,8 @@ README_URL = "https://github.com/switcheroo-lsp/switcheroo-lsp"
 CODE_URLS = {
     CODE_CHECKPOINT: f"{README_URL}#{CODE_CHECKPOINT}",
     CODE_NON_MODEL: f"{README_URL}#{CODE_NON_MODEL}",
+    CODE_COPY: f"{README_URL}#{CODE_COPY}",
+    CODE_MATERIALIZE: f"{README_URL}#{CODE_MATERIALIZE}",
 }
 SEVERITIES = {
     Severity.ERROR: types.DiagnosticSeverity.Error,
@@ -84,7 +93,7 @@ def diagnostic_for(
             return None
         code, severity = CODE_NON_MODEL, types.DiagnosticSeverity.Hint
     else:
-        code, severity = CODE_CHECKPOINT, SEVERITIES[settings.severity]
+        code, severity = finding.code, SEVERITIES[settings.severity]  # checkpoint, copy...
     return types.Diagnostic(
         range=index.range(finding.span.start, finding.span.end, encoding),
         message=explain(finding),
