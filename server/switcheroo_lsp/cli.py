@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from switcheroo_lsp import __version__
+from switcheroo_lsp.config import ConfigFile, find_config, merge_settings
 from switcheroo_lsp.engine import explain, scan
 from switcheroo_lsp.engine.model import CODE_CHECKPOINT, Finding
 from switcheroo_lsp.engine.scan import NAME
@@ -467,37 +468,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_config(start: Path) -> tuple[dict[str, Any], Path | None, list[str]]:
-    """The ``[tool.switcheroo]`` table of the nearest ``pyproject.toml`` at or above ``start``
-    that has one (keys as in the editor settings; kebab-case accepted), its path, and problems."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        try:
-            import tomli as tomllib  # type: ignore[no-redef]
-        except ModuleNotFoundError:
-            return {}, None, []
-    start = start.resolve()
-    for directory in [start, *start.parents]:
-        candidate = directory / "pyproject.toml"
-        if not candidate.is_file():
-            continue
-        try:
-            data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            return {}, candidate, [f"{candidate}: cannot read it ({exc})"]
-        section = data.get("tool", {}).get("switcheroo")
-        if section is None:
-            continue
-        if not isinstance(section, dict):
-            return {}, candidate, [f"{candidate}: [tool.switcheroo] must be a table"]
-        return {key.replace("-", "_"): value for key, value in section.items()}, candidate, []
-    return {}, None, []
-
-
-def _settings(args: argparse.Namespace, config: dict[str, Any]) -> tuple[Settings, list[str]]:
-    """Settings from the config file, then the command line on top (exclude globs add up)."""
-    raw: dict[str, Any] = dict(config)
+def _flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings the command line sets (laid over the config file by merge_settings)."""
+    raw: dict[str, Any] = {}
     if args.assignment_name is not None:
         raw["assignment_name"] = args.assignment_name
     if args.preamble is not None:
@@ -506,9 +479,8 @@ def _settings(args: argparse.Namespace, config: dict[str, Any]) -> tuple[Setting
         raw["hint_non_model"] = False
     excludes = [g for item in args.exclude for g in item.split(",") if g]
     if excludes:
-        configured = raw.get("exclude", [])
-        raw["exclude"] = [*([configured] if isinstance(configured, str) else configured), *excludes]
-    return Settings.from_dict(raw)
+        raw["exclude"] = excludes
+    return raw
 
 
 def main(
@@ -522,17 +494,17 @@ def main(
         args = parser.parse_args(list(argv) if argv is not None else None)
     except SystemExit as exc:
         return int(exc.code or 0)
-    config, config_path, problems = ({}, None, []) if args.no_config else load_config(Path.cwd())
-    settings, setting_problems = _settings(args, config)
+    config = ConfigFile() if args.no_config else find_config(Path.cwd())
+    settings, setting_problems = merge_settings(config.table, _flag_overrides(args))
     where = (
-        f"{config_path} [tool.switcheroo] or the command line" if config_path else "command line"
+        f"{config.path} [tool.switcheroo] or the command line" if config.path else "command line"
     )
-    problems += [f"{problem} ({where})" for problem in setting_problems]
+    problems = [*config.problems, *(f"{problem} ({where})" for problem in setting_problems)]
     if problems:
         for problem in problems:
             err.write(f"switcheroo: error: {problem}\n")
         return 2
-    if args.max_file_size is None and "max_file_size" in config:
+    if args.max_file_size is None and "max_file_size" in config.table:
         args.max_file_size = settings.max_file_size
     if args.jobs < 1:
         err.write("switcheroo: error: --jobs must be at least 1\n")

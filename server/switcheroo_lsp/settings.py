@@ -90,7 +90,7 @@ class Settings:
             raw = raw["switcheroo"]
         values: dict[str, Any] = {}
         for key, value in raw.items():
-            name = _ALIASES.get(key)
+            name = canonical_name(key) if isinstance(key, str) else None
             if name is None:
                 problems.append(f"unknown setting {key!r} ignored")
                 continue
@@ -172,3 +172,9 @@ _ALIASES.update(
         "hintNonModel": "hint_non_model",
     }
 )
+
+
+def canonical_name(key: str) -> str | None:
+    """The setting a key names (``assignmentName``, ``assignment-name``, ``assignment_name``),
+    or None for an unknown key."""
+    return _ALIASES.get(key) or _ALIASES.get(key.replace("-", "_"))

@@ -41,7 +41,7 @@ async def current_analysis(ls: SwitcherooServer, uri: str) -> Analysis | None:
     """The analysis of the document's text as it is now (recomputed if it changed meanwhile)."""
     for _ in range(MAX_ATTEMPTS):
         document = ls.open_document(uri)
-        if document is None or not ls.settings.enable:
+        if document is None or not ls.settings_for(uri).enable:
             return None
         analysis = await ls.diagnostics.analysis_for(document)
         current = ls.open_document(uri)
@@ -74,11 +74,13 @@ async def quick_fixes(
         ):
             continue
         result: FixResult = await ls.run_fix(
-            engine.fix, analysis.text, finding.span.start, ls.settings
+            engine.fix, analysis.text, finding.span.start, ls.settings_for(analysis.uri)
         )
         if not result.ok:
             continue
-        diagnostic = diagnostic_for(finding, index, document.encoding, ls.settings)
+        diagnostic = diagnostic_for(
+            finding, index, document.encoding, ls.settings_for(analysis.uri)
+        )
         change = DocumentChange(analysis.uri, analysis.version, analysis.text, result.edits, index)
         actions.append(quick_fix_action(diagnostic, workspace_edit(ls.support, [change])))
     return actions
@@ -102,12 +104,12 @@ async def fix_all_edit(ls: SwitcherooServer, uri: str) -> types.WorkspaceEdit | 
     """The fix-all edit for the document as it is now, or None when there is nothing to do."""
     for _ in range(MAX_ATTEMPTS):
         document = ls.open_document(uri)
-        if document is None or not ls.settings.enable:
+        if document is None or not ls.settings_for(uri).enable:
             return None
         text, version = document.source, document.version
         if ls.too_large(uri, text):
             return None
-        result: FixResult = await ls.run_fix(engine.fix_all, text, ls.settings)
+        result: FixResult = await ls.run_fix(engine.fix_all, text, ls.settings_for(uri))
         if not is_current(ls, document, text):
             continue
         if not result.ok:
@@ -172,7 +174,8 @@ async def will_save_wait_until(
 ) -> list[types.TextEdit]:
     """fixOnSave: the fix-all edits, applied by the client before it writes the file."""
     uri = params.text_document.uri
-    if not ls.settings.fix_on_save or not ls.settings.enable or ls.diagnostics.excluded(uri):
+    settings = ls.settings_for(uri)
+    if not settings.fix_on_save or not settings.enable or ls.diagnostics.excluded(uri):
         return []
     for _ in range(MAX_ATTEMPTS):
         document = ls.open_document(uri)
@@ -181,7 +184,7 @@ async def will_save_wait_until(
         text = document.source
         if ls.too_large(uri, text):
             return []
-        result: FixResult = await ls.run_fix(engine.fix_all, text, ls.settings)
+        result: FixResult = await ls.run_fix(engine.fix_all, text, ls.settings_for(uri))
         if not is_current(ls, document, text):
             continue
         if not result.ok:
