@@ -26,8 +26,9 @@ from switcheroo_lsp.config import ConfigFile, find_config, merge_settings
 from switcheroo_lsp.engine import explain, scan
 from switcheroo_lsp.engine.model import CODE_CHECKPOINT, Finding
 from switcheroo_lsp.engine.scan import NAME
+from switcheroo_lsp.engine.suppress import add_noqa
 from switcheroo_lsp.files import SourceError, iter_python_files, read_source, write_atomic
-from switcheroo_lsp.settings import Settings
+from switcheroo_lsp.settings import Settings, assignment_name
 
 # Below these, a process pool costs more than it saves.
 PARALLEL_MIN_FILES = 24
@@ -56,7 +57,7 @@ class Job:
     """The work for one file, as sent to a worker process."""
 
     path: str
-    mode: str  # "check", "fix" or "diff"
+    mode: str  # "check", "fix", "diff" or "noqa" (check --add-noqa)
     settings: Settings
     max_bytes: int | None
 
@@ -99,6 +100,8 @@ def _process(job: Job) -> FileReport:
     report.findings = list(result.findings)
     if job.mode == "check":
         return report
+    if job.mode == "noqa":
+        return _add_noqa(job, path, text, report)
     if not any(f.fixable for f in result.findings):
         report.skipped = [
             (f, f.reason or "no checkpoint migration needed") for f in result.findings
@@ -134,6 +137,24 @@ def _process(job: Job) -> FileReport:
             report.error = f"cannot write ({exc.strerror or exc}); left untouched"
             report.changed = False
             report.fixed = 0
+    return report
+
+
+def _add_noqa(job: Job, path: Path, text: str, report: FileReport) -> FileReport:
+    """check --add-noqa: a ``# noqa: code`` on the first line of each reported call."""
+    wanted: dict[int, set[str]] = {}
+    for finding in report.findings:
+        if _shown(finding, job.settings):
+            wanted.setdefault(finding.line, set()).add(finding.code)
+    new_text, changed = add_noqa(text, wanted)
+    if changed:
+        try:
+            write_atomic(path, new_text)
+        except OSError as exc:
+            report.error = f"cannot write ({exc.strerror or exc}); left untouched"
+            return report
+    report.fixed = changed
+    report.changed = bool(changed)
     return report
 
 
@@ -290,8 +311,42 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+def report_noqa(reports: Sequence[FileReport], err: TextIO) -> int:
+    """check --add-noqa: say how many comments were added; 2 when a file could not be done."""
+    errors = [r for r in reports if r.error is not None]
+    for r in errors:
+        line = "" if r.error_line is None else f"{r.error_line + 1}:1:"
+        err.write(f"{r.path}:{line} error: {r.error}\n")
+    added = sum(r.fixed for r in reports)
+    files = sum(1 for r in reports if r.changed)
+    summary = f"Added {_plural(added, 'noqa comment')} in {_plural(files, 'file')}"
+    if errors:
+        summary += f"; {_plural(len(errors), 'file')} could not be processed"
+    err.write(summary + ".\n")
+    return 2 if errors else 0
+
+
+def statistics_lines(reports: Sequence[FileReport], settings: Settings) -> list[str]:
+    """``--statistics``: one line per code, most frequent first: count, code, fixable count."""
+    counts: dict[str, list[int]] = {}
+    for r in reports:
+        for f in r.findings:
+            if _shown(f, settings):
+                entry = counts.setdefault(f.code, [0, 0])
+                entry[0] += 1
+                entry[1] += f.fixable
+    rows = sorted(counts.items(), key=lambda item: (-item[1][0], item[0]))
+    width = max((len(str(total)) for _, (total, _) in rows), default=1)
+    return [f"{total:>{width}}\t{code}\t({fixable} fixable)\n" for code, (total, fixable) in rows]
+
+
 def report_check(
-    reports: Sequence[FileReport], settings: Settings, fmt: str, out: TextIO, err: TextIO
+    reports: Sequence[FileReport],
+    settings: Settings,
+    fmt: str,
+    out: TextIO,
+    err: TextIO,
+    statistics: bool = False,
 ) -> int:
     """Print check results; return the exit code."""
     sites = [(r.path, f) for r in reports for f in r.findings if f.code == CODE_CHECKPOINT]
@@ -325,10 +380,12 @@ def report_check(
             indent=2,
         )
         out.write("\n")
-    else:
+    elif statistics:
+        out.writelines(statistics_lines(reports, settings))
+    if fmt != "json":
         for r in reports:
             for f in r.findings:
-                if _shown(f, settings):
+                if _shown(f, settings) and not statistics:
                     out.write(f"{_where(r.path, f)}: {f.code} {explain(f)}\n")
         for r in reports:
             err.writelines(f"{r.path}:{warning}\n" for warning in r.warnings)
@@ -344,7 +401,8 @@ def report_check(
             summary = f"No load_state_dict calls to migrate in {_plural(len(reports), 'file')}"
         if hints and settings.hint_non_model:
             summary += (
-                f"; {_plural(len(hints), 'non-model call')} (optimizers, schedulers, ...) need none"
+                f"; {_plural(len(hints), 'non-model call')} (optimizers, schedulers, ...) "
+                f"{'needs' if len(hints) == 1 else 'need'} none"
             )
         if errors:
             summary += f"; {_plural(len(errors), 'file')} could not be checked"
@@ -392,6 +450,29 @@ EXIT_CODES = (
 )
 
 
+def _assignment_name_flag(value: str) -> str:
+    try:
+        return assignment_name(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r}: {exc}") from None
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected a positive integer")
+    return number
+
+
+def _as_error(problem: str) -> str:
+    """A settings problem worded for the command line, which stops at it (the server goes on
+    with the default, and says so)."""
+    return problem.replace("; using the default", "").replace("' ignored", "'")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (separate so the README and tests can show its help)."""
     parser = argparse.ArgumentParser(
@@ -428,6 +509,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--assignment-name",
+        type=_assignment_name_flag,
         metavar="NAME",
         help="variable bound to the converted tree (default: variables)",
     )
@@ -441,7 +523,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not report optimizer/scheduler/... calls (non-model-state)",
     )
-    common.add_argument("--max-file-size", type=int, metavar="BYTES", help="skip larger files")
+    common.add_argument(
+        "--max-file-size", type=_positive_int, metavar="BYTES", help="skip larger files"
+    )
+    common.add_argument(
+        "--force-exclude",
+        action="store_true",
+        help="apply --exclude and the default exclusions to files named explicitly too "
+        "(for pre-commit and editors that pass every file)",
+    )
     common.add_argument(
         "--no-config",
         action="store_true",
@@ -455,6 +545,19 @@ def build_parser() -> argparse.ArgumentParser:
         description="Report load_state_dict calls as path:line:col: code message.",
     )
     check.add_argument("--format", choices=["text", "json"], default="text", help="output format")
+    check.add_argument(
+        "--add-noqa",
+        action="store_true",
+        help="add a `# noqa: CODE` comment to the line of each reported call (keeps other comments)",
+    )
+    check.add_argument(
+        "--exit-zero",
+        action="store_true",
+        help="exit 0 even when calls to migrate are found (unreadable files still exit 2)",
+    )
+    check.add_argument(
+        "--statistics", action="store_true", help="print a count per code instead of each call"
+    )
     fix = commands.add_parser(
         epilog=EXIT_CODES,
         name="fix",
@@ -499,7 +602,10 @@ def main(
     where = (
         f"{config.path} [tool.switcheroo] or the command line" if config.path else "command line"
     )
-    problems = [*config.problems, *(f"{problem} ({where})" for problem in setting_problems)]
+    problems = [
+        *config.problems,
+        *(f"{_as_error(problem)} ({where})" for problem in setting_problems),
+    ]
     if problems:
         for problem in problems:
             err.write(f"switcheroo: error: {problem}\n")
@@ -514,15 +620,23 @@ def main(
         err.write(f"switcheroo: error: {path}: no such file or directory\n")
     if missing:
         return 2
-    mode = "check" if args.command == "check" else ("diff" if args.diff else "fix")
+    if args.command == "check":
+        mode = "noqa" if args.add_noqa else "check"
+    else:
+        mode = "diff" if args.diff else "fix"
     try:
-        files = list(iter_python_files(args.paths, settings.exclude))
+        files = list(
+            iter_python_files(args.paths, settings.exclude, force_exclude=args.force_exclude)
+        )
         progress = Progress(len(files), err, enabled=not args.quiet and err.isatty())
         reports = run_jobs(
             _jobs_for(files, mode, settings, args.max_file_size), args.jobs, progress
         )
+        if mode == "noqa":
+            return report_noqa(reports, err)
         if mode == "check":
-            return report_check(reports, settings, args.format, out, err)
+            code = report_check(reports, settings, args.format, out, err, args.statistics)
+            return 0 if code == 1 and args.exit_zero else code
         return report_fix(reports, mode, out, err)
     except KeyboardInterrupt:
         err.write("\nswitcheroo: interrupted\n")

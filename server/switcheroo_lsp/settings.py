@@ -123,6 +123,11 @@ def _enum(kind: type[enum.Enum]):
 _RESERVED_NAMES = frozenset({"KeyMapper", "np", "jax", "jnp"})
 
 
+def assignment_name(value: Any) -> str:
+    """The ``assignment_name`` setting's check: ``value`` if it is usable, else ValueError."""
+    return _identifier(value)
+
+
 def _identifier(value: Any) -> str:
     if (
         isinstance(value, str)

@@ -35,6 +35,7 @@ from switcheroo_lsp.engine.model import (
     Usage,
 )
 from switcheroo_lsp.engine.preamble import HeadFacts, head_facts
+from switcheroo_lsp.engine.suppress import find_suppressions
 from switcheroo_lsp.engine.text import LineIndex
 
 NAME = "load_state_dict"
@@ -177,6 +178,7 @@ def _analyze_tree(text: str, tree: ast.Module, index: LineIndex, lines: list[int
     if not calls:
         return Analysis(ScanResult(), index=index)
     context = _Context(text, index, tree)
+    suppressions = find_suppressions(text)
     sites: list[CallSite] = []
     all_calls: list[tuple[int, int]] = []
     for call, path in calls:
@@ -184,7 +186,9 @@ def _analyze_tree(text: str, tree: ast.Module, index: LineIndex, lines: list[int
         end = index.offset_from_ast(call.end_lineno or call.lineno, call.end_col_offset or 0)
         all_calls.append((start, end))
         site = context.site(call, path, start, end)
-        if site is not None:
+        if site is not None and not suppressions.silences(
+            site.finding.code, _noqa_lines(call, path)
+        ):
             sites.append(site)
     sites.sort(key=lambda s: s.finding.span.start)
     result = ScanResult(findings=tuple(s.finding for s in sites))
@@ -195,6 +199,14 @@ def _analyze_tree(text: str, tree: ast.Module, index: LineIndex, lines: list[int
         index,
         head_facts(tree, index) if sites else None,
     )
+
+
+def _noqa_lines(call: ast.Call, path: tuple[ast.AST, ...]) -> tuple[int, ...]:
+    """0-based lines where a ``# noqa`` silences ``call``: its first line and the first line of
+    the statement holding it."""
+    statement = next((node for node in reversed(path) if isinstance(node, ast.stmt)), None)
+    first = call.lineno - 1
+    return (first,) if statement is None else (first, statement.lineno - 1)
 
 
 def is_target_call(node: ast.AST) -> bool:

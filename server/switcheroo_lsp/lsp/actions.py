@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 
 from .. import engine  # engine.fix / fix_all load libcst on first use, not at start-up
-from ..engine.model import FixResult
+from ..engine.model import CODE_CHECKPOINT, FixResult
+from ..engine.suppress import noqa_edit
 from .diagnostics import Analysis, diagnostic_for
 from .documents import LspTextDocument
 from .edits import DocumentChange, text_edits, workspace_edit
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from .server import SwitcherooServer
 
 QUICKFIX_TITLE = "Convert to KeyMapper.from_torch"
+IGNORE_TITLE = "Ignore this call (# noqa: {code})"
 FIX_ALL_TITLE = "Migrate all load_state_dict calls in this file"
 FIX_ALL_KIND = "source.fixAll.switcheroo"
 QUICKFIX_KIND = types.CodeActionKind.QuickFix.value
@@ -86,6 +88,42 @@ async def quick_fixes(
     return actions
 
 
+def ignore_actions(
+    ls: SwitcherooServer, analysis: Analysis, first_line: int, last_line: int
+) -> list[types.CodeAction]:
+    """One "Ignore this call (# noqa: checkpoint-keys)" per model call on the requested lines
+    (fixable or not): adds the suppression comment to the call's first line; never preferred."""
+    document = ls.open_document(analysis.uri)
+    if document is None or analysis.scan is None or analysis.scan.syntax_error is not None:
+        return []
+    index = document.line_index
+    if index.text is not analysis.text:
+        return []
+    settings = ls.settings_for(analysis.uri)
+    actions: list[types.CodeAction] = []
+    for finding in analysis.scan.findings:
+        if finding.code != CODE_CHECKPOINT or (
+            index.line_of(finding.span.start) > last_line
+            or index.line_of(finding.span.end) < first_line
+        ):
+            continue
+        diagnostic = diagnostic_for(finding, index, document.encoding, settings)
+        edit = noqa_edit(analysis.text, finding.line, finding.code)
+        if diagnostic is None or edit is None:
+            continue
+        change = DocumentChange(analysis.uri, analysis.version, analysis.text, (edit,), index)
+        actions.append(
+            types.CodeAction(
+                title=IGNORE_TITLE.format(code=finding.code),
+                kind=types.CodeActionKind.QuickFix,
+                is_preferred=False,
+                diagnostics=[diagnostic],
+                edit=workspace_edit(ls.support, [change]),
+            )
+        )
+    return actions
+
+
 def quick_fix_action(
     diagnostic: types.Diagnostic | None, edit: types.WorkspaceEdit
 ) -> types.CodeAction:
@@ -136,13 +174,14 @@ async def code_actions(
     only = params.context.only
     for _ in range(MAX_ATTEMPTS):
         analysis = await current_analysis(ls, uri)
-        if analysis is None or not analysis.fixable:
+        if analysis is None or analysis.scan is None or not analysis.scan.findings:
             return None
         actions: list[types.CodeAction] = []
         if kind_requested(only, QUICKFIX_KIND):
             first, last = sorted((params.range.start.line, params.range.end.line))
             actions.extend(await quick_fixes(ls, analysis, first, last))
-        if kind_requested(only, FIX_ALL_KIND):
+            actions.extend(ignore_actions(ls, analysis, first, last))
+        if kind_requested(only, FIX_ALL_KIND) and analysis.fixable:
             action = fix_all_action(uri, analysis.version)
             if not ls.support.resolve_edit:
                 action.edit = await fix_all_edit(ls, uri)
@@ -172,8 +211,11 @@ async def resolve_code_action(ls: SwitcherooServer, action: types.CodeAction) ->
 async def will_save_wait_until(
     ls: SwitcherooServer, params: types.WillSaveTextDocumentParams
 ) -> list[types.TextEdit]:
-    """fixOnSave: the fix-all edits, applied by the client before it writes the file."""
+    """fixOnSave: the fix-all edits, applied by the client before it writes the file; only
+    on an explicit save (reason Manual), never on auto-save (AfterDelay, FocusOut)."""
     uri = params.text_document.uri
+    if params.reason != types.TextDocumentSaveReason.Manual:
+        return []
     settings = ls.settings_for(uri)
     if not settings.fix_on_save or not settings.enable or ls.diagnostics.excluded(uri):
         return []
