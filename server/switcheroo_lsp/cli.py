@@ -25,6 +25,7 @@ from switcheroo_lsp import __version__
 from switcheroo_lsp.config import ConfigFile, find_config, merge_settings
 from switcheroo_lsp.engine import explain, scan
 from switcheroo_lsp.engine.model import CODE_CHECKPOINT, Finding
+from switcheroo_lsp.engine.rules import RULES, rule_markdown
 from switcheroo_lsp.engine.scan import NAME
 from switcheroo_lsp.engine.suppress import add_noqa
 from switcheroo_lsp.files import SourceError, iter_python_files, read_source, write_atomic
@@ -481,7 +482,14 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES,
     )
     parser.add_argument("--version", action="version", version=f"switcheroo {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{check,fix}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{check,fix,rule}")
+    rule = commands.add_parser(
+        name="rule",
+        help="print a rule's documentation",
+        description="Print the documentation of a rule (its diagnostic code).",
+    )
+    rule.add_argument("code", nargs="?", metavar="CODE", help=f"one of {', '.join(RULES)}")
+    rule.add_argument("--all", action="store_true", help="every rule")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "paths",
@@ -586,6 +594,21 @@ def _flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return raw
 
 
+def print_rule(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``switcheroo rule CODE`` / ``--all``: the rules' documentation as Markdown."""
+    if args.all:
+        out.write("\n".join(rule_markdown(rule) for rule in RULES.values()))
+        return 0
+    rule = RULES.get((args.code or "").lower())
+    if rule is None:
+        known = ", ".join(RULES)
+        given = f"unknown rule {args.code!r}" if args.code else "name a rule"
+        err.write(f"switcheroo: error: {given} (known rules: {known}; or --all)\n")
+        return 2
+    out.write(rule_markdown(rule))
+    return 0
+
+
 def main(
     argv: Iterable[str] | None = None, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
@@ -597,6 +620,8 @@ def main(
         args = parser.parse_args(list(argv) if argv is not None else None)
     except SystemExit as exc:
         return int(exc.code or 0)
+    if args.command == "rule":
+        return print_rule(args, out, err)
     config = ConfigFile() if args.no_config else find_config(Path.cwd())
     settings, setting_problems = merge_settings(config.table, _flag_overrides(args))
     where = (

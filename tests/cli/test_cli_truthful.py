@@ -83,3 +83,25 @@ def test_an_invalid_config_value_is_an_error_not_a_default(
 def test_version(capsys: pytest.CaptureFixture[str]):
     assert run("--version")[0] == 0
     assert capsys.readouterr().out == f"switcheroo {__version__}\n"
+
+
+@pytest.mark.parametrize("code", ["checkpoint-keys", "non-model-state"])
+def test_rule_prints_the_rules_documentation(code: str):
+    status, out, _ = run("rule", code)
+
+    assert status == 0
+    assert out.startswith("# ") and f"({code})" in out.splitlines()[0]
+    assert f"# noqa: {code}" in out
+
+
+def test_rule_all_prints_every_rule():
+    status, out, _ = run("rule", "--all")
+
+    assert status == 0 and "(checkpoint-keys)" in out and "(non-model-state)" in out
+
+
+def test_an_unknown_rule_is_a_usage_error_naming_the_known_ones():
+    status, out, err = run("rule", "E501")
+
+    assert (status, out) == (2, "")
+    assert "unknown rule 'E501'" in err and "checkpoint-keys" in err
