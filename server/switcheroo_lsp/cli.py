@@ -8,8 +8,8 @@ read or parsed, or the command line was wrong. Interrupted: 130.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
-import json
 import multiprocessing
 import os
 import sys
@@ -17,18 +17,25 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from switcheroo_lsp import __version__
+from switcheroo_lsp import __version__, formats
 from switcheroo_lsp.config import ConfigFile, find_config, merge_settings
-from switcheroo_lsp.engine import explain, scan
-from switcheroo_lsp.engine.model import CODE_CHECKPOINT, Finding
+from switcheroo_lsp.engine import scan
+from switcheroo_lsp.engine.model import CODE_CHECKPOINT, Edit, Finding
 from switcheroo_lsp.engine.rules import RULES, rule_markdown
 from switcheroo_lsp.engine.scan import NAME
 from switcheroo_lsp.engine.suppress import add_noqa
-from switcheroo_lsp.files import SourceError, iter_python_files, read_source, write_atomic
+from switcheroo_lsp.files import (
+    SourceError,
+    is_excluded,
+    iter_python_files,
+    read_source,
+    write_atomic,
+)
+from switcheroo_lsp.formats import shown, where
+from switcheroo_lsp.reports import FileReport, Job
 from switcheroo_lsp.settings import Settings, assignment_name
 
 # Below these, a process pool costs more than it saves.
@@ -36,31 +43,6 @@ PARALLEL_MIN_FILES = 24
 PARALLEL_MIN_BYTES = 400_000
 PARALLEL_MIN_TREE = 400  # files: from here on a pool is started with the first file to parse
 PROGRESS_AFTER_SECONDS = 0.5
-
-
-@dataclass
-class FileReport:
-    """What happened to one file; crosses process boundaries, so plain data only."""
-
-    path: str
-    findings: list[Finding] = field(default_factory=list)
-    error: str | None = None  # unreadable / binary / not UTF-8 / does not parse
-    error_line: int | None = None  # 0-based, when the error has a position
-    fixed: int = 0
-    diff: str = ""
-    changed: bool = False
-    skipped: list[tuple[Finding, str]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)  # notebooks: cells left out, and why
-
-
-@dataclass(frozen=True)
-class Job:
-    """The work for one file, as sent to a worker process."""
-
-    path: str
-    mode: str  # "check", "fix", "diff" or "noqa" (check --add-noqa)
-    settings: Settings
-    max_bytes: int | None
 
 
 def process(job: Job) -> FileReport:
@@ -85,6 +67,13 @@ def _process(job: Job) -> FileReport:
     except OSError as exc:
         report.error = f"cannot read ({exc.strerror or exc})"
         return report
+    return process_text(job, text, report)
+
+
+def process_text(job: Job, text: str, report: FileReport, *, write: bool = True) -> FileReport:
+    """Check or fix ``text``, the content of ``job.path``. With ``write`` false (--stdin-filename)
+    nothing is written: the fixed text is left in ``report.new_text``."""
+    path = Path(job.path)
     if NAME not in text:
         return report
     if path.suffix == ".ipynb":  # cells, magics, JSON: see ipynb.py
@@ -102,7 +91,7 @@ def _process(job: Job) -> FileReport:
     if job.mode == "check":
         return report
     if job.mode == "noqa":
-        return _add_noqa(job, path, text, report)
+        return _add_noqa(job, path, text, report, write)
     if not any(f.fixable for f in result.findings):
         report.skipped = [
             (f, f.reason or "no checkpoint migration needed") for f in result.findings
@@ -120,6 +109,8 @@ def _process(job: Job) -> FileReport:
         return report
     new_text = apply_edits(text, fixed.edits)
     report.changed = new_text != text
+    if not write:
+        report.new_text = new_text
     if job.mode == "diff":
         report.diff = "".join(
             difflib.unified_diff(
@@ -131,7 +122,7 @@ def _process(job: Job) -> FileReport:
         )
         if report.diff and not report.diff.endswith("\n"):
             report.diff += "\n\\ No newline at end of file\n"
-    elif report.changed:
+    elif report.changed and write:
         try:
             write_atomic(path, new_text)
         except OSError as exc:
@@ -141,14 +132,16 @@ def _process(job: Job) -> FileReport:
     return report
 
 
-def _add_noqa(job: Job, path: Path, text: str, report: FileReport) -> FileReport:
+def _add_noqa(job: Job, path: Path, text: str, report: FileReport, write: bool) -> FileReport:
     """check --add-noqa: a ``# noqa: code`` on the first line of each reported call."""
     wanted: dict[int, set[str]] = {}
     for finding in report.findings:
-        if _shown(finding, job.settings):
+        if shown(finding, job.settings):
             wanted.setdefault(finding.line, set()).add(finding.code)
     new_text, changed = add_noqa(text, wanted)
-    if changed:
+    if not write:
+        report.new_text = new_text
+    elif changed:
         try:
             write_atomic(path, new_text)
         except OSError as exc:
@@ -277,37 +270,6 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
-def _shown(finding: Finding, settings: Settings) -> bool:
-    return finding.code == CODE_CHECKPOINT or settings.hint_non_model
-
-
-def _where(path: str, finding: Finding) -> str:
-    """``path:line:col``; ``path:cell N:line:col`` in a notebook (lines counted in the cell)."""
-    cell = getattr(finding, "cell", None)
-    pos = finding.span.start_pos
-    return f"{path}:{'' if cell is None else f'cell {cell + 1}:'}{pos.line + 1}:{pos.column + 1}"
-
-
-def _finding_json(path: str, finding: Finding) -> dict[str, Any]:
-    return {
-        "path": path,
-        **({"cell": finding.cell + 1} if hasattr(finding, "cell") else {}),
-        "line": finding.span.start_pos.line + 1,
-        "column": finding.span.start_pos.column + 1,
-        "end_line": finding.span.end_pos.line + 1,
-        "end_column": finding.span.end_pos.column + 1,
-        "code": finding.code,
-        "message": explain(finding),
-        "receiver": finding.receiver,
-        "kind": finding.kind.value,
-        "usage": finding.usage.value,
-        "state": finding.state,
-        "keywords": dict(finding.keywords),
-        "fixable": finding.fixable,
-        "reason": finding.reason,
-    }
-
-
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
@@ -332,7 +294,7 @@ def statistics_lines(reports: Sequence[FileReport], settings: Settings) -> list[
     counts: dict[str, list[int]] = {}
     for r in reports:
         for f in r.findings:
-            if _shown(f, settings):
+            if shown(f, settings):
                 entry = counts.setdefault(f.code, [0, 0])
                 entry[0] += 1
                 entry[1] += f.fixable
@@ -348,46 +310,30 @@ def report_check(
     out: TextIO,
     err: TextIO,
     statistics: bool = False,
+    source_of: formats.SourceOf | None = None,
 ) -> int:
-    """Print check results; return the exit code."""
+    """Print check results in output format ``fmt``; return the exit code."""
     sites = [(r.path, f) for r in reports for f in r.findings if f.code == CODE_CHECKPOINT]
     hints = [(r.path, f) for r in reports for f in r.findings if f.code != CODE_CHECKPOINT]
     errors = [r for r in reports if r.error is not None]
-    if fmt == "json":
-        shown = [
-            (p, f) for r in reports for f in r.findings if _shown(f, settings) for p in [r.path]
-        ]
-        json.dump(
-            {
-                "findings": [_finding_json(p, f) for p, f in shown],
-                "errors": [
-                    {
-                        "path": r.path,
-                        "line": None if r.error_line is None else r.error_line + 1,
-                        "message": r.error,
-                    }
-                    for r in errors
-                ],
-                "warnings": [{"path": r.path, "message": w} for r in reports for w in r.warnings],
-                "summary": {
-                    "files": len(reports),
-                    "migration_sites": len(sites),
-                    "fixable": sum(f.fixable for _, f in sites),
-                    "non_model_hints": len(hints),
-                    "errors": len(errors),
-                },
-            },
-            out,
-            indent=2,
-        )
-        out.write("\n")
-    elif statistics:
+    source_of = source_of or _read_or_none
+    if statistics:
         out.writelines(statistics_lines(reports, settings))
-    if fmt != "json":
-        for r in reports:
-            for f in r.findings:
-                if _shown(f, settings) and not statistics:
-                    out.write(f"{_where(r.path, f)}: {f.code} {explain(f)}\n")
+    elif fmt == "concise":
+        formats.concise(reports, settings, out)
+    elif fmt == "full":
+        formats.full(reports, settings, out, source_of)
+    elif fmt == "json":
+        formats.json_document(reports, settings, out)
+    elif fmt == "json-lines":
+        formats.json_lines(reports, settings, out)
+    elif fmt == "github":
+        formats.github(reports, settings, out)
+    elif fmt == "gitlab":
+        formats.gitlab(reports, settings, out)
+    elif fmt == "sarif":
+        formats.sarif(reports, settings, out, _fix_finder(settings, source_of))
+    if fmt in formats.TEXT_FORMATS or statistics:
         for r in reports:
             err.writelines(f"{r.path}:{warning}\n" for warning in r.warnings)
         for r in errors:
@@ -413,6 +359,28 @@ def report_check(
     return 1 if sites else 0
 
 
+def _read_or_none(path: str) -> str | None:
+    try:
+        return read_source(Path(path))
+    except (SourceError, OSError):
+        return None
+
+
+def _fix_finder(settings: Settings, source_of: formats.SourceOf) -> formats.FixOf:
+    """The quick fix's edits for one finding (SARIF's ``fixes``), from the file's text."""
+
+    def fix_of(path: str, finding: Finding) -> tuple[Edit, ...] | None:
+        text = source_of(path)
+        if text is None:
+            return None
+        from switcheroo_lsp.engine import fix
+
+        result = fix(text, finding.span.start, settings)
+        return result.edits if result.ok else None
+
+    return fix_of
+
+
 def report_fix(reports: Sequence[FileReport], mode: str, out: TextIO, err: TextIO) -> int:
     """Print fix results (or diffs); return the exit code."""
     errors = [r for r in reports if r.error is not None]
@@ -426,7 +394,7 @@ def report_fix(reports: Sequence[FileReport], mode: str, out: TextIO, err: TextI
     for r in reports:
         err.writelines(f"{r.path}:{warning}\n" for warning in r.warnings)
     for path, f, why in left:
-        err.write(f"{_where(path, f)}: {f.code} not fixed: {why}\n")
+        err.write(f"{where(path, f)}: {f.code} not fixed: {why}\n")
     fixed = sum(r.fixed for r in reports)
     files = sum(1 for r in reports if r.changed)
     if mode == "diff":
@@ -535,6 +503,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-file-size", type=_positive_int, metavar="BYTES", help="skip larger files"
     )
     common.add_argument(
+        "--stdin-filename",
+        type=Path,
+        metavar="PATH",
+        help="read the source from stdin, reported as PATH (fix: the fixed text goes to stdout)",
+    )
+    common.add_argument(
         "--force-exclude",
         action="store_true",
         help="apply --exclude and the default exclusions to files named explicitly too "
@@ -552,7 +526,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="report load_state_dict calls",
         description="Report load_state_dict calls as path:line:col: code message.",
     )
-    check.add_argument("--format", choices=["text", "json"], default="text", help="output format")
+    check.add_argument(
+        "--output-format",
+        choices=formats.FORMATS,
+        default=None,
+        help="concise (default): path:line:col: code message; full: with the source lines; "
+        "json, json-lines; github: workflow annotations; gitlab: Code Quality JSON; sarif: SARIF 2.1.0",
+    )
+    check.add_argument(
+        "--format",
+        choices=["text", "json"],
+        default=None,
+        help="older spelling: text is --output-format concise, json is --output-format json",
+    )
     check.add_argument(
         "--add-noqa",
         action="store_true",
@@ -594,6 +580,12 @@ def _flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return raw
 
 
+def _output_format(args: argparse.Namespace) -> str:
+    if args.output_format is not None:
+        return str(args.output_format)
+    return "json" if args.format == "json" else "concise"
+
+
 def print_rule(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``switcheroo rule CODE`` / ``--all``: the rules' documentation as Markdown."""
     if args.all:
@@ -609,15 +601,76 @@ def print_rule(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def _read_stdin(stdin: TextIO | None) -> str:
+    """The text piped in, line endings untouched (sys.stdin's text layer would translate them)."""
+    if stdin is not None:
+        return stdin.read()
+    data = sys.stdin.buffer.read()
+    text = data.decode("utf-8")  # UnicodeDecodeError: reported by the caller
+    if "\0" in text:
+        raise UnicodeDecodeError("utf-8", data, 0, 1, "NUL byte: not a text file")
+    return text
+
+
+def _run_stdin(
+    args: argparse.Namespace,
+    mode: str,
+    settings: Settings,
+    stdin: TextIO | None,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    """--stdin-filename PATH: the text comes from stdin and is reported as PATH; ``fix`` (and
+    ``check --add-noqa``) write the resulting text to stdout, ``fix --diff`` the diff."""
+    if args.paths != [Path(".")]:
+        err.write("switcheroo: error: --stdin-filename takes no PATH arguments\n")
+        return 2
+    name = str(args.stdin_filename)
+    if name.endswith(".ipynb") and mode != "check":
+        err.write("switcheroo: error: --stdin-filename: notebooks can only be checked\n")
+        return 2
+    try:
+        text = _read_stdin(stdin)
+    except UnicodeDecodeError as exc:
+        err.write(f"switcheroo: error: {name}: stdin is not UTF-8 text ({exc.reason})\n")
+        return 2
+    job = Job(name, mode, settings, None)
+    if args.force_exclude and is_excluded(Path(name), Path.cwd(), settings.exclude):
+        report = FileReport(name)
+    else:
+        report = process_text(job, text, FileReport(name), write=False)
+    if mode in ("fix", "noqa"):
+        out.write(text if report.new_text is None or report.error else report.new_text)
+    if mode == "noqa":
+        return report_noqa([report], err)
+    if mode == "check":
+        code = report_check(
+            [report],
+            settings,
+            _output_format(args),
+            out,
+            err,
+            args.statistics,
+            source_of=lambda path: text if path == name else None,
+        )
+        return 0 if code == 1 and args.exit_zero else code
+    return report_fix([report], mode, out, err)  # writes to ``out`` only in diff mode
+
+
 def main(
-    argv: Iterable[str] | None = None, out: TextIO | None = None, err: TextIO | None = None
+    argv: Iterable[str] | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    stdin: TextIO | None = None,
 ) -> int:
     """Entry point of the ``switcheroo`` console script; returns the exit code."""
     out = out or sys.stdout
     err = err or sys.stderr
     parser = build_parser()
     try:
-        args = parser.parse_args(list(argv) if argv is not None else None)
+        # usage errors and --help/--version go to the streams given, as everything else does
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+            args = parser.parse_args(list(argv) if argv is not None else None)
     except SystemExit as exc:
         return int(exc.code or 0)
     if args.command == "rule":
@@ -640,15 +693,17 @@ def main(
     if args.jobs < 1:
         err.write("switcheroo: error: --jobs must be at least 1\n")
         return 2
+    if args.command == "check":
+        mode = "noqa" if args.add_noqa else "check"
+    else:
+        mode = "diff" if args.diff else "fix"
+    if args.stdin_filename is not None:
+        return _run_stdin(args, mode, settings, stdin, out, err)
     missing = [p for p in args.paths if not p.exists() and not p.is_symlink()]
     for path in missing:
         err.write(f"switcheroo: error: {path}: no such file or directory\n")
     if missing:
         return 2
-    if args.command == "check":
-        mode = "noqa" if args.add_noqa else "check"
-    else:
-        mode = "diff" if args.diff else "fix"
     try:
         files = list(
             iter_python_files(args.paths, settings.exclude, force_exclude=args.force_exclude)
@@ -660,7 +715,7 @@ def main(
         if mode == "noqa":
             return report_noqa(reports, err)
         if mode == "check":
-            code = report_check(reports, settings, args.format, out, err, args.statistics)
+            code = report_check(reports, settings, _output_format(args), out, err, args.statistics)
             return 0 if code == 1 and args.exit_zero else code
         return report_fix(reports, mode, out, err)
     except KeyboardInterrupt:

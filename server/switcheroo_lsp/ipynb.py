@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from switcheroo_lsp.engine.notebook import NotebookCell, NotebookScan, fix_notebook, scan_notebook
 
 if TYPE_CHECKING:
-    from switcheroo_lsp.cli import FileReport, Job
+    from switcheroo_lsp.reports import FileReport, Job
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 PYTHON_LANGUAGES = frozenset({"python", "python3", "python2", "ipython", "ipython3"})
