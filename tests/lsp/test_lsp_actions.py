@@ -320,3 +320,36 @@ async def test_an_unfixable_model_call_can_still_be_ignored(session: Session):
     actions = await session.code_actions(URI, 1)
 
     assert [a.title for a in actions] == ["Ignore this call (# noqa: checkpoint-keys)"]
+
+
+async def test_hover_on_a_reported_call_shows_its_rules_documentation(session: Session):
+    await session.initialize()
+    session.open(URI, SAMPLE)
+    [diagnostic] = [d for d in await session.diagnostics(URI) if d.code == "checkpoint-keys"]
+
+    hover = await session.client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=URI),
+            position=types.Position(line=MODEL_LINE, character=3),
+        )
+    )
+
+    assert hover is not None and hover.range == diagnostic.range
+    assert hover.contents.kind == types.MarkupKind.Markdown
+    assert hover.contents.value.startswith(diagnostic.message)
+    assert "(checkpoint-keys)" in hover.contents.value
+    assert "# noqa: checkpoint-keys" in hover.contents.value
+
+
+async def test_no_hover_away_from_reported_calls(session: Session):
+    await session.initialize()
+    session.open(URI, SAMPLE)
+
+    hover = await session.client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=URI),
+            position=types.Position(line=0, character=2),
+        )
+    )
+
+    assert hover is None

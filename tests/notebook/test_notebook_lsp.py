@@ -187,7 +187,8 @@ async def test_notebooks_and_files_are_served_side_by_side(editor: NotebookEdito
             context=types.CodeActionContext(diagnostics=[]),
         )
     )
-    [action] = result
+    action, ignore = result  # the quick fix, then "Ignore this call (# noqa: checkpoint-keys)"
+    assert (action.title, ignore.is_preferred) == ("Convert to KeyMapper.from_torch", False)
     edits = (action.edit.changes or {}).get(uri) or action.edit.document_changes[0].edits
     assert any("KeyMapper.from_torch" in edit.new_text for edit in edits)
     [cell_fix] = await editor.code_actions(MODEL_CELL, 1)

@@ -518,6 +518,13 @@ def register(server: SwitcherooServer) -> None:
     route_cells(server, types.TEXT_DOCUMENT_DIAGNOSTIC, cell_diagnostic)
     route_cells(server, types.TEXT_DOCUMENT_WILL_SAVE_WAIT_UNTIL, cell_will_save)
 
+    async def cell_hover(
+        ls: SwitcherooServer, params: types.HoverParams, notebook_uri: str
+    ) -> types.Hover | None:
+        return None  # a cell alone is not what the notebook's diagnostics were computed from
+
+    route_cells(server, types.TEXT_DOCUMENT_HOVER, cell_hover)
+
 
 # -- migrateFile / migrateWorkspace ---------------------------------------------------------------
 

@@ -489,7 +489,7 @@ def register_settings(server: SwitcherooServer) -> None:
 
 def create_server() -> SwitcherooServer:
     """A server with every feature registered."""
-    from . import actions, commands, diagnostics, notebook
+    from . import actions, commands, diagnostics, hover, notebook
 
     server = SwitcherooServer()
     register_lifecycle(server)
@@ -497,5 +497,6 @@ def create_server() -> SwitcherooServer:
     diagnostics.register(server)
     actions.register(server)
     commands.register(server)
+    hover.register(server)
     notebook.register(server)  # last: routes cell URIs of the handlers above to notebooks
     return server
