@@ -113,15 +113,22 @@ def ignore_actions(
             continue
         change = DocumentChange(analysis.uri, analysis.version, analysis.text, (edit,), index)
         actions.append(
-            types.CodeAction(
-                title=IGNORE_TITLE.format(code=finding.code),
-                kind=types.CodeActionKind.QuickFix,
-                is_preferred=False,
-                diagnostics=[diagnostic],
-                edit=workspace_edit(ls.support, [change]),
-            )
+            ignore_action(finding.code, diagnostic, workspace_edit(ls.support, [change]))
         )
     return actions
+
+
+def ignore_action(
+    code: str, diagnostic: types.Diagnostic, edit: types.WorkspaceEdit
+) -> types.CodeAction:
+    """ "Ignore this call (# noqa: code)", in a file or a notebook cell: never preferred."""
+    return types.CodeAction(
+        title=IGNORE_TITLE.format(code=code),
+        kind=types.CodeActionKind.QuickFix,
+        is_preferred=False,
+        diagnostics=[diagnostic],
+        edit=edit,
+    )
 
 
 def quick_fix_action(

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from ..engine.model import CODE_CHECKPOINT
 from ..engine.notebook import (
     CellFinding,
     NotebookCell,
@@ -30,12 +31,13 @@ from ..engine.notebook import (
     scan_notebook,
 )
 from ..engine.scan import NAME
+from ..engine.suppress import noqa_edit
 from ..engine.text import LineIndex as EngineLineIndex
 from ..engine.text import make_edit
 from ..files import SourceError, read_source
 from ..ipynb import NotebookError, parse_notebook
 from ..settings import RunMode, Settings
-from .actions import QUICKFIX_KIND, kind_requested, quick_fix_action
+from .actions import QUICKFIX_KIND, ignore_action, kind_requested, quick_fix_action
 from .diagnostics import diagnostic_for, result_id_of
 from .edits import DocumentChange, workspace_edit
 from .positions import Encoding, LineIndex
@@ -392,6 +394,7 @@ async def cell_code_actions(
         actions: list[types.CodeAction] = []
         if kind_requested(only, QUICKFIX_KIND):
             actions += await _quick_fixes(ls, analysis, cell, params.range)
+            actions += _ignore_actions(ls, analysis, cell, params.range)
         if only is not None and kind_requested(only, NOTEBOOK_FIX_ALL_KIND):
             result = await run_notebook_fix(
                 ls, fix_notebook, snapshot.engine_cells, ls.settings_for(notebook_uri)
@@ -437,6 +440,34 @@ async def _quick_fixes(
         )
         actions.append(
             quick_fix_action(diagnostic, workspace_edit(ls.support, snapshot.changes(result)))
+        )
+    return actions
+
+
+def _ignore_actions(
+    ls: SwitcherooServer, analysis: NotebookAnalysis, cell: int, range_: types.Range
+) -> list[types.CodeAction]:
+    """ "Ignore this call (# noqa: checkpoint-keys)" per model call of the cell on the lines."""
+    if analysis.scan is None:
+        return []
+    snapshot = analysis.snapshot
+    document = snapshot.cells[cell]
+    first, last = sorted((range_.start.line, range_.end.line))
+    line_index = LineIndex(document.text)
+    settings = ls.settings_for(snapshot.uri)
+    actions = []
+    for finding in analysis.scan.in_cell(cell):
+        if finding.code != CODE_CHECKPOINT:
+            continue
+        if finding.span.start_pos.line > last or finding.span.end_pos.line < first:
+            continue
+        edit = noqa_edit(document.text, finding.line, finding.code)
+        diagnostic = diagnostic_for(finding, line_index, ls.support.encoding, settings)
+        if edit is None or diagnostic is None:
+            continue
+        change = DocumentChange(document.uri, document.version, document.text, (edit,))
+        actions.append(
+            ignore_action(finding.code, diagnostic, workspace_edit(ls.support, [change]))
         )
     return actions
 
