@@ -178,7 +178,9 @@ def _analyze_tree(text: str, tree: ast.Module, index: LineIndex, lines: list[int
     if not calls:
         return Analysis(ScanResult(), index=index)
     context = _Context(text, index, tree)
-    suppressions = find_suppressions(text)
+    suppressions = find_suppressions(
+        text, [line for call, path in calls for line in _noqa_lines(call, path)]
+    )
     sites: list[CallSite] = []
     all_calls: list[tuple[int, int]] = []
     for call, path in calls:
