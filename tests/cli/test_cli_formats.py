@@ -251,3 +251,13 @@ def test_stdin_keeps_crlf_line_endings_through_a_real_pipe(tmp_path: Path):
     assert proc.returncode == 0, proc.stderr
     assert b"variables = KeyMapper.from_torch(sd)\r\n" in proc.stdout
     assert b"\n" not in proc.stdout.replace(b"\r\n", b"")
+
+
+def test_stdin_add_noqa_writes_the_commented_text_to_stdout(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    code, out, _ = run(
+        "check", "--add-noqa", "--stdin-filename", "t.py", stdin="model.load_state_dict(sd)\n"
+    )
+
+    assert (code, out) == (0, "model.load_state_dict(sd)  # noqa: checkpoint-keys\n")
