@@ -8,8 +8,8 @@ read or parsed, or the command line was wrong. Interrupted: 130.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
-import json
 import multiprocessing
 import os
 import sys
@@ -17,47 +17,32 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from switcheroo_lsp import __version__
-from switcheroo_lsp.engine import explain, scan
-from switcheroo_lsp.engine.model import UNSURE_NOT_FIXED, Finding
+from switcheroo_lsp import __version__, formats
+from switcheroo_lsp.config import ConfigFile, find_config, merge_settings
+from switcheroo_lsp.engine import scan
+from switcheroo_lsp.engine.model import UNSURE_NOT_FIXED, Edit, Finding
+from switcheroo_lsp.engine.rules import RULES, rule_markdown
 from switcheroo_lsp.engine.scan import NAME
-from switcheroo_lsp.files import SourceError, iter_python_files, read_source, write_atomic
-from switcheroo_lsp.settings import Settings
+from switcheroo_lsp.engine.suppress import add_noqa
+from switcheroo_lsp.files import (
+    SourceError,
+    is_excluded,
+    iter_python_files,
+    read_source,
+    write_atomic,
+)
+from switcheroo_lsp.formats import shown, where
+from switcheroo_lsp.reports import FileReport, Job
+from switcheroo_lsp.settings import Settings, assignment_name
 
 # Below these, a process pool costs more than it saves.
 PARALLEL_MIN_FILES = 24
 PARALLEL_MIN_BYTES = 400_000
 PARALLEL_MIN_TREE = 400  # files: from here on a pool is started with the first file to parse
 PROGRESS_AFTER_SECONDS = 0.5
-
-
-@dataclass
-class FileReport:
-    """What happened to one file; crosses process boundaries, so plain data only."""
-
-    path: str
-    findings: list[Finding] = field(default_factory=list)
-    error: str | None = None  # unreadable / binary / not UTF-8 / does not parse
-    error_line: int | None = None  # 0-based, when the error has a position
-    fixed: int = 0
-    diff: str = ""
-    changed: bool = False
-    skipped: list[tuple[Finding, str]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)  # notebooks: cells left out, and why
-
-
-@dataclass(frozen=True)
-class Job:
-    """The work for one file, as sent to a worker process."""
-
-    path: str
-    mode: str  # "check", "fix" or "diff"
-    settings: Settings
-    max_bytes: int | None
 
 
 def process(job: Job) -> FileReport:
@@ -82,6 +67,13 @@ def _process(job: Job) -> FileReport:
     except OSError as exc:
         report.error = f"cannot read ({exc.strerror or exc})"
         return report
+    return process_text(job, text, report)
+
+
+def process_text(job: Job, text: str, report: FileReport, *, write: bool = True) -> FileReport:
+    """Check or fix ``text``, the content of ``job.path``. With ``write`` false (--stdin-filename)
+    nothing is written: the fixed text is left in ``report.new_text``."""
+    path = Path(job.path)
     if NAME not in text:
         return report
     if path.suffix == ".ipynb":  # cells, magics, JSON: see ipynb.py
@@ -98,6 +90,8 @@ def _process(job: Job) -> FileReport:
     report.findings = list(result.findings)
     if job.mode == "check":
         return report
+    if job.mode == "noqa":
+        return _add_noqa(job, path, text, report, write)
     if not any(f.fixable for f in result.findings):
         report.skipped = [
             (f, f.reason or "no checkpoint migration needed") for f in result.findings
@@ -115,6 +109,8 @@ def _process(job: Job) -> FileReport:
         return report
     new_text = apply_edits(text, fixed.edits)
     report.changed = new_text != text
+    if not write:
+        report.new_text = new_text
     if job.mode == "diff":
         report.diff = "".join(
             difflib.unified_diff(
@@ -126,13 +122,33 @@ def _process(job: Job) -> FileReport:
         )
         if report.diff and not report.diff.endswith("\n"):
             report.diff += "\n\\ No newline at end of file\n"
-    elif report.changed:
+    elif report.changed and write:
         try:
             write_atomic(path, new_text)
         except OSError as exc:
             report.error = f"cannot write ({exc.strerror or exc}); left untouched"
             report.changed = False
             report.fixed = 0
+    return report
+
+
+def _add_noqa(job: Job, path: Path, text: str, report: FileReport, write: bool) -> FileReport:
+    """check --add-noqa: a ``# noqa: code`` on the first line of each reported call."""
+    wanted: dict[int, set[str]] = {}
+    for finding in report.findings:
+        if shown(finding, job.settings):
+            wanted.setdefault(finding.line, set()).add(finding.code)
+    new_text, changed = add_noqa(text, wanted)
+    if not write:
+        report.new_text = new_text
+    elif changed:
+        try:
+            write_atomic(path, new_text)
+        except OSError as exc:
+            report.error = f"cannot write ({exc.strerror or exc}); left untouched"
+            return report
+    report.fixed = changed
+    report.changed = bool(changed)
     return report
 
 
@@ -254,84 +270,70 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
-def _shown(finding: Finding, settings: Settings) -> bool:
-    return finding.kind.is_model or settings.hint_non_model
-
-
-def _where(path: str, finding: Finding) -> str:
-    """``path:line:col``; ``path:cell N:line:col`` in a notebook (lines counted in the cell)."""
-    cell = getattr(finding, "cell", None)
-    pos = finding.span.start_pos
-    return f"{path}:{'' if cell is None else f'cell {cell + 1}:'}{pos.line + 1}:{pos.column + 1}"
-
-
-def _finding_json(path: str, finding: Finding) -> dict[str, Any]:
-    return {
-        "path": path,
-        **({"cell": finding.cell + 1} if hasattr(finding, "cell") else {}),
-        "line": finding.span.start_pos.line + 1,
-        "column": finding.span.start_pos.column + 1,
-        "end_line": finding.span.end_pos.line + 1,
-        "end_column": finding.span.end_pos.column + 1,
-        "code": finding.code,
-        "message": explain(finding),
-        "receiver": finding.receiver,
-        "kind": finding.kind.value,
-        "usage": finding.usage.value,
-        "state": finding.state,
-        "keywords": dict(finding.keywords),
-        "fixable": finding.fixable,
-        "reason": finding.reason,
-        "confidence": finding.confidence.value,
-        "evidence": finding.evidence,
-    }
-
-
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+def report_noqa(reports: Sequence[FileReport], err: TextIO) -> int:
+    """check --add-noqa: say how many comments were added; 2 when a file could not be done."""
+    errors = [r for r in reports if r.error is not None]
+    for r in errors:
+        line = "" if r.error_line is None else f"{r.error_line + 1}:1:"
+        err.write(f"{r.path}:{line} error: {r.error}\n")
+    added = sum(r.fixed for r in reports)
+    files = sum(1 for r in reports if r.changed)
+    summary = f"Added {_plural(added, 'noqa comment')} in {_plural(files, 'file')}"
+    if errors:
+        summary += f"; {_plural(len(errors), 'file')} could not be processed"
+    err.write(summary + ".\n")
+    return 2 if errors else 0
+
+
+def statistics_lines(reports: Sequence[FileReport], settings: Settings) -> list[str]:
+    """``--statistics``: one line per code, most frequent first: count, code, fixable count."""
+    counts: dict[str, list[int]] = {}
+    for r in reports:
+        for f in r.findings:
+            if shown(f, settings):
+                entry = counts.setdefault(f.code, [0, 0])
+                entry[0] += 1
+                entry[1] += f.fixable
+    rows = sorted(counts.items(), key=lambda item: (-item[1][0], item[0]))
+    width = max((len(str(total)) for _, (total, _) in rows), default=1)
+    return [f"{total:>{width}}\t{code}\t({fixable} fixable)\n" for code, (total, fixable) in rows]
+
+
 def report_check(
-    reports: Sequence[FileReport], settings: Settings, fmt: str, out: TextIO, err: TextIO
+    reports: Sequence[FileReport],
+    settings: Settings,
+    fmt: str,
+    out: TextIO,
+    err: TextIO,
+    statistics: bool = False,
+    source_of: formats.SourceOf | None = None,
 ) -> int:
-    """Print check results; return the exit code."""
+    """Print check results in output format ``fmt``; return the exit code."""
     sites = [(r.path, f) for r in reports for f in r.findings if f.kind.is_model]
     hints = [(r.path, f) for r in reports for f in r.findings if not f.kind.is_model]
     errors = [r for r in reports if r.error is not None]
-    if fmt == "json":
-        shown = [
-            (p, f) for r in reports for f in r.findings if _shown(f, settings) for p in [r.path]
-        ]
-        json.dump(
-            {
-                "findings": [_finding_json(p, f) for p, f in shown],
-                "errors": [
-                    {
-                        "path": r.path,
-                        "line": None if r.error_line is None else r.error_line + 1,
-                        "message": r.error,
-                    }
-                    for r in errors
-                ],
-                "warnings": [{"path": r.path, "message": w} for r in reports for w in r.warnings],
-                "summary": {
-                    "files": len(reports),
-                    "migration_sites": len(sites),
-                    "fixable": sum(f.fixable for _, f in sites),
-                    "unsure": sum(f.fixable and not f.bulk_fixable for _, f in sites),
-                    "non_model_hints": len(hints),
-                    "errors": len(errors),
-                },
-            },
-            out,
-            indent=2,
-        )
-        out.write("\n")
-    else:
-        for r in reports:
-            for f in r.findings:
-                if _shown(f, settings):
-                    out.write(f"{_where(r.path, f)}: {f.code} {explain(f)}\n")
+    source_of = source_of or _read_or_none
+    if statistics:
+        out.writelines(statistics_lines(reports, settings))
+    elif fmt == "concise":
+        formats.concise(reports, settings, out)
+    elif fmt == "full":
+        formats.full(reports, settings, out, source_of)
+    elif fmt == "json":
+        formats.json_document(reports, settings, out)
+    elif fmt == "json-lines":
+        formats.json_lines(reports, settings, out)
+    elif fmt == "github":
+        formats.github(reports, settings, out)
+    elif fmt == "gitlab":
+        formats.gitlab(reports, settings, out)
+    elif fmt == "sarif":
+        formats.sarif(reports, settings, out, _fix_finder(settings, source_of))
+    if fmt in formats.TEXT_FORMATS or statistics:
         for r in reports:
             err.writelines(f"{r.path}:{warning}\n" for warning in r.warnings)
         for r in errors:
@@ -355,7 +357,8 @@ def report_check(
             summary = f"No load_state_dict calls to migrate in {_plural(len(reports), 'file')}"
         if hints and settings.hint_non_model:
             summary += (
-                f"; {_plural(len(hints), 'non-model call')} (optimizers, schedulers, ...) need none"
+                f"; {_plural(len(hints), 'non-model call')} (optimizers, schedulers, ...) "
+                f"{'needs' if len(hints) == 1 else 'need'} none"
             )
         if errors:
             summary += f"; {_plural(len(errors), 'file')} could not be checked"
@@ -363,6 +366,28 @@ def report_check(
     if errors:
         return 2
     return 1 if sites else 0
+
+
+def _read_or_none(path: str) -> str | None:
+    try:
+        return read_source(Path(path))
+    except (SourceError, OSError):
+        return None
+
+
+def _fix_finder(settings: Settings, source_of: formats.SourceOf) -> formats.FixOf:
+    """The quick fix's edits for one finding (SARIF's ``fixes``), from the file's text."""
+
+    def fix_of(path: str, finding: Finding) -> tuple[Edit, ...] | None:
+        text = source_of(path)
+        if text is None:
+            return None
+        from switcheroo_lsp.engine import fix
+
+        result = fix(text, finding.span.start, settings)
+        return result.edits if result.ok else None
+
+    return fix_of
 
 
 def report_fix(reports: Sequence[FileReport], mode: str, out: TextIO, err: TextIO) -> int:
@@ -378,7 +403,7 @@ def report_fix(reports: Sequence[FileReport], mode: str, out: TextIO, err: TextI
     for r in reports:
         err.writelines(f"{r.path}:{warning}\n" for warning in r.warnings)
     for path, f, why in left:
-        err.write(f"{_where(path, f)}: {f.code} not fixed: {why}\n")
+        err.write(f"{where(path, f)}: {f.code} not fixed: {why}\n")
     fixed = sum(r.fixed for r in reports)
     files = sum(1 for r in reports if r.changed)
     if mode == "diff":
@@ -406,6 +431,29 @@ EXIT_CODES = (
 )
 
 
+def _assignment_name_flag(value: str) -> str:
+    try:
+        return assignment_name(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r}: {exc}") from None
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected a positive integer")
+    return number
+
+
+def _as_error(problem: str) -> str:
+    """A settings problem worded for the command line, which stops at it (the server goes on
+    with the default, and says so)."""
+    return problem.replace("; using the default", "").replace("' ignored", "'")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (separate so the README and tests can show its help)."""
     parser = argparse.ArgumentParser(
@@ -414,7 +462,14 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES,
     )
     parser.add_argument("--version", action="version", version=f"switcheroo {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{check,fix}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{check,fix,rule}")
+    rule = commands.add_parser(
+        name="rule",
+        help="print a rule's documentation",
+        description="Print the documentation of a rule (its diagnostic code).",
+    )
+    rule.add_argument("code", nargs="?", metavar="CODE", help=f"one of {', '.join(RULES)}")
+    rule.add_argument("--all", action="store_true", help="every rule")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "paths",
@@ -442,6 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--assignment-name",
+        type=_assignment_name_flag,
         metavar="NAME",
         help="variable bound to the converted tree (default: variables)",
     )
@@ -455,7 +511,21 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not report optimizer/scheduler/... calls (non-model-state)",
     )
-    common.add_argument("--max-file-size", type=int, metavar="BYTES", help="skip larger files")
+    common.add_argument(
+        "--max-file-size", type=_positive_int, metavar="BYTES", help="skip larger files"
+    )
+    common.add_argument(
+        "--stdin-filename",
+        type=Path,
+        metavar="PATH",
+        help="read the source from stdin, reported as PATH (fix: the fixed text goes to stdout)",
+    )
+    common.add_argument(
+        "--force-exclude",
+        action="store_true",
+        help="apply --exclude and the default exclusions to files named explicitly too "
+        "(for pre-commit and editors that pass every file)",
+    )
     common.add_argument(
         "--no-config",
         action="store_true",
@@ -468,7 +538,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="report load_state_dict calls",
         description="Report load_state_dict calls as path:line:col: code message.",
     )
-    check.add_argument("--format", choices=["text", "json"], default="text", help="output format")
+    check.add_argument(
+        "--output-format",
+        choices=formats.FORMATS,
+        default=None,
+        help="concise (default): path:line:col: code message; full: with the source lines; "
+        "json, json-lines; github: workflow annotations; gitlab: Code Quality JSON; sarif: SARIF 2.1.0",
+    )
+    check.add_argument(
+        "--format",
+        choices=["text", "json"],
+        default=None,
+        help="older spelling: text is --output-format concise, json is --output-format json",
+    )
+    check.add_argument(
+        "--add-noqa",
+        action="store_true",
+        help="add a `# noqa: CODE` comment to the line of each reported call (keeps other comments)",
+    )
+    check.add_argument(
+        "--exit-zero",
+        action="store_true",
+        help="exit 0 even when calls to migrate are found (unreadable files still exit 2)",
+    )
+    check.add_argument(
+        "--statistics", action="store_true", help="print a count per code instead of each call"
+    )
     fix = commands.add_parser(
         epilog=EXIT_CODES,
         name="fix",
@@ -487,37 +582,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_config(start: Path) -> tuple[dict[str, Any], Path | None, list[str]]:
-    """The ``[tool.switcheroo]`` table of the nearest ``pyproject.toml`` at or above ``start``
-    that has one (keys as in the editor settings; kebab-case accepted), its path, and problems."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        try:
-            import tomli as tomllib  # type: ignore[no-redef]
-        except ModuleNotFoundError:
-            return {}, None, []
-    start = start.resolve()
-    for directory in [start, *start.parents]:
-        candidate = directory / "pyproject.toml"
-        if not candidate.is_file():
-            continue
-        try:
-            data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            return {}, candidate, [f"{candidate}: cannot read it ({exc})"]
-        section = data.get("tool", {}).get("switcheroo")
-        if section is None:
-            continue
-        if not isinstance(section, dict):
-            return {}, candidate, [f"{candidate}: [tool.switcheroo] must be a table"]
-        return {key.replace("-", "_"): value for key, value in section.items()}, candidate, []
-    return {}, None, []
-
-
-def _settings(args: argparse.Namespace, config: dict[str, Any]) -> tuple[Settings, list[str]]:
-    """Settings from the config file, then the command line on top (exclude globs add up)."""
-    raw: dict[str, Any] = dict(config)
+def _flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings the command line sets (laid over the config file by merge_settings)."""
+    raw: dict[str, Any] = {}
     if args.assignment_name is not None:
         raw["assignment_name"] = args.assignment_name
     if args.preamble is not None:
@@ -528,51 +595,147 @@ def _settings(args: argparse.Namespace, config: dict[str, Any]) -> tuple[Setting
         raw["unsafe_fixes"] = True
     excludes = [g for item in args.exclude for g in item.split(",") if g]
     if excludes:
-        configured = raw.get("exclude", [])
-        raw["exclude"] = [*([configured] if isinstance(configured, str) else configured), *excludes]
-    return Settings.from_dict(raw)
+        raw["exclude"] = excludes
+    return raw
+
+
+def _output_format(args: argparse.Namespace) -> str:
+    if args.output_format is not None:
+        return str(args.output_format)
+    return "json" if args.format == "json" else "concise"
+
+
+def print_rule(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``switcheroo rule CODE`` / ``--all``: the rules' documentation as Markdown."""
+    if args.all:
+        out.write("\n".join(rule_markdown(rule) for rule in RULES.values()))
+        return 0
+    rule = RULES.get((args.code or "").lower())
+    if rule is None:
+        known = ", ".join(RULES)
+        given = f"unknown rule {args.code!r}" if args.code else "name a rule"
+        err.write(f"switcheroo: error: {given} (known rules: {known}; or --all)\n")
+        return 2
+    out.write(rule_markdown(rule))
+    return 0
+
+
+def _read_stdin(stdin: TextIO | None) -> str:
+    """The text piped in, line endings untouched (sys.stdin's text layer would translate them)."""
+    if stdin is not None:
+        return stdin.read()
+    data = sys.stdin.buffer.read()
+    text = data.decode("utf-8")  # UnicodeDecodeError: reported by the caller
+    if "\0" in text:
+        raise UnicodeDecodeError("utf-8", data, 0, 1, "NUL byte: not a text file")
+    return text
+
+
+def _run_stdin(
+    args: argparse.Namespace,
+    mode: str,
+    settings: Settings,
+    stdin: TextIO | None,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    """--stdin-filename PATH: the text comes from stdin and is reported as PATH; ``fix`` (and
+    ``check --add-noqa``) write the resulting text to stdout, ``fix --diff`` the diff."""
+    if args.paths != [Path(".")]:
+        err.write("switcheroo: error: --stdin-filename takes no PATH arguments\n")
+        return 2
+    name = str(args.stdin_filename)
+    if name.endswith(".ipynb") and mode != "check":
+        err.write("switcheroo: error: --stdin-filename: notebooks can only be checked\n")
+        return 2
+    try:
+        text = _read_stdin(stdin)
+    except UnicodeDecodeError as exc:
+        err.write(f"switcheroo: error: {name}: stdin is not UTF-8 text ({exc.reason})\n")
+        return 2
+    job = Job(name, mode, settings, None)
+    if args.force_exclude and is_excluded(Path(name), Path.cwd(), settings.exclude):
+        report = FileReport(name)
+    else:
+        report = process_text(job, text, FileReport(name), write=False)
+    if mode in ("fix", "noqa"):
+        out.write(text if report.new_text is None or report.error else report.new_text)
+    if mode == "noqa":
+        return report_noqa([report], err)
+    if mode == "check":
+        code = report_check(
+            [report],
+            settings,
+            _output_format(args),
+            out,
+            err,
+            args.statistics,
+            source_of=lambda path: text if path == name else None,
+        )
+        return 0 if code == 1 and args.exit_zero else code
+    return report_fix([report], mode, out, err)  # writes to ``out`` only in diff mode
 
 
 def main(
-    argv: Iterable[str] | None = None, out: TextIO | None = None, err: TextIO | None = None
+    argv: Iterable[str] | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    stdin: TextIO | None = None,
 ) -> int:
     """Entry point of the ``switcheroo`` console script; returns the exit code."""
     out = out or sys.stdout
     err = err or sys.stderr
     parser = build_parser()
     try:
-        args = parser.parse_args(list(argv) if argv is not None else None)
+        # usage errors and --help/--version go to the streams given, as everything else does
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+            args = parser.parse_args(list(argv) if argv is not None else None)
     except SystemExit as exc:
         return int(exc.code or 0)
-    config, config_path, problems = ({}, None, []) if args.no_config else load_config(Path.cwd())
-    settings, setting_problems = _settings(args, config)
+    if args.command == "rule":
+        return print_rule(args, out, err)
+    config = ConfigFile() if args.no_config else find_config(Path.cwd())
+    settings, setting_problems = merge_settings(config.table, _flag_overrides(args))
     where = (
-        f"{config_path} [tool.switcheroo] or the command line" if config_path else "command line"
+        f"{config.path} [tool.switcheroo] or the command line" if config.path else "command line"
     )
-    problems += [f"{problem} ({where})" for problem in setting_problems]
+    problems = [
+        *config.problems,
+        *(f"{_as_error(problem)} ({where})" for problem in setting_problems),
+    ]
     if problems:
         for problem in problems:
             err.write(f"switcheroo: error: {problem}\n")
         return 2
-    if args.max_file_size is None and "max_file_size" in config:
+    if args.max_file_size is None and "max_file_size" in config.table:
         args.max_file_size = settings.max_file_size
     if args.jobs < 1:
         err.write("switcheroo: error: --jobs must be at least 1\n")
         return 2
+    if args.command == "check":
+        mode = "noqa" if args.add_noqa else "check"
+    else:
+        mode = "diff" if args.diff else "fix"
+    if args.stdin_filename is not None:
+        return _run_stdin(args, mode, settings, stdin, out, err)
     missing = [p for p in args.paths if not p.exists() and not p.is_symlink()]
     for path in missing:
         err.write(f"switcheroo: error: {path}: no such file or directory\n")
     if missing:
         return 2
-    mode = "check" if args.command == "check" else ("diff" if args.diff else "fix")
     try:
-        files = list(iter_python_files(args.paths, settings.exclude))
+        files = list(
+            iter_python_files(args.paths, settings.exclude, force_exclude=args.force_exclude)
+        )
         progress = Progress(len(files), err, enabled=not args.quiet and err.isatty())
         reports = run_jobs(
             _jobs_for(files, mode, settings, args.max_file_size), args.jobs, progress
         )
+        if mode == "noqa":
+            return report_noqa(reports, err)
         if mode == "check":
-            return report_check(reports, settings, args.format, out, err)
+            code = report_check(reports, settings, _output_format(args), out, err, args.statistics)
+            return 0 if code == 1 and args.exit_zero else code
         return report_fix(reports, mode, out, err)
     except KeyboardInterrupt:
         err.write("\nswitcheroo: interrupted\n")

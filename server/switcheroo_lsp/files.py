@@ -31,7 +31,7 @@ class _Excluder:
     directory of it), matches one of the globs; all globs compiled into one regex."""
 
     def __init__(self, patterns: Sequence[str]) -> None:
-        cleaned = [p.rstrip("/") for p in patterns if p.strip("/")]
+        cleaned = [_normalized(p) for p in patterns if _normalized(p)]
         self._names = re.compile("|".join(fnmatch.translate(p) for p in cleaned) or "(?!)")
         self._paths = re.compile(
             "|".join(fnmatch.translate(p) + "|" + fnmatch.translate(p + "/*") for p in cleaned)
@@ -42,6 +42,14 @@ class _Excluder:
         return bool(self._names.match(name) or self._paths.match(relative))
 
 
+def _normalized(pattern: str) -> str:
+    """A glob as paths relative to the walked root are written: ``./pkg1/`` is ``pkg1``."""
+    pattern = pattern.strip().replace(os.sep, "/")
+    while pattern.startswith("./"):
+        pattern = pattern[2:].lstrip("/")
+    return pattern.rstrip("/")
+
+
 def _is_environment(directory: str) -> bool:
     """A virtual environment (whatever its name) or a conda environment: installed code, not yours."""
     return os.path.exists(os.path.join(directory, "pyvenv.cfg")) or os.path.isdir(
@@ -49,17 +57,20 @@ def _is_environment(directory: str) -> bool:
     )
 
 
-def iter_python_files(paths: Iterable[Path], exclude: Sequence[str] = ()) -> Iterator[Path]:
-    """Python files under ``paths`` (files given explicitly are yielded as they are), sorted per
-    directory; skips DEFAULT_EXCLUDE and ``exclude`` globs, never leaves a walked tree through a
-    symlink, and yields each real file once."""
+def iter_python_files(
+    paths: Iterable[Path], exclude: Sequence[str] = (), *, force_exclude: bool = False
+) -> Iterator[Path]:
+    """Python files under ``paths``, sorted per directory; skips DEFAULT_EXCLUDE and ``exclude``
+    globs, never leaves a walked tree through a symlink, and yields each real file once. Files
+    given explicitly are always yielded (whatever their name), unless ``force_exclude`` applies
+    the ``exclude`` globs to them too (as pre-commit, which names every file, needs)."""
     excluded = _Excluder((*DEFAULT_EXCLUDE, *exclude))
     seen: set[str] = set()  # real paths (plain strings: pathlib costs more than the walk)
     for given in paths:
         given = Path(given)
         if not given.is_dir():
             real = os.path.realpath(given)
-            if real not in seen and not _Excluder(exclude)(str(given), given.name):
+            if real not in seen and not (force_exclude and is_excluded(given, Path.cwd(), exclude)):
                 seen.add(real)
                 yield given
             continue

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from switcheroo_lsp.engine.notebook import NotebookCell, NotebookScan, fix_notebook, scan_notebook
 
 if TYPE_CHECKING:
-    from switcheroo_lsp.cli import FileReport, Job
+    from switcheroo_lsp.reports import FileReport, Job
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 PYTHON_LANGUAGES = frozenset({"python", "python3", "python2", "ipython", "ipython3"})
@@ -275,6 +275,8 @@ def process_notebook(job: Job, text: str, report: FileReport) -> FileReport:
     report.warnings = broken_cell_warnings(found)
     if job.mode == "check":
         return report
+    if job.mode == "noqa":
+        return _add_noqa_to_cells(job, notebook, report)
     result = fix_notebook(notebook.cells, job.settings)
     report.skipped = list(result.skipped)
     if result.error is not None:
@@ -317,3 +319,33 @@ def _cell_diff(path: str, index: int, old: str, new: str) -> str:
             tofile=f"b/{path}:cell {index + 1}",
         )
     )
+
+
+def _add_noqa_to_cells(job: Job, notebook: Notebook, report: FileReport) -> FileReport:
+    """check --add-noqa on a notebook: the comments go into the cells' sources."""
+    from switcheroo_lsp.engine.model import CODE_CHECKPOINT
+    from switcheroo_lsp.engine.suppress import add_noqa
+    from switcheroo_lsp.files import write_atomic
+
+    wanted: dict[int, dict[int, set[str]]] = {}
+    for finding in report.findings:
+        if finding.code == CODE_CHECKPOINT or job.settings.hint_non_model:
+            cell = getattr(finding, "cell", 0)
+            wanted.setdefault(cell, {}).setdefault(finding.line, set()).add(finding.code)
+    sources: dict[int, str] = {}
+    changed = 0
+    for cell, lines in wanted.items():
+        new_source, count = add_noqa(notebook.cells[cell].text, dict(lines))
+        if count:
+            sources[cell] = new_source
+            changed += count
+    if not changed:
+        return report
+    try:
+        write_atomic(Path(job.path), notebook.with_sources(sources))
+    except (NotebookError, OSError) as exc:
+        report.error = f"cannot add noqa comments ({exc}); left untouched"
+        return report
+    report.fixed = changed
+    report.changed = True
+    return report

@@ -99,7 +99,7 @@ class Settings:
             raw = raw["switcheroo"]
         values: dict[str, Any] = {}
         for key, value in raw.items():
-            name = _ALIASES.get(key)
+            name = canonical_name(key) if isinstance(key, str) else None
             if name is None:
                 problems.append(f"unknown setting {key!r} ignored")
                 continue
@@ -130,6 +130,11 @@ def _enum(kind: type[enum.Enum]):
 
 # Names the inlined KeyMapper needs at module level: binding one of them breaks the converter.
 _RESERVED_NAMES = frozenset({"KeyMapper", "np", "jax", "jnp"})
+
+
+def assignment_name(value: Any) -> str:
+    """The ``assignment_name`` setting's check: ``value`` if it is usable, else ValueError."""
+    return _identifier(value)
 
 
 def _identifier(value: Any) -> str:
@@ -185,3 +190,9 @@ _ALIASES.update(
         "unsafeFixes": "unsafe_fixes",
     }
 )
+
+
+def canonical_name(key: str) -> str | None:
+    """The setting a key names (``assignmentName``, ``assignment-name``, ``assignment_name``),
+    or None for an unknown key."""
+    return _ALIASES.get(key) or _ALIASES.get(key.replace("-", "_"))

@@ -21,6 +21,15 @@ TWO_MODELS = (
 )
 
 
+def quick_fix_of(actions: list[types.CodeAction]) -> types.CodeAction:
+    """The quick fix of a model call's line, checking the ignore action is beside it."""
+    assert [a.title for a in actions] == [
+        "Convert to KeyMapper.from_torch",
+        "Ignore this call (# noqa: checkpoint-keys)",
+    ]
+    return actions[0]
+
+
 def engine_quick_fix(text: str, settings: Settings | None = None) -> str:
     """What the engine itself makes of the model call in ``text``."""
     finding = next(f for f in scan(text).findings if f.code == "checkpoint-keys")
@@ -35,7 +44,7 @@ async def test_quick_fix_applies_exactly_the_engines_edits(session: Session):
     await session.initialize()
     session.open(URI, SAMPLE)
 
-    [action] = await session.code_actions(URI, MODEL_LINE)
+    action = quick_fix_of(await session.code_actions(URI, MODEL_LINE))
 
     assert action.title == "Convert to KeyMapper.from_torch"
     assert action.kind == types.CodeActionKind.QuickFix
@@ -62,7 +71,7 @@ async def test_quick_fix_edits_are_versioned_where_the_client_supports_it(sessio
     await session.initialize()
     session.open(URI, SAMPLE, version=7)
 
-    [action] = await session.code_actions(URI, MODEL_LINE)
+    action = quick_fix_of(await session.code_actions(URI, MODEL_LINE))
 
     if session.client_name == "visual-studio-code":
         [change] = action.edit.document_changes
@@ -76,12 +85,12 @@ async def test_quick_fix_edits_are_versioned_where_the_client_supports_it(sessio
 async def test_an_action_for_an_older_version_is_refused_by_a_versioned_client(session: Session):
     await session.initialize(document_changes=True)
     session.open(URI, SAMPLE)
-    [action] = await session.code_actions(URI, MODEL_LINE)
+    action = quick_fix_of(await session.code_actions(URI, MODEL_LINE))
     session.replace(URI, 0, 0, "# typed meanwhile\n")
 
     assert session.apply(action.edit) is False
 
-    [fresh] = await session.code_actions(URI, MODEL_LINE + 1)
+    fresh = quick_fix_of(await session.code_actions(URI, MODEL_LINE + 1))
     assert session.apply(fresh.edit)
     assert session.texts[URI] == engine_quick_fix("# typed meanwhile\n" + SAMPLE)
 
@@ -99,7 +108,7 @@ async def test_quick_fix_is_on_the_call_after_emoji_on_the_same_line(session: Se
     text = "import torch\nmodel = Net()\nx = '😀中'; " + MODEL_CALL + "\n"
     session.open(URI, text)
 
-    [action] = await session.code_actions(URI, 2)
+    action = quick_fix_of(await session.code_actions(URI, 2))
 
     assert session.apply(action.edit)
     assert session.texts[URI] == engine_quick_fix(text)
@@ -110,7 +119,7 @@ async def test_quick_fix_on_a_crlf_file_with_tabs(session: Session):
     text = "import torch\r\n\r\ndef load(model):\r\n\tmodel.load_state_dict(torch.load(p))\r\n"
     session.open(URI, text)
 
-    [action] = await session.code_actions(URI, 3)
+    action = quick_fix_of(await session.code_actions(URI, 3))
 
     assert session.apply(action.edit)
     assert session.texts[URI] == engine_quick_fix(text)
@@ -129,7 +138,7 @@ async def test_client_diagnostics_are_ignored_even_when_malformed(session: Sessi
         source="switcheroo",
     )
 
-    [action] = await session.code_actions(URI, MODEL_LINE, diagnostics=[bogus])
+    action = quick_fix_of(await session.code_actions(URI, MODEL_LINE, diagnostics=[bogus]))
     assert session.apply(action.edit)
     assert session.texts[URI] == engine_quick_fix(SAMPLE)
 
@@ -150,7 +159,10 @@ async def test_a_code_action_request_with_unparseable_diagnostics_still_gets_an_
     }
     result = await session.raw_request("textDocument/codeAction", params)
 
-    assert [action.title for action in result] == ["Convert to KeyMapper.from_torch"]
+    assert [action.title for action in result] == [
+        "Convert to KeyMapper.from_torch",
+        "Ignore this call (# noqa: checkpoint-keys)",
+    ]
 
 
 async def test_fix_all_is_found_by_kind_prefix(session: Session):
@@ -216,7 +228,7 @@ async def test_preamble_and_assignment_settings_reach_the_engine(session: Sessio
     await session.initialize(settings=settings)
     session.open(URI, SAMPLE)
 
-    [action] = await session.code_actions(URI, MODEL_LINE)
+    action = quick_fix_of(await session.code_actions(URI, MODEL_LINE))
     assert session.apply(action.edit)
 
     expected = engine_quick_fix(
@@ -233,11 +245,14 @@ async def test_no_actions_while_the_file_does_not_parse(session: Session):
     assert await session.code_actions(URI, MODEL_LINE, only=["quickfix", "source"]) == []
 
 
-async def will_save(session: Session, uri: str) -> list[types.TextEdit]:
+async def will_save(
+    session: Session,
+    uri: str,
+    reason: types.TextDocumentSaveReason = types.TextDocumentSaveReason.Manual,
+) -> list[types.TextEdit]:
     return await session.client.text_document_will_save_wait_until_async(
         types.WillSaveTextDocumentParams(
-            text_document=types.TextDocumentIdentifier(uri=uri),
-            reason=types.TextDocumentSaveReason.Manual,
+            text_document=types.TextDocumentIdentifier(uri=uri), reason=reason
         )
     )
 
@@ -253,8 +268,100 @@ async def test_fix_on_save_answers_will_save_wait_until_with_fix_all(session: Se
     assert migrated == engine_fix_all(TWO_MODELS)
 
 
+async def test_fix_on_save_ignores_auto_save_after_delay_and_focus_out(session: Session):
+    await session.initialize(settings={"fixOnSave": True})
+    session.open(URI, TWO_MODELS)
+
+    after_delay = await will_save(session, URI, types.TextDocumentSaveReason.AfterDelay)
+    focus_out = await will_save(session, URI, types.TextDocumentSaveReason.FocusOut)
+    manual = await will_save(session, URI, types.TextDocumentSaveReason.Manual)
+
+    assert (list(after_delay), list(focus_out)) == ([], [])
+    assert apply_text_edits(TWO_MODELS, manual, session.encoding) == engine_fix_all(TWO_MODELS)
+
+
 async def test_without_fix_on_save_saving_changes_nothing(session: Session):
     await session.initialize()
     session.open(URI, TWO_MODELS)
 
     assert list(await will_save(session, URI)) == []
+
+
+async def test_ignore_action_adds_a_noqa_comment_and_the_call_is_no_longer_reported(
+    session: Session,
+):
+    await session.initialize()
+    session.open(URI, SAMPLE)
+
+    actions = await session.code_actions(URI, MODEL_LINE)
+    [ignore] = [a for a in actions if a.title.startswith("Ignore this call")]
+
+    assert ignore.kind == types.CodeActionKind.QuickFix
+    assert not ignore.is_preferred
+    assert ignore.diagnostics and ignore.diagnostics[0].code == "checkpoint-keys"
+    assert session.apply(ignore.edit)
+    assert session.texts[URI] == SAMPLE.replace(
+        MODEL_CALL, f"{MODEL_CALL}  # noqa: checkpoint-keys"
+    )
+    assert "checkpoint-keys" not in [d.code for d in await session.diagnostics(URI)]
+    assert await session.code_actions(URI, MODEL_LINE) == []
+
+
+async def test_ignore_action_keeps_an_existing_comment_and_noqa_codes(session: Session):
+    await session.initialize()
+    text = SAMPLE.replace(MODEL_CALL, f"{MODEL_CALL}  # noqa: E501")
+    session.open(URI, text)
+
+    [ignore] = [
+        a
+        for a in await session.code_actions(URI, MODEL_LINE)
+        if a.title.startswith("Ignore this call")
+    ]
+
+    assert session.apply(ignore.edit)
+    assert session.texts[URI] == SAMPLE.replace(
+        MODEL_CALL, f"{MODEL_CALL}  # noqa: E501, checkpoint-keys"
+    )
+
+
+async def test_an_unfixable_model_call_can_still_be_ignored(session: Session):
+    await session.initialize()
+    text = "def load(model, sd, kw):\n    model.load_state_dict(sd, **kw)\n"
+    session.open(URI, text)
+
+    actions = await session.code_actions(URI, 1)
+
+    assert [a.title for a in actions] == ["Ignore this call (# noqa: checkpoint-keys)"]
+
+
+async def test_hover_on_a_reported_call_shows_its_rules_documentation(session: Session):
+    await session.initialize()
+    session.open(URI, SAMPLE)
+    [diagnostic] = [d for d in await session.diagnostics(URI) if d.code == "checkpoint-keys"]
+
+    hover = await session.client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=URI),
+            position=types.Position(line=MODEL_LINE, character=3),
+        )
+    )
+
+    assert hover is not None and hover.range == diagnostic.range
+    assert hover.contents.kind == types.MarkupKind.Markdown
+    assert hover.contents.value.startswith(diagnostic.message)
+    assert "(checkpoint-keys)" in hover.contents.value
+    assert "# noqa: checkpoint-keys" in hover.contents.value
+
+
+async def test_no_hover_away_from_reported_calls(session: Session):
+    await session.initialize()
+    session.open(URI, SAMPLE)
+
+    hover = await session.client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=URI),
+            position=types.Position(line=0, character=2),
+        )
+    )
+
+    assert hover is None

@@ -102,7 +102,7 @@ def test_fix_diff_shows_cells_and_writes_nothing(notebook: Path):
     assert code == 1
     assert notebook.read_bytes() == FINETUNE.read_bytes()
     assert f"--- a/{notebook}:cell 2\n+++ b/{notebook}:cell 2\n" in out
-    assert '+variables = KeyMapper.from_torch(torch.load("encoder.pt"))\n' in out
+    assert '+encoder_variables = KeyMapper.from_torch(torch.load("encoder.pt"))\n' in out
     assert f"b/{notebook}:cell 5" not in out
 
 

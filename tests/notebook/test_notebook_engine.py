@@ -104,8 +104,9 @@ def test_receivers_are_classified_across_cells():
 
 def test_calls_inside_magic_lines_and_python_cell_magics():
     cells = code("%time model.load_state_dict(sd)", f"%%time\n{CALL}")
-    [finding] = scan_notebook(cells).findings  # a line magic's argument is not rewritable code
-    assert (finding.cell, finding.span.start_pos.line) == (1, 1)
+    first, second = scan_notebook(cells).findings
+    assert (first.cell, first.span.start_pos.line, first.span.start_pos.column) == (0, 0, 6)
+    assert (second.cell, second.span.start_pos.line) == (1, 1)
 
 
 # -- fixing ---------------------------------------------------------------------------------------

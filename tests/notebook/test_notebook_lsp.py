@@ -68,15 +68,16 @@ async def test_quick_fix_in_a_cell_puts_the_keymapper_in_the_first_code_cell(
     editor.open(NOTEBOOK)
     before = [cell.text for cell in editor.cells]
 
-    [action] = await editor.code_actions(MODEL_CELL, 1)
+    action, ignore = await editor.code_actions(MODEL_CELL, 1)
 
+    assert ignore.title == "Ignore this call (# noqa: checkpoint-keys)"
     assert action.title == "Convert to KeyMapper.from_torch"
     assert action.kind == types.CodeActionKind.QuickFix
     assert action.is_preferred
     assert editor.apply(action.edit)
     assert (
         editor.text(MODEL_CELL)
-        == "# Modèle ✓\nvariables = KeyMapper.from_torch(torch.load('modèle_🔥.pt'))"
+        == "# Modèle ✓\nmodel_variables = KeyMapper.from_torch(torch.load('modèle_🔥.pt'))"
     )
     first = editor.text(PIP_CELL)
     assert first.startswith("%pip install -q torch flax\n" + IMPORTS + "\n")
@@ -86,15 +87,32 @@ async def test_quick_fix_in_a_cell_puts_the_keymapper_in_the_first_code_cell(
     assert [editor.text(i) for i in unchanged] == [before[i] for i in unchanged]
 
 
+async def test_ignore_in_a_cell_adds_noqa_to_the_cell_and_silences_the_call(
+    editor: NotebookEditor,
+):
+    await editor.initialize()
+    editor.open(NOTEBOOK)
+    before = editor.text(MODEL_CELL)
+
+    _, ignore = await editor.code_actions(MODEL_CELL, 1)
+
+    assert ignore.is_preferred is False
+    assert editor.apply(ignore.edit)
+    assert editor.text(MODEL_CELL) == before.replace(
+        "torch.load('modèle_🔥.pt'))", "torch.load('modèle_🔥.pt'))  # noqa: checkpoint-keys"
+    )
+    assert await editor.code_actions(MODEL_CELL, 1) == []
+
+
 async def test_the_keymapper_is_written_once_per_notebook_whatever_cell_fixes(
     editor: NotebookEditor,
 ):
     await editor.initialize()
     editor.open(NOTEBOOK)
-    [first_fix] = await editor.code_actions(ENCODER_CELL, 2)
+    first_fix, _ = await editor.code_actions(ENCODER_CELL, 2)
     assert editor.apply(first_fix.edit)
 
-    [second_fix] = await editor.code_actions(MODEL_CELL, 1)
+    second_fix, _ = await editor.code_actions(MODEL_CELL, 1)
     changed = {change.text_document.uri for change in second_fix.edit.document_changes or []}
     changed |= set(second_fix.edit.changes or {})
     assert changed == {editor.cells[MODEL_CELL].uri}
@@ -128,7 +146,7 @@ async def test_notebook_fix_all_is_offered_only_when_asked_for(editor: NotebookE
     editor.open(NOTEBOOK)
 
     kinds = [action.kind for action in await editor.code_actions(MODEL_CELL, 1)]
-    assert kinds == [types.CodeActionKind.QuickFix]
+    assert kinds == [types.CodeActionKind.QuickFix] * 2  # the fix and "Ignore this call"
     assert await editor.code_actions(MODEL_CELL, 0, only=["source.fixAll"]) == []
     [action] = await editor.code_actions(MODEL_CELL, 0, only=["notebook"])
     assert action.kind == "notebook.source.fixAll.switcheroo"
@@ -187,10 +205,11 @@ async def test_notebooks_and_files_are_served_side_by_side(editor: NotebookEdito
             context=types.CodeActionContext(diagnostics=[]),
         )
     )
-    [action] = result
+    action, ignore = result  # the quick fix, then "Ignore this call (# noqa: checkpoint-keys)"
+    assert (action.title, ignore.is_preferred) == ("Convert to KeyMapper.from_torch", False)
     edits = (action.edit.changes or {}).get(uri) or action.edit.document_changes[0].edits
     assert any("KeyMapper.from_torch" in edit.new_text for edit in edits)
-    [cell_fix] = await editor.code_actions(MODEL_CELL, 1)
+    cell_fix, _ = await editor.code_actions(MODEL_CELL, 1)
     assert editor.apply(cell_fix.edit)
 
 

@@ -33,6 +33,7 @@ from switcheroo_lsp.engine.model import (
 )
 from switcheroo_lsp.engine.places import FunctionFacts, base_name, function_names, loop_names
 from switcheroo_lsp.engine.preamble import HeadFacts, head_facts
+from switcheroo_lsp.engine.suppress import find_suppressions
 from switcheroo_lsp.engine.syntax import FUNCTIONS as _FUNCTIONS
 from switcheroo_lsp.engine.syntax import dotted as _dotted
 from switcheroo_lsp.engine.text import LineIndex
@@ -214,6 +215,9 @@ def _analyze_tree(text: str, tree: ast.Module, index: LineIndex, lines: list[int
     if not calls:
         return Analysis(ScanResult(), index=index)
     context = _Context(text, index, tree)
+    suppressions = find_suppressions(
+        text, [line for call, path in calls for line in _noqa_lines(call, path)]
+    )
     sites: list[CallSite] = []
     all_calls: list[tuple[int, int]] = []
     for call, path in calls:
@@ -221,7 +225,9 @@ def _analyze_tree(text: str, tree: ast.Module, index: LineIndex, lines: list[int
         end = index.offset_from_ast(call.end_lineno or call.lineno, call.end_col_offset or 0)
         all_calls.append((start, end))
         site = context.site(call, path, start, end)
-        if site is not None:
+        if site is not None and not suppressions.silences(
+            site.finding.code, _noqa_lines(call, path)
+        ):
             sites.append(site)
     sites.sort(key=lambda s: s.finding.span.start)
     sites = _link_loads(sites)
@@ -322,6 +328,14 @@ def _link_loads(sites: list[CallSite]) -> list[CallSite]:
                 )
         out.append(site)
     return out
+
+
+def _noqa_lines(call: ast.Call, path: tuple[ast.AST, ...]) -> tuple[int, ...]:
+    """0-based lines where a ``# noqa`` silences ``call``: its first line and the first line of
+    the statement holding it."""
+    statement = next((node for node in reversed(path) if isinstance(node, ast.stmt)), None)
+    first = call.lineno - 1
+    return (first,) if statement is None else (first, statement.lineno - 1)
 
 
 def is_target_call(node: ast.AST) -> bool:

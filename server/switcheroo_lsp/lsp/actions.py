@@ -13,6 +13,7 @@ from lsprotocol import types
 
 from .. import engine  # engine.fix / fix_all load libcst on first use, not at start-up
 from ..engine.model import Finding, FixResult
+from ..engine.suppress import noqa_edit
 from .diagnostics import Analysis, diagnostic_for
 from .documents import LspTextDocument
 from .edits import DocumentChange, text_edits, workspace_edit
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 QUICKFIX_TITLE = "Convert to KeyMapper.from_torch"
 UNSURE_SUFFIX = " (receiver may not be a model)"  # unsure judgements: fix-all leaves them
+IGNORE_TITLE = "Ignore this call (# noqa: {code})"
 FIX_ALL_TITLE = "Migrate all load_state_dict calls in this file"
 FIX_ALL_KIND = "source.fixAll.switcheroo"
 QUICKFIX_KIND = types.CodeActionKind.QuickFix.value
@@ -42,7 +44,7 @@ async def current_analysis(ls: SwitcherooServer, uri: str) -> Analysis | None:
     """The analysis of the document's text as it is now (recomputed if it changed meanwhile)."""
     for _ in range(MAX_ATTEMPTS):
         document = ls.open_document(uri)
-        if document is None or not ls.settings.enable:
+        if document is None or not ls.settings_for(uri).enable:
             return None
         analysis = await ls.diagnostics.analysis_for(document)
         current = ls.open_document(uri)
@@ -75,15 +77,60 @@ async def quick_fixes(
         ):
             continue
         result: FixResult = await ls.run_fix(
-            engine.fix, analysis.text, finding.span.start, ls.settings
+            engine.fix, analysis.text, finding.span.start, ls.settings_for(analysis.uri)
         )
         if not result.ok:
             continue
-        diagnostic = diagnostic_for(finding, index, document.encoding, ls.settings)
+        diagnostic = diagnostic_for(
+            finding, index, document.encoding, ls.settings_for(analysis.uri)
+        )
         change = DocumentChange(analysis.uri, analysis.version, analysis.text, result.edits, index)
         edit = workspace_edit(ls.support, [change])
         actions.append(quick_fix_action(diagnostic, edit, finding, result.title))
     return actions
+
+
+def ignore_actions(
+    ls: SwitcherooServer, analysis: Analysis, first_line: int, last_line: int
+) -> list[types.CodeAction]:
+    """One "Ignore this call (# noqa: checkpoint-keys)" per model call on the requested lines
+    (fixable or not): adds the suppression comment to the call's first line; never preferred."""
+    document = ls.open_document(analysis.uri)
+    if document is None or analysis.scan is None or analysis.scan.syntax_error is not None:
+        return []
+    index = document.line_index
+    if index.text is not analysis.text:
+        return []
+    settings = ls.settings_for(analysis.uri)
+    actions: list[types.CodeAction] = []
+    for finding in analysis.scan.findings:
+        if not finding.kind.is_model or (
+            index.line_of(finding.span.start) > last_line
+            or index.line_of(finding.span.end) < first_line
+        ):
+            continue
+        diagnostic = diagnostic_for(finding, index, document.encoding, settings)
+        edit = noqa_edit(analysis.text, finding.line, finding.code)
+        if diagnostic is None or edit is None:
+            continue
+        change = DocumentChange(analysis.uri, analysis.version, analysis.text, (edit,), index)
+        actions.append(
+            ignore_action(finding.code, diagnostic, workspace_edit(ls.support, [change]))
+        )
+    return actions
+
+
+def ignore_action(
+    code: str, diagnostic: types.Diagnostic, edit: types.WorkspaceEdit
+) -> types.CodeAction:
+    """ "Ignore this call (# noqa: code)", in a file or a notebook cell: never preferred."""
+    return types.CodeAction(
+        title=IGNORE_TITLE.format(code=code),
+        kind=types.CodeActionKind.QuickFix,
+        is_preferred=False,
+        diagnostics=[diagnostic],
+        edit=edit,
+    )
 
 
 def quick_fix_action(
@@ -111,12 +158,12 @@ async def fix_all_edit(ls: SwitcherooServer, uri: str) -> types.WorkspaceEdit | 
     """The fix-all edit for the document as it is now, or None when there is nothing to do."""
     for _ in range(MAX_ATTEMPTS):
         document = ls.open_document(uri)
-        if document is None or not ls.settings.enable:
+        if document is None or not ls.settings_for(uri).enable:
             return None
         text, version = document.source, document.version
         if ls.too_large(uri, text):
             return None
-        result: FixResult = await ls.run_fix(engine.fix_all, text, ls.settings)
+        result: FixResult = await ls.run_fix(engine.fix_all, text, ls.settings_for(uri))
         if not is_current(ls, document, text):
             continue
         if not result.ok:
@@ -143,13 +190,14 @@ async def code_actions(
     only = params.context.only
     for _ in range(MAX_ATTEMPTS):
         analysis = await current_analysis(ls, uri)
-        if analysis is None or not analysis.fixable:
+        if analysis is None or analysis.scan is None or not analysis.scan.findings:
             return None
         actions: list[types.CodeAction] = []
         if kind_requested(only, QUICKFIX_KIND):
             first, last = sorted((params.range.start.line, params.range.end.line))
             actions.extend(await quick_fixes(ls, analysis, first, last))
-        unsafe = ls.settings.unsafe_fixes
+            actions.extend(ignore_actions(ls, analysis, first, last))
+        unsafe = ls.settings_for(uri).unsafe_fixes
         in_bulk = any(f.bulk_skip_reason(unsafe) is None for f in analysis.fixable)
         if in_bulk and kind_requested(only, FIX_ALL_KIND):  # unsure calls: their quick fix only
             action = fix_all_action(uri, analysis.version)
@@ -181,9 +229,13 @@ async def resolve_code_action(ls: SwitcherooServer, action: types.CodeAction) ->
 async def will_save_wait_until(
     ls: SwitcherooServer, params: types.WillSaveTextDocumentParams
 ) -> list[types.TextEdit]:
-    """fixOnSave: the fix-all edits, applied by the client before it writes the file."""
+    """fixOnSave: the fix-all edits, applied by the client before it writes the file; only
+    on an explicit save (reason Manual), never on auto-save (AfterDelay, FocusOut)."""
     uri = params.text_document.uri
-    if not ls.settings.fix_on_save or not ls.settings.enable or ls.diagnostics.excluded(uri):
+    if params.reason != types.TextDocumentSaveReason.Manual:
+        return []
+    settings = ls.settings_for(uri)
+    if not settings.fix_on_save or not settings.enable or ls.diagnostics.excluded(uri):
         return []
     for _ in range(MAX_ATTEMPTS):
         document = ls.open_document(uri)
@@ -192,7 +244,7 @@ async def will_save_wait_until(
         text = document.source
         if ls.too_large(uri, text):
             return []
-        result: FixResult = await ls.run_fix(engine.fix_all, text, ls.settings)
+        result: FixResult = await ls.run_fix(engine.fix_all, text, ls.settings_for(uri))
         if not is_current(ls, document, text):
             continue
         if not result.ok:

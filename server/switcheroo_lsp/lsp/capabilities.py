@@ -22,6 +22,7 @@ class ClientSupport:
     apply_edit: bool = False  # workspace/applyEdit
     configuration: bool = False  # workspace/configuration
     configuration_registration: bool = False  # didChangeConfiguration via client/registerCapability
+    watched_files_registration: bool = False  # didChangeWatchedFiles via client/registerCapability
     work_done_progress: bool = False  # window/workDoneProgress/create
     show_message: bool = True
 
@@ -48,6 +49,11 @@ class ClientSupport:
             configuration_registration=bool(
                 get_capability(
                     capabilities, "workspace.did_change_configuration.dynamic_registration", False
+                )
+            ),
+            watched_files_registration=bool(
+                get_capability(
+                    capabilities, "workspace.did_change_watched_files.dynamic_registration", False
                 )
             ),
             work_done_progress=bool(

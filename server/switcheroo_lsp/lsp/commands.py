@@ -110,11 +110,11 @@ async def migrate_one(ls: SwitcherooServer, uri: str, path: Path | None) -> Migr
     except OSError as error:
         return Migration(None, 0, [{"uri": uri, "reason": str(error)}])
     if ls.too_large(uri, text):
-        limit = ls.settings.max_file_size
+        limit = ls.settings_for(uri).max_file_size
         return Migration(
             None, 0, [{"uri": uri, "reason": f"larger than maxFileSize ({limit} bytes)"}]
         )
-    result: FixResult = await ls.run_fix(engine.fix_all, text, ls.settings)
+    result: FixResult = await ls.run_fix(engine.fix_all, text, ls.settings_for(uri))
     return migrate_text(uri, version, text, result)
 
 
@@ -165,7 +165,7 @@ async def migrate_file(ls: SwitcherooServer, *arguments: Any) -> dict[str, Any]:
     report = MigrationReport()
     fs_path = to_fs_path(uri)
     path = Path(fs_path) if fs_path and uri.startswith("file:") else None
-    if not ls.settings.enable:
+    if not ls.settings_for(uri).enable:
         report.message = "switcheroo is disabled (setting enable=false)"
         return report.as_json()
     migration = await migrate_one(ls, uri, path)
@@ -254,8 +254,10 @@ async def migrate_workspace(ls: SwitcherooServer, *arguments: Any) -> dict[str, 
         return report.as_json()
     progress = await Progress.start(ls, "switcheroo: migrating the workspace")
     try:
-        exclude = tuple(ls.settings.exclude)
-        paths: list[Path] = await ls.run_engine(lambda: list(iter_python_files(roots, exclude)))
+        walks = [([root], ls.settings_for(root.as_uri(), directory=True).exclude) for root in roots]
+        paths: list[Path] = await ls.run_engine(
+            lambda: [path for top, exclude in walks for path in iter_python_files(top, exclude)]
+        )
         migrations: list[Migration] = []
         for done, path in enumerate(paths):
             if progress.is_cancelled:

@@ -209,7 +209,7 @@ class DocumentDiagnostics:
             inside = [f for f in folders if f and _contains(Path(f), Path(path))]
             root = Path(max(inside, key=len)) if inside else None
             try:
-                result = is_excluded(Path(path), root, self.server.settings.exclude)
+                result = is_excluded(Path(path), root, self.server.settings_for(uri).exclude)
             except (OSError, ValueError):
                 result = False
         self.exclusions[uri] = (generation, result)
@@ -240,7 +240,7 @@ class DocumentDiagnostics:
             and cached.generation == generation
         ):
             return cached
-        if not server.settings.enable or self.excluded(uri) or server.too_large(uri, text):
+        if not server.settings_for(uri).enable or self.excluded(uri) or server.too_large(uri, text):
             analysis = self.skipped(document)
         else:
             try:
@@ -249,7 +249,7 @@ class DocumentDiagnostics:
                     uri,
                     version,
                     text,
-                    server.settings,
+                    server.settings_for(uri),
                     generation,
                     document.encoding,
                     self.last_good.get(uri),
@@ -385,11 +385,11 @@ class DocumentDiagnostics:
             analysis_id, items = result_id_of(()), []
         else:
             analysis = None
-            if self.server.settings.run is RunMode.ON_SAVE:
+            if self.server.settings_for(uri).run is RunMode.ON_SAVE:
                 analysis = self.saved.get(uri)
             if analysis is None:
                 analysis = await self.analysis_for(document)
-                if self.server.settings.run is RunMode.ON_SAVE:
+                if self.server.settings_for(uri).run is RunMode.ON_SAVE:
                     self.saved[uri] = analysis
             analysis_id, items = analysis.result_id, list(analysis.diagnostics)
         if previous_result_id is not None and previous_result_id == analysis_id:
@@ -408,7 +408,7 @@ def register(server: SwitcherooServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: SwitcherooServer, params: types.DidOpenTextDocumentParams) -> None:
         uri = params.text_document.uri
-        if ls.settings.run is RunMode.ON_SAVE:
+        if ls.settings_for(uri).run is RunMode.ON_SAVE:
             ls.diagnostics.saved.pop(uri, None)
             asyncio.ensure_future(ls.diagnostics.on_save(uri, refresh=False))
         else:
@@ -416,13 +416,13 @@ def register(server: SwitcherooServer) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: SwitcherooServer, params: types.DidChangeTextDocumentParams) -> None:
-        if ls.settings.run is RunMode.ON_TYPE:
-            uri = params.text_document.uri
+        uri = params.text_document.uri
+        if ls.settings_for(uri).run is RunMode.ON_TYPE:
             ls.diagnostics.schedule(uri, ls.diagnostics.change_delay(uri))
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     async def did_save(ls: SwitcherooServer, params: types.DidSaveTextDocumentParams) -> None:
-        if ls.settings.run is RunMode.ON_SAVE:
+        if ls.settings_for(params.text_document.uri).run is RunMode.ON_SAVE:
             await ls.diagnostics.on_save(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)

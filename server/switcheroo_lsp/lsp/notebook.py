@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from ..engine.model import CODE_CHECKPOINT
 from ..engine.notebook import (
     CellFinding,
     NotebookCell,
@@ -30,12 +31,13 @@ from ..engine.notebook import (
     scan_notebook,
 )
 from ..engine.scan import NAME
+from ..engine.suppress import noqa_edit
 from ..engine.text import LineIndex as EngineLineIndex
 from ..engine.text import make_edit
 from ..files import SourceError, read_source
 from ..ipynb import NotebookError, parse_notebook
 from ..settings import RunMode, Settings
-from .actions import QUICKFIX_KIND, kind_requested, quick_fix_action
+from .actions import QUICKFIX_KIND, ignore_action, kind_requested, quick_fix_action
 from .diagnostics import diagnostic_for, result_id_of
 from .edits import DocumentChange, workspace_edit
 from .positions import Encoding, LineIndex
@@ -213,12 +215,12 @@ class NotebookDiagnostics:
             snapshot, generation, None, empty, {uri: result_id_of(()) for uri in empty}
         )
         joined = "".join(cell.text for cell in snapshot.cells if cell.is_code)
-        if server.settings.enable and not server.too_large(snapshot.uri, joined):
+        if server.settings_for(snapshot.uri).enable and not server.too_large(snapshot.uri, joined):
             try:
                 analysis = await server.run_engine(
                     analyse_notebook,
                     snapshot,
-                    server.settings,
+                    server.settings_for(snapshot.uri),
                     generation,
                     server.support.encoding,
                     dict(self.last_good),
@@ -265,7 +267,7 @@ class NotebookDiagnostics:
         analysis = await self.current(notebook_uri)
         if analysis is None:
             return
-        if self.server.settings.run is RunMode.ON_SAVE:
+        if self.server.settings_for(notebook_uri).run is RunMode.ON_SAVE:
             self.saved[notebook_uri] = analysis
         # Cells are pushed even to a client that pulls until it pulls one of them: VS Code's
         # language client (9.x) pulls only for text tabs and textDocument/didOpen, never for
@@ -353,11 +355,14 @@ class NotebookDiagnostics:
                     types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
                 )
         analysis = None
-        if self.server.settings.run is RunMode.ON_SAVE:
+        if self.server.settings_for(notebook_uri).run is RunMode.ON_SAVE:
             analysis = self.saved.get(notebook_uri)
         if analysis is None:
             analysis = await self.current(notebook_uri)
-            if analysis is not None and self.server.settings.run is RunMode.ON_SAVE:
+            if (
+                analysis is not None
+                and self.server.settings_for(notebook_uri).run is RunMode.ON_SAVE
+            ):
                 self.saved[notebook_uri] = analysis
         items = list(analysis.diagnostics.get(cell_uri, ())) if analysis is not None else []
         result_id = result_id_of(items)
@@ -374,7 +379,7 @@ async def cell_code_actions(
 ) -> list[types.CodeAction] | None:
     """textDocument/codeAction in a cell: quick fixes for its calls, and the notebook's fix-all
     when ``only`` asks for ``notebook.source.fixAll`` (never unasked: no lightbulb everywhere)."""
-    if not ls.settings.enable:
+    if not ls.settings_for(notebook_uri).enable:
         return None
     state: NotebookDiagnostics = ls.notebooks  # type: ignore[attr-defined]
     only = params.context.only
@@ -389,8 +394,11 @@ async def cell_code_actions(
         actions: list[types.CodeAction] = []
         if kind_requested(only, QUICKFIX_KIND):
             actions += await _quick_fixes(ls, analysis, cell, params.range)
+            actions += _ignore_actions(ls, analysis, cell, params.range)
         if only is not None and kind_requested(only, NOTEBOOK_FIX_ALL_KIND):
-            result = await run_notebook_fix(ls, fix_notebook, snapshot.engine_cells, ls.settings)
+            result = await run_notebook_fix(
+                ls, fix_notebook, snapshot.engine_cells, ls.settings_for(notebook_uri)
+            )
             if result.ok:
                 actions.append(
                     types.CodeAction(
@@ -418,15 +426,50 @@ async def _quick_fixes(
         if finding.span.start_pos.line > last or finding.span.end_pos.line < first:
             continue
         result = await run_notebook_fix(
-            ls, fix_notebook_call, snapshot.engine_cells, cell, finding.span.start, ls.settings
+            ls,
+            fix_notebook_call,
+            snapshot.engine_cells,
+            cell,
+            finding.span.start,
+            ls.settings_for(snapshot.uri),
         )
         if not result.ok:
             continue
-        diagnostic = diagnostic_for(finding, line_index, ls.support.encoding, ls.settings)
+        diagnostic = diagnostic_for(
+            finding, line_index, ls.support.encoding, ls.settings_for(snapshot.uri)
+        )
         actions.append(
             quick_fix_action(
                 diagnostic, workspace_edit(ls.support, snapshot.changes(result)), finding
             )
+        )
+    return actions
+
+
+def _ignore_actions(
+    ls: SwitcherooServer, analysis: NotebookAnalysis, cell: int, range_: types.Range
+) -> list[types.CodeAction]:
+    """ "Ignore this call (# noqa: checkpoint-keys)" per model call of the cell on the lines."""
+    if analysis.scan is None:
+        return []
+    snapshot = analysis.snapshot
+    document = snapshot.cells[cell]
+    first, last = sorted((range_.start.line, range_.end.line))
+    line_index = LineIndex(document.text)
+    settings = ls.settings_for(snapshot.uri)
+    actions = []
+    for finding in analysis.scan.in_cell(cell):
+        if finding.code != CODE_CHECKPOINT:
+            continue
+        if finding.span.start_pos.line > last or finding.span.end_pos.line < first:
+            continue
+        edit = noqa_edit(document.text, finding.line, finding.code)
+        diagnostic = diagnostic_for(finding, line_index, ls.support.encoding, settings)
+        if edit is None or diagnostic is None:
+            continue
+        change = DocumentChange(document.uri, document.version, document.text, (edit,))
+        actions.append(
+            ignore_action(finding.code, diagnostic, workspace_edit(ls.support, [change]))
         )
     return actions
 
@@ -471,7 +514,7 @@ def register(server: SwitcherooServer) -> None:
             options.code_action_kinds = [*kinds, NOTEBOOK_FIX_ALL_KIND]
 
     def opened(notebook_uri: str) -> None:
-        if server.settings.run is RunMode.ON_SAVE:
+        if server.settings_for(notebook_uri).run is RunMode.ON_SAVE:
             state.saved.pop(notebook_uri, None)
         state.schedule(notebook_uri)
 
@@ -481,12 +524,12 @@ def register(server: SwitcherooServer) -> None:
 
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
     def did_change(ls: SwitcherooServer, params: types.DidChangeNotebookDocumentParams) -> None:
-        if ls.settings.run is RunMode.ON_TYPE:
+        if ls.settings_for(params.notebook_document.uri).run is RunMode.ON_TYPE:
             state.schedule(params.notebook_document.uri, CHANGE_DEBOUNCE_SECONDS)
 
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_SAVE)
     def did_save(ls: SwitcherooServer, params: types.DidSaveNotebookDocumentParams) -> None:
-        if ls.settings.run is RunMode.ON_SAVE:
+        if ls.settings_for(params.notebook_document.uri).run is RunMode.ON_SAVE:
             state.saved.pop(params.notebook_document.uri, None)
             state.schedule(params.notebook_document.uri, saved=True)
 
@@ -507,6 +550,13 @@ def register(server: SwitcherooServer) -> None:
     route_cells(server, types.TEXT_DOCUMENT_CODE_ACTION, cell_code_actions)
     route_cells(server, types.TEXT_DOCUMENT_DIAGNOSTIC, cell_diagnostic)
     route_cells(server, types.TEXT_DOCUMENT_WILL_SAVE_WAIT_UNTIL, cell_will_save)
+
+    async def cell_hover(
+        ls: SwitcherooServer, params: types.HoverParams, notebook_uri: str
+    ) -> types.Hover | None:
+        return None  # a cell alone is not what the notebook's diagnostics were computed from
+
+    route_cells(server, types.TEXT_DOCUMENT_HOVER, cell_hover)
 
 
 # -- migrateFile / migrateWorkspace ---------------------------------------------------------------
@@ -556,7 +606,9 @@ async def migrate_notebook(ls: SwitcherooServer, uri: str, path: Path | None) ->
 
     snapshot = snapshot_of(ls, uri)
     if snapshot is not None:
-        result = await run_notebook_fix(ls, fix_notebook, snapshot.engine_cells, ls.settings)
+        result = await run_notebook_fix(
+            ls, fix_notebook, snapshot.engine_cells, ls.settings_for(uri)
+        )
         skipped = skipped_of(result, lambda cell: snapshot.cells[cell].uri)
         if result.error is not None:
             return Migration(None, 0, [{"uri": uri, "reason": result.error}, *skipped])
@@ -573,7 +625,7 @@ async def migrate_notebook(ls: SwitcherooServer, uri: str, path: Path | None) ->
     if NAME not in text:
         return Migration(None, 0, [])
     try:
-        result, new_text = await ls.run_engine(_fix_notebook_file, text, ls.settings)
+        result, new_text = await ls.run_engine(_fix_notebook_file, text, ls.settings_for(uri))
     except Exception as error:
         return Migration(None, 0, [{"uri": uri, "reason": f"internal error: {error!r}"}])
     skipped = skipped_of(result, lambda cell: uri)

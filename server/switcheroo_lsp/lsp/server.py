@@ -13,6 +13,7 @@ import contextvars
 import logging
 from collections.abc import Callable, Generator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote
 
@@ -22,8 +23,10 @@ from pygls.exceptions import FeatureRequestError, JsonRpcInternalError, JsonRpcI
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
+from pygls.uris import to_fs_path
 
 from .. import __version__
+from ..config import CONFIG_FILE, ConfigFile, find_config, merge_settings
 from ..engine.model import FixResult
 from ..settings import Settings
 from .capabilities import ClientSupport
@@ -39,6 +42,7 @@ T = TypeVar("T")
 SERVER_NAME = "switcheroo-lsp"
 SETTINGS_SECTION = "switcheroo"
 SETTINGS_WAIT_SECONDS = 3.0
+CONFIG_WATCH_GLOB = "**/" + CONFIG_FILE
 WARM_UP_SECONDS = 2.0  # after initialized: load the rewriter while the user reads
 
 # The ExecuteCommandParams of the command being run (pygls hands command handlers only the
@@ -149,7 +153,12 @@ class SwitcherooServer(LanguageServer):
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
             protocol_cls=SwitcherooProtocol,
         )
-        self.settings = Settings()
+        # Editor settings (loose JSON) per workspace folder path; None: the editor's own.
+        self.editor_sections: dict[str | None, Any] = {}
+        self._editor_origin = "initializationOptions"
+        self._configs: dict[tuple[Path, Path | None], ConfigFile] = {}  # (directory, folder)
+        self._settings_cache: dict[tuple[str | None, Path | None], Settings] = {}
+        self._logged_problems: set[str] = set()
         self.settings_generation = 0  # bumped on every change; caches key on it
         self.support = ClientSupport()
         self._initialization_settings: dict[str, Any] = {}
@@ -198,7 +207,7 @@ class SwitcherooServer(LanguageServer):
 
     def too_large(self, uri: str, text: str) -> bool:
         """True when ``text`` exceeds maxFileSize; logs once per document until it fits again."""
-        limit = self.settings.max_file_size
+        limit = self.settings_for(uri).max_file_size
         # Code points <= UTF-8 bytes <= 4 * code points: encode only when it matters.
         if len(text) > limit:
             size = len(text)
@@ -253,44 +262,123 @@ class SwitcherooServer(LanguageServer):
             self.log("no answer to workspace/configuration; using the settings so far")
             self.settings_ready.set()
 
-    def apply_settings(self, raw: Any, *, origin: str) -> None:
-        """Replace the settings with ``raw`` (loose JSON) over the defaults; log every problem."""
-        settings, problems = Settings.from_dict(raw)
-        for problem in problems:
-            self.log(f"switcheroo settings ({origin}): {problem}", types.MessageType.Warning)
-        if settings != self.settings:
-            self.settings = settings
-            self.settings_generation += 1
-            for listener in self.settings_listeners:
-                listener()
+    def settings_for(self, uri: str | None, *, directory: bool = False) -> Settings:
+        """The settings governing one document: ``[tool.switcheroo]`` of the nearest
+        pyproject.toml at or above it (within its workspace folder), the editor settings of that
+        folder on top; merged as the command line merges its flags (config.merge_settings)."""
+        folder = self.folder_of(uri) if uri is not None else None
+        path = _fs_path(uri) if uri is not None else None
+        config = ConfigFile()
+        if path is not None:
+            start = path if directory else path.parent
+            boundary = Path(folder) if folder is not None else None
+            found = self._configs.get((start, boundary))
+            if found is None:
+                found = self._configs[(start, boundary)] = find_config(start, boundary)
+            config = found
+        key = (folder, config.path)
+        settings = self._settings_cache.get(key)
+        if settings is None:
+            editor = self.editor_sections.get(folder, self.editor_sections.get(None))
+            settings, problems = merge_settings(config.table, editor)
+            origin = f"{config.path} [tool.switcheroo] or editor settings" if config.path else None
+            for problem in [*config.problems, *problems]:
+                self._log_settings_problem(problem, origin or self._editor_origin)
+            self._settings_cache[key] = settings
+        return settings
+
+    @property
+    def settings(self) -> Settings:
+        """The settings of a document outside any folder or pyproject.toml (editor settings only)."""
+        return self.settings_for(None)
+
+    def folder_of(self, uri: str) -> str | None:
+        """The file-system path of the innermost workspace folder holding ``uri``, if any."""
+        path = _fs_path(uri)
+        if path is None:
+            return None
+        folders = [_fs_path(f.uri) for f in self.workspace.folders.values()]
+        if self.workspace.root_path:
+            folders.append(Path(self.workspace.root_path))
+        inside = [f for f in folders if f is not None and (f == path or f in path.parents)]
+        return str(max(inside, key=lambda f: len(f.parts))) if inside else None
+
+    def _log_settings_problem(self, problem: str, origin: str) -> None:
+        message = f"switcheroo settings ({origin}): {problem}"
+        if message not in self._logged_problems:
+            self._logged_problems.add(message)
+            self.log(message, types.MessageType.Warning)
+
+    def settings_changed(self) -> None:
+        """Forget every resolved setting and let features recompute what they show."""
+        self._settings_cache.clear()
+        self._logged_problems.clear()
+        self.settings_generation += 1
+        self.settings_for(None)  # log the editor settings' problems now, not at the first document
+        for listener in self.settings_listeners:
+            listener()
+
+    def config_files_changed(self) -> None:
+        """A pyproject.toml was created, changed or deleted: read them again."""
+        self._configs.clear()
+        self.settings_changed()
+
+    def apply_settings(self, sections: Mapping[str | None, Any], *, origin: str) -> None:
+        """Replace the editor settings (loose JSON per workspace folder path, None for the
+        whole editor); features recompute when they changed."""
+        self._editor_origin = origin
+        if dict(sections) != self.editor_sections:
+            self.editor_sections = dict(sections)
+            self.settings_changed()
+        else:
+            self.settings_for(None)
 
     async def refresh_settings(self, pushed: Any = None) -> None:
-        """Re-read settings: workspace/configuration if the client has it, else what it pushed."""
-        layered: dict[str, Any] = dict(self._initialization_settings)
-        if self.support.configuration:
-            try:
-                answer = await self.workspace_configuration_async(
-                    types.ConfigurationParams(
-                        items=[types.ConfigurationItem(section=SETTINGS_SECTION)]
-                    )
-                )
-            except Exception as error:  # a client may fail the request; keep what we have
-                self.log(f"workspace/configuration failed: {error}", types.MessageType.Warning)
-                answer = None
-            section = answer[0] if answer else None
-            if section is not None and not isinstance(section, Mapping):
-                self.apply_settings(section, origin="workspace/configuration")
-                return
-            layered.update(section or {})
-            origin = "workspace/configuration"
-        else:
+        """Re-read settings: workspace/configuration (once for the editor, once per workspace
+        folder) if the client has it, else what it pushed."""
+        initial = self._initialization_settings
+        if not self.support.configuration:
             section = settings_section(pushed)
             if pushed is not None and section is None:
-                self.apply_settings(pushed, origin="didChangeConfiguration")
+                self.apply_settings({None: pushed}, origin="didChangeConfiguration")
                 return
-            layered.update(section or {})
-            origin = "didChangeConfiguration"
-        self.apply_settings(layered, origin=origin)
+            self.apply_settings(
+                {None: {**initial, **(section or {})}}, origin="didChangeConfiguration"
+            )
+            return
+        folders = [
+            (str(path), folder.uri)
+            for folder in self.workspace.folders.values()
+            if (path := _fs_path(folder.uri)) is not None
+        ]
+        items = [types.ConfigurationItem(section=SETTINGS_SECTION)]
+        items += [
+            types.ConfigurationItem(section=SETTINGS_SECTION, scope_uri=uri) for _, uri in folders
+        ]
+        try:
+            answer = await self.workspace_configuration_async(
+                types.ConfigurationParams(items=items)
+            )
+        except Exception as error:  # a client may fail the request; keep what we have
+            self.log(f"workspace/configuration failed: {error}", types.MessageType.Warning)
+            answer = None
+        answers = list(answer or [])
+        sections: dict[str | None, Any] = {}
+        for scope, value in zip([None, *(path for path, _ in folders)], answers, strict=False):
+            if value is not None and not isinstance(value, Mapping):
+                sections[scope] = value  # reported by merge_settings
+            else:
+                sections[scope] = {**initial, **(value or {})}
+        sections.setdefault(None, dict(initial))
+        self.apply_settings(sections, origin="workspace/configuration")
+
+
+def _fs_path(uri: str) -> Path | None:
+    """The file-system path of a ``file:`` uri, else None."""
+    if not uri.startswith("file:"):
+        return None
+    path = to_fs_path(uri)
+    return Path(path) if path else None
 
 
 _LOG_LEVELS = {
@@ -324,10 +412,10 @@ def register_lifecycle(server: SwitcherooServer) -> None:
         options = params.initialization_options
         section = settings_section(options)
         if options is not None and section is None:
-            ls.apply_settings(options, origin="initializationOptions")
+            ls.apply_settings({None: options}, origin="initializationOptions")
         else:
             ls._initialization_settings = section or {}
-            ls.apply_settings(ls._initialization_settings, origin="initializationOptions")
+            ls.apply_settings({None: ls._initialization_settings}, origin="initializationOptions")
         if not ls.support.configuration:
             ls.settings_ready.set()
 
@@ -354,6 +442,25 @@ def register_lifecycle(server: SwitcherooServer) -> None:
                 )
             except Exception as error:  # optional: a client without it still pushes settings
                 logger.debug("didChangeConfiguration registration failed: %s", error)
+        if ls.support.watched_files_registration:
+            try:
+                await ls.client_register_capability_async(
+                    types.RegistrationParams(
+                        registrations=[
+                            types.Registration(
+                                id="switcheroo-pyproject",
+                                method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                                register_options=types.DidChangeWatchedFilesRegistrationOptions(
+                                    watchers=[
+                                        types.FileSystemWatcher(glob_pattern=CONFIG_WATCH_GLOB)
+                                    ]
+                                ),
+                            )
+                        ]
+                    )
+                )
+            except Exception as error:  # without it, pyproject.toml is read once per folder
+                logger.debug("didChangeWatchedFiles registration failed: %s", error)
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: SwitcherooServer, params: None) -> None:
@@ -363,7 +470,15 @@ def register_lifecycle(server: SwitcherooServer) -> None:
 
 
 def register_settings(server: SwitcherooServer) -> None:
-    """workspace/didChangeConfiguration: re-read settings and let features react."""
+    """workspace/didChangeConfiguration and didChangeWatchedFiles (pyproject.toml): re-read
+    settings and let features react."""
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def did_change_watched_files(
+        ls: SwitcherooServer, params: types.DidChangeWatchedFilesParams
+    ) -> None:
+        if any(change.uri.endswith("/" + CONFIG_FILE) for change in params.changes):
+            ls.config_files_changed()
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(
@@ -374,7 +489,7 @@ def register_settings(server: SwitcherooServer) -> None:
 
 def create_server() -> SwitcherooServer:
     """A server with every feature registered."""
-    from . import actions, commands, diagnostics, notebook
+    from . import actions, commands, diagnostics, hover, notebook
 
     server = SwitcherooServer()
     register_lifecycle(server)
@@ -382,5 +497,6 @@ def create_server() -> SwitcherooServer:
     diagnostics.register(server)
     actions.register(server)
     commands.register(server)
+    hover.register(server)
     notebook.register(server)  # last: routes cell URIs of the handlers above to notebooks
     return server
