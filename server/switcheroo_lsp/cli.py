@@ -25,7 +25,13 @@ from switcheroo_lsp import __version__
 from switcheroo_lsp.engine import explain, scan
 from switcheroo_lsp.engine.model import CODE_CHECKPOINT, Finding
 from switcheroo_lsp.engine.scan import NAME
-from switcheroo_lsp.files import SourceError, iter_python_files, read_source, write_atomic
+from switcheroo_lsp.files import (
+    SourceError,
+    iter_python_files,
+    read_bytes_bounded,
+    read_source,
+    write_atomic,
+)
 from switcheroo_lsp.settings import Settings
 
 # Below these, a process pool costs more than it saves.
@@ -75,7 +81,7 @@ def _process(job: Job) -> FileReport:
         if job.max_bytes is not None and path.stat().st_size > job.max_bytes:
             report.error = f"larger than --max-file-size ({job.max_bytes} bytes), skipped"
             return report
-        text = read_source(path)
+        text = read_source(path, job.max_bytes)
     except SourceError as exc:
         report.error = exc.message
         return report
@@ -128,7 +134,7 @@ def _process(job: Job) -> FileReport:
             report.diff += "\n\\ No newline at end of file\n"
     elif report.changed:
         try:
-            write_atomic(path, new_text)
+            write_atomic(path, new_text, original=text)
         except OSError as exc:
             report.error = f"cannot write ({exc.strerror or exc}); left untouched"
             report.changed = False
@@ -203,10 +209,9 @@ def run_jobs(jobs: Sequence[Job], workers: int, progress: Progress) -> list[File
     needle = NAME.encode()
     try:
         for i, job in enumerate(jobs):
-            try:
-                with open(job.path, "rb") as stream:
-                    data = stream.read()
-            except OSError:
+            try:  # stat first: regular files only, never past --max-file-size
+                data = read_bytes_bounded(Path(job.path), job.max_bytes)
+            except SourceError:
                 data = needle  # let process() word the message
             if needle in data:
                 if big_tree:  # parse while the rest is still being read
