@@ -8,7 +8,6 @@ read or parsed, or the command line was wrong. Interrupted: 130.
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import multiprocessing
 import os
@@ -25,6 +24,7 @@ from switcheroo_lsp import __version__
 from switcheroo_lsp.engine import explain, scan
 from switcheroo_lsp.engine.model import CODE_CHECKPOINT, Finding
 from switcheroo_lsp.engine.scan import NAME
+from switcheroo_lsp.diff import unified_diff
 from switcheroo_lsp.files import (
     SourceError,
     iter_python_files,
@@ -122,16 +122,9 @@ def _process(job: Job) -> FileReport:
     new_text = apply_edits(text, fixed.edits)
     report.changed = new_text != text
     if job.mode == "diff":
-        report.diff = "".join(
-            difflib.unified_diff(
-                text.splitlines(keepends=True),
-                new_text.splitlines(keepends=True),
-                fromfile=_diff_label("a", job.path),
-                tofile=_diff_label("b", job.path),
-            )
+        report.diff = unified_diff(
+            text, new_text, _diff_label("a", job.path), _diff_label("b", job.path)
         )
-        if report.diff and not report.diff.endswith("\n"):
-            report.diff += "\n\\ No newline at end of file\n"
     elif report.changed:
         try:
             write_atomic(path, new_text, original=text)
