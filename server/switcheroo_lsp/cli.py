@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from switcheroo_lsp import __version__
+from switcheroo_lsp.diff import unified_diff
 from switcheroo_lsp.engine import explain, scan
 from switcheroo_lsp.engine.model import CODE_CHECKPOINT, Finding
 from switcheroo_lsp.engine.scan import NAME
-from switcheroo_lsp.diff import unified_diff
 from switcheroo_lsp.files import (
     SourceError,
     iter_python_files,
