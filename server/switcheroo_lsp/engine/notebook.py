@@ -32,7 +32,7 @@ from switcheroo_lsp.settings import Settings
 PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "memit", "debug"})
 
 _LINE = re.compile(r"([^\r\n]*)(\r\n|\r|\n|$)")
-_ASSIGNED_MAGIC = re.compile(r"^([ \t]*[\w.\[\]'\", ()]+?[ \t]*=[ \t]*)([%!].*)$")
+_ASSIGNMENT_TARGET = re.compile(r"[\w.\[\]'\", ()]+")  # what may stand before ``= %magic``
 _HELP = re.compile(r"^[ \t]*(?:\?{1,2}[\w.]+|[\w.\[\]()'\"]+\?{1,2})[ \t]*$")
 _MAGIC_START = re.compile(r"^[ \t]*[%!?]|\?[ \t]*$|=[ \t]*[%!]", re.MULTILINE)
 
@@ -119,6 +119,24 @@ def _statement(content: str) -> str:
     return content[:indent] + _neutral(len(stripped.rstrip()) or 1).ljust(len(stripped))
 
 
+def _assigned_magic(content: str) -> tuple[str, str] | None:
+    """``("x = ", "!ls")`` for a line ``x = !ls`` (or ``= %magic``), else None; one pass over the
+    line (a regular expression for this backtracks in cubic time on a long run of blanks)."""
+    equals = content.find("=")  # only the first can follow a target: "=" is not a target char
+    if equals <= 0:
+        return None
+    before = content[:equals]
+    target = before.strip(" \t")
+    if target and not _ASSIGNMENT_TARGET.fullmatch(target):
+        return None
+    if not target and " " not in before:
+        return None
+    value_start = len(content) - len(content[equals + 1 :].lstrip(" \t"))
+    if value_start == len(content) or content[value_start] not in "%!":
+        return None
+    return content[:value_start], content[value_start:]
+
+
 def cell_magic(text: str) -> str | None:
     """The name of the cell magic a cell starts with (``time`` for ``%%time``), else None."""
     first = text.lstrip("\ufeff").lstrip(" \t\r\n")
@@ -162,9 +180,9 @@ def mask_magics(text: str) -> str | None:
         elif stripped.startswith(("%", "!", "?")) or _HELP.match(content):
             masked = _statement(content)
             continued = content.endswith("\\")
-        elif (assigned := _ASSIGNED_MAGIC.match(content)) is not None:
-            value = assigned.group(2)
-            masked = assigned.group(1) + _neutral(len(value))
+        elif (assigned := _assigned_magic(content)) is not None:
+            target, value = assigned
+            masked = target + _neutral(len(value))
             continued = content.endswith("\\")
         out.append(masked + newline)
     return "".join(out)
