@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import ast
 import bisect
-import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 
+from switcheroo_lsp.engine.cache import TextCache
 from switcheroo_lsp.engine.model import Edit, Finding, FixResult, Span
 from switcheroo_lsp.engine.preamble import head_facts, preamble_text_edit
 from switcheroo_lsp.engine.scan import NAME, scan
@@ -146,8 +146,7 @@ def cell_magic(text: str) -> str | None:
     return words[0] if words else ""
 
 
-@functools.lru_cache(maxsize=4096)
-def mask_magics(text: str) -> str | None:
+def _mask_magics(text: str) -> str | None:
     """The cell's text with IPython syntax replaced by same-length Python, or None when the cell
     is not kernel Python (``%%bash`` and other cell magics).
 
@@ -189,8 +188,12 @@ def mask_magics(text: str) -> str | None:
 
 
 # Per cell text (masked and as typed): while one cell is edited, the others are not re-parsed.
-@functools.lru_cache(maxsize=4096)
-def _parse(text: str) -> tuple[ast.Module | None, str | None, int]:
+# Bounded by characters: each keystroke in a cell is a new text (see engine/cache.py).
+CACHED_CELL_CHARS = 500_000
+mask_magics = TextCache(_mask_magics, CACHED_CELL_CHARS)
+
+
+def _parse_text(text: str) -> tuple[ast.Module | None, str | None, int]:
     """(tree, None, 0) for a parsing text, else (None, "line N: message", 0-based line)."""
     try:
         return ast.parse(text.removeprefix("\ufeff")), None, 0
@@ -199,6 +202,9 @@ def _parse(text: str) -> tuple[ast.Module | None, str | None, int]:
         return None, f"line {line}: {exc.msg or 'invalid syntax'}", max(line - 1, 0)
     except (ValueError, RecursionError, MemoryError) as exc:
         return None, f"cannot parse: {exc}", 0
+
+
+_parse = TextCache(_parse_text, CACHED_CELL_CHARS)
 
 
 def _parses(text: str) -> bool:
