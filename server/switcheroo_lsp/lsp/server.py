@@ -132,7 +132,9 @@ class SwitcherooProtocol(LanguageServerProtocol):
             futures = self._request_futures
 
             def done_then_forget(future: Any) -> None:
-                futures.pop(msg_id, None)
+                # Not when cancelled: shutdown cancels every entry while iterating over them.
+                if not future.cancelled():
+                    futures.pop(msg_id, None)
                 self._check_handler_result(future)
 
             callback = done_then_forget
