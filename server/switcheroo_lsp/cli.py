@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import difflib
 import multiprocessing
 import os
 import sys
@@ -22,6 +21,7 @@ from typing import Any, TextIO
 
 from switcheroo_lsp import __version__, formats
 from switcheroo_lsp.config import ConfigFile, find_config, merge_settings
+from switcheroo_lsp.diff import unified_diff
 from switcheroo_lsp.engine import scan
 from switcheroo_lsp.engine.model import UNSURE_NOT_FIXED, Edit, Finding
 from switcheroo_lsp.engine.rules import RULES, rule_markdown
@@ -31,6 +31,7 @@ from switcheroo_lsp.files import (
     SourceError,
     is_excluded,
     iter_python_files,
+    read_bytes_bounded,
     read_source,
     write_atomic,
 )
@@ -60,7 +61,7 @@ def _process(job: Job) -> FileReport:
         if job.max_bytes is not None and path.stat().st_size > job.max_bytes:
             report.error = f"larger than --max-file-size ({job.max_bytes} bytes), skipped"
             return report
-        text = read_source(path)
+        text = read_source(path, job.max_bytes)
     except SourceError as exc:
         report.error = exc.message
         return report
@@ -112,19 +113,12 @@ def process_text(job: Job, text: str, report: FileReport, *, write: bool = True)
     if not write:
         report.new_text = new_text
     if job.mode == "diff":
-        report.diff = "".join(
-            difflib.unified_diff(
-                text.splitlines(keepends=True),
-                new_text.splitlines(keepends=True),
-                fromfile=_diff_label("a", job.path),
-                tofile=_diff_label("b", job.path),
-            )
+        report.diff = unified_diff(
+            text, new_text, _diff_label("a", job.path), _diff_label("b", job.path)
         )
-        if report.diff and not report.diff.endswith("\n"):
-            report.diff += "\n\\ No newline at end of file\n"
     elif report.changed and write:
         try:
-            write_atomic(path, new_text)
+            write_atomic(path, new_text, original=text)
         except OSError as exc:
             report.error = f"cannot write ({exc.strerror or exc}); left untouched"
             report.changed = False
@@ -219,10 +213,9 @@ def run_jobs(jobs: Sequence[Job], workers: int, progress: Progress) -> list[File
     needle = NAME.encode()
     try:
         for i, job in enumerate(jobs):
-            try:
-                with open(job.path, "rb") as stream:
-                    data = stream.read()
-            except OSError:
+            try:  # stat first: regular files only, never past --max-file-size
+                data = read_bytes_bounded(Path(job.path), job.max_bytes)
+            except SourceError:
                 data = needle  # let process() word the message
             if needle in data:
                 if big_tree:  # parse while the rest is still being read

@@ -299,7 +299,7 @@ def process_notebook(job: Job, text: str, report: FileReport) -> FileReport:
         )
     elif report.changed:
         try:
-            write_atomic(Path(job.path), new_text)
+            write_atomic(Path(job.path), new_text, original=text)
         except OSError as exc:
             report.error = f"cannot write ({exc.strerror or exc}); left untouched"
             report.changed = False

@@ -155,7 +155,12 @@ def test_sarif_has_rules_with_help_results_with_regions_and_fixes(train: str):
     assert code == 1 and sarif["version"] == "2.1.0" and "sarif-2.1.0" in sarif["$schema"]
     [run_] = sarif["runs"]
     rules = run_["tool"]["driver"]["rules"]
-    assert [r["id"] for r in rules] == ["checkpoint-keys", "non-model-state", "model-copy", "model-materialize"]
+    assert [r["id"] for r in rules] == [
+        "checkpoint-keys",
+        "non-model-state",
+        "model-copy",
+        "model-materialize",
+    ]
     assert all(r["help"]["text"] and r["help"]["markdown"] for r in rules)
     assert run_["columnKind"] == "unicodeCodePoints"
     results = run_["results"]

@@ -17,11 +17,11 @@ from __future__ import annotations
 import ast
 import bisect
 import dataclasses
-import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 
+from switcheroo_lsp.engine.cache import TextCache
 from switcheroo_lsp.engine.model import Edit, Finding, FixResult, Span
 from switcheroo_lsp.engine.preamble import PreambleConflict, head_facts, preamble_text_edit
 from switcheroo_lsp.engine.scan import NAME, scan
@@ -50,7 +50,7 @@ SCOPED_MAGIC_REASON = (
 )
 _LINE_MAGIC = re.compile(r"^([ \t]*)%([A-Za-z_]\w*)(?=[ \t])(.*)$")
 _LINE = re.compile(r"([^\r\n]*)(\r\n|\r|\n|$)")
-_ASSIGNED_MAGIC = re.compile(r"^([ \t]*[\w.\[\]'\", ()]+?[ \t]*=[ \t]*)([%!].*)$")
+_ASSIGNMENT_TARGET = re.compile(r"[\w.\[\]'\", ()]+")  # what may stand before ``= %magic``
 _HELP = re.compile(r"^[ \t]*(?:\?{1,2}[\w.]+|[\w.\[\]()'\"]+\?{1,2})[ \t]*$")
 _MAGIC_START = re.compile(r"^[ \t]*[%!?]|\?[ \t]*$|=[ \t]*[%!]", re.MULTILINE)
 
@@ -137,6 +137,24 @@ def _statement(content: str) -> str:
     return content[:indent] + _neutral(len(stripped.rstrip()) or 1).ljust(len(stripped))
 
 
+def _assigned_magic(content: str) -> tuple[str, str] | None:
+    """``("x = ", "!ls")`` for a line ``x = !ls`` (or ``= %magic``), else None; one pass over the
+    line (a regular expression for this backtracks in cubic time on a long run of blanks)."""
+    equals = content.find("=")  # only the first can follow a target: "=" is not a target char
+    if equals <= 0:
+        return None
+    before = content[:equals]
+    target = before.strip(" \t")
+    if target and not _ASSIGNMENT_TARGET.fullmatch(target):
+        return None
+    if not target and " " not in before:
+        return None
+    value_start = len(content) - len(content[equals + 1 :].lstrip(" \t"))
+    if value_start == len(content) or content[value_start] not in "%!":
+        return None
+    return content[:value_start], content[value_start:]
+
+
 def cell_magic(text: str) -> str | None:
     """The name of the cell magic a cell starts with (``time`` for ``%%time``), else None."""
     first = text.lstrip("\ufeff").lstrip(" \t\r\n")
@@ -192,14 +210,13 @@ def mask_magics(text: str, *, for_fix: bool = False) -> str | None:
     ``%timeit``/``%memit``) stays visible behind ``0;``. Text that parses as it is, is returned
     unchanged.
     """
-    wrap = frozenset(STATEMENT_MAGICS) - (SCOPED_STATEMENT_MAGICS if for_fix else frozenset())
-    masked = _mask(text, wrap)
+    wrap = _WRAP_FOR_FIX if for_fix else _WRAP_FOR_SCAN
+    masked = (_mask_for_fix if for_fix else _mask_for_scan)(text)
     if masked is not None and wrap and masked != text and not _parses(masked):
         return _mask(text, frozenset())  # a wrapped statement that does not parse: hide it
     return masked
 
 
-@functools.lru_cache(maxsize=4096)
 def _mask(text: str, wrap: frozenset[str]) -> str | None:
     """The cell's text with IPython syntax replaced by same-length Python, or None when the cell
     is not kernel Python (``%%bash`` and other cell magics).
@@ -235,17 +252,24 @@ def _mask(text: str, wrap: frozenset[str]) -> str | None:
         elif stripped.startswith(("%", "!", "?")) or _HELP.match(content):
             masked = _statement(content)
             continued = content.endswith("\\")
-        elif (assigned := _ASSIGNED_MAGIC.match(content)) is not None:
-            value = assigned.group(2)
-            masked = assigned.group(1) + _neutral(len(value))
+        elif (assigned := _assigned_magic(content)) is not None:
+            target, value = assigned
+            masked = target + _neutral(len(value))
             continued = content.endswith("\\")
         out.append(masked + newline)
     return "".join(out)
 
 
 # Per cell text (masked and as typed): while one cell is edited, the others are not re-parsed.
-@functools.lru_cache(maxsize=4096)
-def _parse(text: str) -> tuple[ast.Module | None, str | None, int]:
+# Bounded by characters: each keystroke in a cell is a new text (see engine/cache.py).
+CACHED_CELL_CHARS = 500_000
+_WRAP_FOR_SCAN = frozenset(STATEMENT_MAGICS)
+_WRAP_FOR_FIX = _WRAP_FOR_SCAN - SCOPED_STATEMENT_MAGICS
+_mask_for_scan = TextCache(lambda text: _mask(text, _WRAP_FOR_SCAN), CACHED_CELL_CHARS)
+_mask_for_fix = TextCache(lambda text: _mask(text, _WRAP_FOR_FIX), CACHED_CELL_CHARS)
+
+
+def _parse_text(text: str) -> tuple[ast.Module | None, str | None, int]:
     """(tree, None, 0) for a parsing text, else (None, "line N: message", 0-based line)."""
     try:
         return ast.parse(text.removeprefix("\ufeff")), None, 0
@@ -254,6 +278,9 @@ def _parse(text: str) -> tuple[ast.Module | None, str | None, int]:
         return None, f"line {line}: {exc.msg or 'invalid syntax'}", max(line - 1, 0)
     except (ValueError, RecursionError, MemoryError) as exc:
         return None, f"cannot parse: {exc}", 0
+
+
+_parse = TextCache(_parse_text, CACHED_CELL_CHARS)
 
 
 def _parses(text: str) -> bool:

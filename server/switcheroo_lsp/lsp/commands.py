@@ -30,6 +30,7 @@ from .server import EXECUTE_COMMAND_PARAMS, SwitcherooServer
 
 MIGRATE_FILE = "switcheroo.migrateFile"
 MIGRATE_WORKSPACE = "switcheroo.migrateWorkspace"
+MAX_ATTEMPTS = 3  # recomputations of a document that moved on before its edit was sent
 
 
 @dataclass
@@ -70,6 +71,14 @@ class Migration:
     fixed: int
     skipped: list[dict[str, Any]]
     more: tuple[DocumentChange, ...] = ()  # a notebook's other changed cells
+    notebook_uri: str | None = None  # set when the changes are a notebook's cells
+
+    @property
+    def document_uri(self) -> str:
+        """The document (file or notebook) this migration is for."""
+        if self.notebook_uri is not None:
+            return self.notebook_uri
+        return self.change.uri if self.change is not None else ""
 
 
 def migrate_text(uri: str, version: int | None, text: str, result: FixResult) -> Migration:
@@ -84,6 +93,13 @@ def migrate_text(uri: str, version: int | None, text: str, result: FixResult) ->
     return Migration(DocumentChange(uri, version, text, result.edits), result.fixed, skipped)
 
 
+def disk_text(path: Path, max_bytes: int | None) -> str:
+    """A closed file's text as an editor would show it: bounded read (regular files only, see
+    :func:`read_source`), and without a UTF-8 byte order mark, which editors hide from the
+    document (positions must not count it, and an edit must not write it a second time)."""
+    return read_source(path, max_bytes).removeprefix("\ufeff")
+
+
 async def source_of(ls: SwitcherooServer, uri: str, path: Path | None) -> tuple[str, int | None]:
     """The text to migrate: the editor's buffer if open (unsaved changes included), else the file
     (read off the event loop: a workspace can be thousands of files)."""
@@ -92,9 +108,13 @@ async def source_of(ls: SwitcherooServer, uri: str, path: Path | None) -> tuple[
         return document.source, document.version
     if path is None:
         raise SourceError(Path(uri), "not open in the editor and not a file")
-    text = await ls.run_engine(read_source, path)
-    # Editors hide a UTF-8 byte order mark from the document; positions must not count it.
-    return text.removeprefix("\ufeff"), None
+    limit = ls.settings.max_file_size
+    try:
+        return await ls.run_engine(disk_text, path, limit), None
+    except SourceError as error:
+        if "size limit" in error.message:
+            raise SourceError(path, f"larger than maxFileSize ({limit} bytes)") from None
+        raise
 
 
 async def migrate_one(ls: SwitcherooServer, uri: str, path: Path | None) -> Migration:
@@ -118,10 +138,87 @@ async def migrate_one(ls: SwitcherooServer, uri: str, path: Path | None) -> Migr
     return migrate_text(uri, version, text, result)
 
 
+def is_stale(ls: SwitcherooServer, change: DocumentChange) -> bool:
+    """True when the editor no longer holds the text ``change`` was computed from, as far as the
+    server knows: a file read from disk that has been opened since, or an open document (or
+    notebook cell) whose version moved on or that was closed."""
+    document = ls.open_document(change.uri)
+    if change.version is None:
+        return document is not None
+    return document is None or document.version != change.version
+
+
+def _changed_on_disk(path: Path, text: str, max_bytes: int | None) -> bool:
+    """True when a closed file no longer holds ``text`` (or can no longer be read)."""
+    try:
+        return disk_text(path, max_bytes) != text
+    except SourceError:
+        return True
+
+
+def _files_changed(files: Sequence[tuple[Path, str]], max_bytes: int) -> list[bool]:
+    """:func:`_changed_on_disk` for each (path, text)."""
+    return [_changed_on_disk(path, text, max_bytes) for path, text in files]
+
+
+def _path_of(uri: str) -> Path | None:
+    fs_path = to_fs_path(uri)
+    return Path(fs_path) if fs_path and uri.startswith("file:") else None
+
+
+async def refreshed(ls: SwitcherooServer, migrations: Sequence[Migration]) -> list[Migration]:
+    """The migrations, each recomputed (up to MAX_ATTEMPTS times) until it was computed from the
+    text the client holds now; one still stale after that is dropped with a skip note. The last
+    check runs with no ``await`` before the edit is sent, so no didOpen/didChange can slip in
+    between the check and the send."""
+    current = list(migrations)
+    notebook_limit = 16 * ls.settings.max_file_size  # outputs make notebook files big
+    for _attempt in range(MAX_ATTEMPTS):
+        closed = [
+            (i, change, path)
+            for i, m in enumerate(current)
+            if (change := m.change) is not None
+            and change.version is None
+            and (path := _path_of(change.uri)) is not None
+        ]
+        if closed:  # files read from disk: still the same on disk?
+            flags = await ls.run_engine(
+                _files_changed, [(path, change.text) for _, change, path in closed], notebook_limit
+            )
+            moved = {i for (i, _, _), flag in zip(closed, flags, strict=True) if flag}
+        else:
+            moved = set()
+        stale = [
+            i
+            for i, m in enumerate(current)
+            if m.change is not None
+            and (i in moved or any(is_stale(ls, c) for c in (m.change, *m.more)))
+        ]
+        if not stale:
+            return current
+        for i in stale:
+            uri = current[i].document_uri
+            current[i] = await migrate_one(ls, uri, _path_of(uri))
+    # Still moving after MAX_ATTEMPTS: leave those documents alone and say so.
+    result = []
+    for m in current:
+        if m.change is not None and any(is_stale(ls, c) for c in (m.change, *m.more)):
+            reason = "changed while it was being migrated; run the command again"
+            result.append(Migration(None, 0, [{"uri": m.document_uri, "reason": reason}]))
+        else:
+            result.append(m)
+    return result
+
+
 async def apply(
     ls: SwitcherooServer, report: MigrationReport, migrations: Sequence[Migration], label: str
 ) -> None:
-    """Send one workspace edit for every change and record the outcome in ``report``."""
+    """Send one workspace edit for every change and record the outcome in ``report``.
+
+    Every change is checked against what the client holds right before the edit is sent, and
+    recomputed if the document moved on (see :func:`refreshed`)."""
+    if ls.support.apply_edit:
+        migrations = await refreshed(ls, migrations)
     changes = [c for m in migrations if m.change is not None for c in (m.change, *m.more)]
     for migration in migrations:
         report.skipped.extend(migration.skipped)
@@ -163,8 +260,7 @@ async def migrate_file(ls: SwitcherooServer, *arguments: Any) -> dict[str, Any]:
     """switcheroo.migrateFile [uri]: fix-all on one document through workspace/applyEdit."""
     uri = uri_argument(arguments)
     report = MigrationReport()
-    fs_path = to_fs_path(uri)
-    path = Path(fs_path) if fs_path and uri.startswith("file:") else None
+    path = _path_of(uri)
     if not ls.settings_for(uri).enable:
         report.message = "switcheroo is disabled (setting enable=false)"
         return report.as_json()

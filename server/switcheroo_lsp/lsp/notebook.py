@@ -34,7 +34,7 @@ from ..engine.scan import NAME
 from ..engine.suppress import noqa_edit
 from ..engine.text import LineIndex as EngineLineIndex
 from ..engine.text import make_edit
-from ..files import SourceError, read_source
+from ..files import SourceError
 from ..ipynb import NotebookError, parse_notebook
 from ..settings import RunMode, Settings
 from .actions import QUICKFIX_KIND, ignore_action, kind_requested, quick_fix_action
@@ -615,23 +615,40 @@ async def migrate_notebook(ls: SwitcherooServer, uri: str, path: Path | None) ->
         changes = snapshot.changes(result)
         if not changes:
             return Migration(None, 0, skipped)
-        return Migration(changes[0], result.fixed, skipped, tuple(changes[1:]))
-    if path is None:
+        return Migration(changes[0], result.fixed, skipped, tuple(changes[1:]), uri)
+    return await migrate_notebook_text(ls, uri, path)
+
+
+async def migrate_notebook_text(ls: SwitcherooServer, uri: str, path: Path | None) -> Migration:
+    """Fix-all on an ``.ipynb`` as JSON text: the editor's buffer when it is open as a text
+    document (unsaved cells included, versioned edit), else the file on disk (without its byte
+    order mark, which the editor does not show)."""
+    from .commands import Migration, disk_text
+
+    document = ls.open_document(uri)
+    version: int | None = None
+    if document is not None:
+        text, version = document.source, document.version
+    elif path is None:
         return Migration(None, 0, [{"uri": uri, "reason": "not open in the editor and not a file"}])
-    try:
-        text = read_source(path)
-    except SourceError as error:
-        return Migration(None, 0, [{"uri": uri, "reason": error.message}])
+    else:
+        try:  # outputs make notebook files big: the code is checked against maxFileSize below
+            text = await ls.run_engine(disk_text, path, 16 * ls.settings.max_file_size)
+        except SourceError as error:
+            return Migration(None, 0, [{"uri": uri, "reason": error.message}])
     if NAME not in text:
         return Migration(None, 0, [])
     try:
         result, new_text = await ls.run_engine(_fix_notebook_file, text, ls.settings_for(uri))
     except Exception as error:
         return Migration(None, 0, [{"uri": uri, "reason": f"internal error: {error!r}"}])
-    skipped = skipped_of(result, lambda cell: uri)
+    skipped = [
+        {"uri": uri, "cell": f.cell + 1, "line": f.line + 1, "reason": why}
+        for f, why in result.skipped
+    ]
     if result.error is not None:
         return Migration(None, 0, [{"uri": uri, "reason": result.error}, *skipped])
     if new_text is None or new_text == text:
         return Migration(None, 0, skipped)
     whole = make_edit(EngineLineIndex(text), 0, len(text), new_text)
-    return Migration(DocumentChange(uri, None, text, [whole]), result.fixed, skipped)
+    return Migration(DocumentChange(uri, version, text, [whole]), result.fixed, skipped)

@@ -122,6 +122,28 @@ class SwitcherooProtocol(LanguageServerProtocol):
             return
         super().handle_message(message)
 
+    def _execute_handler(
+        self,
+        msg_id: Any,
+        handler: Any,
+        callback: Any,
+        args: tuple[Any, ...] | None = None,
+        kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        # pygls 2.1.1 files every notification's future under a fresh id and never drops it
+        # (20,000 didChange: 20,003 entries, +44 MiB); forget it once the handler is done.
+        if callback == self._check_handler_result:
+            futures = self._request_futures
+
+            def done_then_forget(future: Any) -> None:
+                # Not when cancelled: shutdown cancels every entry while iterating over them.
+                if not future.cancelled():
+                    futures.pop(msg_id, None)
+                self._check_handler_result(future)
+
+            callback = done_then_forget
+        super()._execute_handler(msg_id, handler, callback, args, kwargs)
+
     def _handle_response(
         self, msg_id: Any, result: Any | None = None, error: Any | None = None
     ) -> None:
