@@ -146,26 +146,21 @@ def test_inline_preamble_is_the_runtime_source_without_its_docstring() -> None:
 
 def test_inline_preamble_is_placed_after_the_import_block_with_pep8_blank_lines() -> None:
     out = migrate("import torch\n\n\ndef f(model):\n    " + CALL)
-    assert out.startswith("import torch\nimport ")
-    assert "\n\n\nclass KeyMapper:" in out
+    assert out.startswith("import torch\n\n\nclass KeyMapper:")
     assert "\n\n\ndef f(model):" in out
     assert "\n\n\n\n" not in out
 
 
-def test_inline_preamble_does_not_duplicate_identical_imports() -> None:
-    out = migrate("import jax\nimport numpy as np\n\n" + CALL)
-    assert out.count("import numpy as np\n") == 1
-    assert out.count("import jax\n") == 1
-
-
-def test_a_different_binding_is_not_a_duplicate() -> None:
-    out = migrate("import numpy\n\n" + CALL)
-    assert "import numpy as np\n" in out
-
-
-def test_an_import_after_the_insertion_point_does_not_count() -> None:
-    out = migrate("model.load_state_dict(sd)\nimport numpy as np\n")
-    assert out.index("import numpy as np") < out.index("class KeyMapper")
+@pytest.mark.parametrize(
+    "imports",
+    ["import jax\nimport numpy as np\n", "import numpy\n", "import jax.numpy as np\n", ""],
+)
+def test_inline_preamble_inserts_no_import_lines(imports: str) -> None:
+    """The KeyMapper imports what it needs inside its methods: the file's bindings stay as
+    they were (`import jax.numpy as np` keeps meaning jax.numpy)."""
+    out = migrate(imports + "\n" + CALL)
+    head = out[: out.index("class KeyMapper")]
+    assert head.strip() == imports.strip()
 
 
 def test_inline_preamble_runs() -> None:
@@ -275,5 +270,5 @@ def test_fix_all_rewrites_every_wild_form_at_once() -> None:
 def test_an_identical_import_further_down_is_not_duplicated() -> None:
     text = "import torch\n\n\ndef f(model, sd):\n    model.load_state_dict(sd)\n\n\nimport numpy as np\n"
     out = migrate(text)
-    assert out.count("import numpy as np\n") == 1
-    assert out.index("class KeyMapper") < out.index("import numpy as np")
+    top_level = [ast.unparse(n) for n in ast.parse(out).body if isinstance(n, ast.Import)]
+    assert top_level == ["import torch", "import numpy as np"]  # left where it was

@@ -1,5 +1,5 @@
-"""keymapper.py is inlined into users' files: it must follow the inlining rules of API.md, stay
-compact, and work when executed on its own."""
+"""keymapper.py is inlined into users' files: it must follow the inlining rules of API.md, bind
+nothing but KeyMapper, and work when executed on its own."""
 
 import ast
 import subprocess
@@ -20,13 +20,11 @@ def test_source_is_the_module_file() -> None:
     assert path.read_text(encoding="utf-8") == SOURCE
 
 
-def test_module_docstring_then_numpy_and_jax_imports_only() -> None:
+def test_module_docstring_then_the_class_and_no_module_level_imports() -> None:
+    """Inserting it must not rebind a name the user's file has (`import jax.numpy as np`)."""
     body = TREE.body
     assert isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-    imports = [n for n in body if isinstance(n, (ast.Import, ast.ImportFrom))]
-    assert all(isinstance(n, ast.Import) and len(n.names) == 1 for n in imports)
-    assert {(n.names[0].name, n.names[0].asname) for n in imports} <= {
-        ("numpy", "np"), ("jax", None), ("jax.numpy", "jnp")}  # fmt: skip
+    assert [type(n) for n in body[1:]] == [ast.ClassDef]
     assert "from __future__" not in SOURCE
 
 
@@ -40,11 +38,6 @@ def test_top_level_names_cannot_collide_with_user_code() -> None:
         if isinstance(t, ast.Name)
     ]
     assert names == ["KeyMapper"] or all(n == "KeyMapper" or n.startswith("_") for n in names)
-
-
-def test_stays_compact() -> None:
-    """It is pasted into users' files: a regression guard on its size (lines, with docstrings)."""
-    assert len(SOURCE.splitlines()) < 425
 
 
 def test_works_when_executed_from_its_source_without_the_package() -> None:
