@@ -66,3 +66,51 @@ def test_public_api_is_re_exported() -> None:
         and callable(KeyMapper.map_name)
         and callable(KeyMapper.map_value)
     )
+
+
+USER_FILE = '''\
+"""A half-ported script: numpy is jax.numpy here."""
+
+import jax.numpy as np
+import torch
+
+
+def load(model, path):
+    model.load_state_dict(torch.load(path))
+    return np.zeros(3)
+'''
+
+
+def _ruff_findings(path: Path) -> set[tuple[str, str]]:
+    """(rule, message) of ruff's default rules plus isort, bugbear, pyupgrade, simplify, RUF."""
+    out = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", "--output-format", "json",
+         "--select", "E,F,W,I,B,UP,SIM,RUF", str(path)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    import json
+
+    return {(f["code"], f["message"]) for f in json.loads(out.stdout)}
+
+
+def test_inlined_into_a_user_file_it_adds_no_ruff_findings_and_rebinds_nothing(
+    tmp_path: Path,
+) -> None:
+    from switcheroo_lsp.engine import apply_edits, fix_all
+
+    fixed = apply_edits(USER_FILE, fix_all(USER_FILE).edits)
+    assert "class KeyMapper" in fixed
+    top = [
+        ast.unparse(n) for n in ast.parse(fixed).body if isinstance(n, ast.Import | ast.ImportFrom)
+    ]
+    assert top == ["import jax.numpy as np", "import torch"]  # np still means jax.numpy
+    (tmp_path / "before.py").write_text(USER_FILE, encoding="utf-8")
+    (tmp_path / "after.py").write_text(fixed, encoding="utf-8")
+    assert _ruff_findings(tmp_path / "after.py") <= _ruff_findings(tmp_path / "before.py")
+
+
+def test_the_source_has_no_golf() -> None:
+    """Read by users: no tables of lambdas, no `# fmt: skip`, no `# type: ignore`."""
+    assert "# fmt: skip" not in SOURCE and "# type: ignore" not in SOURCE
+    tables = [n for n in ast.walk(TREE) if isinstance(n, ast.Dict | ast.List | ast.Tuple)]
+    assert not any(isinstance(v, ast.Lambda) for t in tables for v in ast.walk(t))

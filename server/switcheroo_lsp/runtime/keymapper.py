@@ -1,33 +1,36 @@
-"""KeyMapper: PyTorch state dicts -> Flax variable trees (linen or NNX), inlined by switcheroo into
-migrated files. It has no module-level imports, so inserting it binds the name `KeyMapper` and
-nothing else: numpy, jax and the rest are imported inside the methods that use them."""
+"""KeyMapper: PyTorch state dicts -> Flax variable trees (linen or NNX), inlined by
+switcheroo into migrated files. It has no module-level imports, so inserting it binds
+the name `KeyMapper` and nothing else: numpy, jax and the rest are imported inside the
+methods that use them."""
 
 
 class KeyMapper:
     """Convert a PyTorch state dict into Flax variables (linen or NNX).
 
-    A layer's type is read from its own keys and shapes, never from its name. Linear weight (O, I)
-    -> kernel (I, O); Conv weight (O, I/g, *k) -> kernel (*k, I/g, O), ConvTranspose alike (with
-    transpose_kernel=True); norm weight -> scale; BatchNorm running_mean/var -> batch_stats
-    mean/var (NNX: beside scale); Embedding weight -> embedding as is; MultiheadAttention ->
-    query/key/value/out with the heads as an axis; LSTM/GRU/RNN gates split, b_ih + b_hh summed;
-    weight norm (g, v) -> the weight g * v / ||v|| it stands for.
+    A layer's type is read from its own keys and shapes, never from its name. Linear
+    weight (O, I) -> kernel (I, O); Conv weight (O, I/g, *k) -> kernel (*k, I/g, O),
+    ConvTranspose alike (with transpose_kernel=True); norm weight -> scale; BatchNorm
+    running_mean/var -> batch_stats mean/var (NNX: beside scale); Embedding weight ->
+    embedding as is; MultiheadAttention -> query/key/value/out with the heads as an
+    axis; LSTM/GRU/RNN gates split, b_ih + b_hh summed; weight norm (g, v) -> the weight
+    g * v / ||v|| it stands for.
 
-    Against a target, the names the target uses come first (as they are, then renamed), then the
-    order of the layers within a module, then shapes; a placement that none of these decides is
-    reported as ambiguous. The result may share memory with the input.
+    Against a target, the names the target uses come first (as they are, then renamed),
+    then the order of the layers within a module, then shapes; a placement that none of
+    these decides is reported as ambiguous. The result may share memory with the input.
     """
 
     class Report(tuple):
-        """What did not map exactly, used like torch's `_IncompatibleKeys`: `missing, unexpected =
-        report`, `report[0]`, `len(report) == 2`, `.missing_keys`, `report == ([], [])`.
+        """What did not map exactly, used like torch's `_IncompatibleKeys`: `missing,
+        unexpected = report`, `report[0]`, `len(report) == 2`, `.missing_keys`, `report
+        == ([], [])`.
 
-        The other findings are attributes: `mismatched` (torch key, Flax path, shape, target
-        shape), `ambiguous` (what no evidence decided), `renamed` (torch module, Flax path),
-        `dropped` (keys with no Flax meaning), `tied` (key, the key whose tensor it repeats) and
-        `buffers` (fixed tensors that the Flax model recomputes). Unlike torch's, a report is true
-        only when there is a problem: something missing, unexpected, mismatched or ambiguous.
-        """
+        The other findings are attributes: `mismatched` (torch key, Flax path, shape,
+        target shape), `ambiguous` (what no evidence decided), `renamed` (torch module,
+        Flax path), `dropped` (keys with no Flax meaning), `tied` (key, the key whose
+        tensor it repeats) and `buffers` (fixed tensors that the Flax model recomputes).
+        Unlike torch's, a report is true only when there is a problem: something
+        missing, unexpected, mismatched or ambiguous."""
 
         def __new__(cls, keys=((), ())):
             missing, unexpected = keys
@@ -43,7 +46,8 @@ class KeyMapper:
 
         @property
         def missing_keys(self) -> list[str]:
-            """Target paths the checkpoint had nothing for (the target's own arrays stay there)."""
+            """Target paths the checkpoint had nothing for (the target's own arrays stay
+            there)."""
             return self[0]
 
         @property
@@ -55,7 +59,9 @@ class KeyMapper:
             return bool(self[0] or self[1] or self.mismatched or self.ambiguous)
 
         def __repr__(self) -> str:
-            mismatched = [f"{k} -> {p}: {s} vs target {t}" for k, p, s, t in self.mismatched]
+            mismatched = [
+                f"{k} -> {p}: {s} vs target {t}" for k, p, s, t in self.mismatched
+            ]
             problems = [
                 ("missing", self[0]),
                 ("unexpected", self[1]),
@@ -63,7 +69,9 @@ class KeyMapper:
                 ("ambiguous", self.ambiguous),
             ]
             lines = [
-                f"{title} ({len(items)}): {'; '.join(items)}" for title, items in problems if items
+                f"{title} ({len(items)}): {'; '.join(items)}"
+                for title, items in problems
+                if items
             ]
             if not lines:
                 lines.append("all mapped")
@@ -72,17 +80,22 @@ class KeyMapper:
                 ("fixed buffers", self.buffers),
             ]
             lines += [
-                f"{title} ({len(items)}): {'; '.join(items)}" for title, items in notes if items
+                f"{title} ({len(items)}): {'; '.join(items)}"
+                for title, items in notes
+                if items
             ]
             return "\n".join(lines)
 
     class _Leaf:
-        """One Flax array to be: the torch array, the axis order it takes (None: as it is), the
-        torch key it comes from, its collection, whether its axes may be regrouped (attention
-        heads: False never, True as the target has them, a shape when there is no target) and the
-        dtype it keeps (a bias sum is computed in a wider one)."""
+        """One Flax array to be: the torch array, the axis order it takes (None: as it
+        is), the torch key it comes from, its collection, whether its axes may be
+        regrouped (attention heads: False never, True as the target has them, a shape
+        when there is no target) and the dtype it keeps (a bias sum is computed in a
+        wider one)."""
 
-        def __init__(self, array, key, perm=None, collection="params", reshape=False, dtype=None):
+        def __init__(
+            self, array, key, perm=None, collection="params", reshape=False, dtype=None
+        ):
             self.array, self.key, self.perm = array, key, perm
             self.collection, self.reshape = collection, reshape
             self.dtype = array.dtype if dtype is None else dtype
@@ -95,7 +108,8 @@ class KeyMapper:
             return tuple(self.array.shape[axis] for axis in self.perm)
 
         def fits(self, slot) -> bool:
-            """The target's slot has this shape, or (attention) the same axes split or merged."""
+            """The target's slot has this shape, or (attention) the same axes split or
+            merged."""
             import numpy as np
 
             mine, theirs = self.shape, tuple(slot.shape)
@@ -116,24 +130,26 @@ class KeyMapper:
             return x if x.dtype == dtype else x.astype(dtype)
 
     class _Form:
-        """One reading of a torch module: {path relative to the module: _Leaf}, and the torch keys
-        that this reading has no place for."""
+        """One reading of a torch module: {path relative to the module: _Leaf}, and the
+        torch keys that this reading has no place for."""
 
         def __init__(self, leaves, lost=()):
             self.leaves = leaves
             self.lost = list(lost)
 
     class _Unit:
-        """One torch module (or one layer and direction of an RNN) and its readings, most likely
-        first. `kernel` says what its 2-D weight is: "linear", "conv1d" (transformers' Conv1D
-        stores (in, out)), "square" (either: the shapes cannot say) or ""."""
+        """One torch module (or one layer and direction of an RNN) and its readings,
+        most likely first. `kernel` says what its 2-D weight is: "linear", "conv1d"
+        (transformers' Conv1D stores (in, out)), "square" (either: the shapes cannot
+        say) or ""."""
 
         def __init__(self, parts, forms, keys, layout, name="", doubt="", kernel=""):
             self.parts = tuple(parts)
             self.forms, self.keys, self.doubt, self.kernel = forms, keys, doubt, kernel
             self.name = name or ".".join(parts) or "<top level>"
             self.choice = 0  # the reading used without a target
-            joined: list = []  # linen joins a Sequential index to its parent: a.0.b -> a_0/b
+            # linen joins a Sequential index to its parent: a.0.b -> a_0/b
+            joined: list = []
             split: list = []  # NNX keeps it as an integer key: a/0/b
             for part in parts:
                 if not part.isdigit():
@@ -144,12 +160,13 @@ class KeyMapper:
                 split += [int(part)] if split else ["layers", int(part)]
             spelled = {"linen": tuple(joined), "nnx": tuple(split)}
             self.prefix = spelled[layout]
-            # the names a target may use for it: a_0/b, a/"0"/b (transformers' Flax models), a/0/b
+            # the names a target may use for it: a_0/b, a/"0"/b (transformers' Flax
+            # models), a/0/b
             self.spellings = (tuple(joined), self.parts, tuple(split))
 
     class _Node:
-        """A torch module as the checkpoint lists it: its own units, then its children in
-        registration order (the order torch writes a state dict in)."""
+        """A torch module as the checkpoint lists it: its own units, then its children
+        in registration order (the order torch writes a state dict in)."""
 
         def __init__(self, name, path):
             self.name, self.path = name, path
@@ -168,15 +185,16 @@ class KeyMapper:
         num_heads=None,
         return_report=False,
     ):
-        """Flax variables from a state dict (torch/numpy/jax) or a .safetensors/.pt/.pth/.bin path.
+        """Flax variables from a state dict (torch/numpy/jax) or a
+        .safetensors/.pt/.pth/.bin path.
 
         layout "linen" gives {"params": ..., "batch_stats": ...}, "nnx" a pure dict for
-        nnx.replace_by_pure_dict. `target` (arrays or ShapeDtypeStructs, e.g. jax.eval_shape of
-        model.init, or an NNX model) decides names, shapes, structure and dtypes; its own arrays
-        stay where the checkpoint has nothing. strict=True raises one error listing every problem,
-        else they are warned once. num_heads shapes attention kernels when there is no target.
-        return_report=True returns (variables, report): `missing, unexpected = report` as in torch.
-        """
+        nnx.replace_by_pure_dict. `target` (arrays or ShapeDtypeStructs, e.g.
+        jax.eval_shape of model.init, or an NNX model) decides names, shapes, structure
+        and dtypes; its own arrays stay where the checkpoint has nothing. strict=True
+        raises one error listing every problem, else they are warned once. num_heads
+        shapes attention kernels when there is no target. return_report=True returns
+        (variables, report): `missing, unexpected = report` as in torch."""
         import warnings
 
         if layout not in ("linen", "nnx"):
@@ -197,24 +215,30 @@ class KeyMapper:
 
     @classmethod
     def map_name(cls, key, ndim=2, *, layout="linen"):
-        """The Flax paths one torch tensor of rank `ndim` goes to, judged from its key alone."""
+        """The Flax paths one torch tensor of rank `ndim` goes to, judged from its key
+        alone."""
         import numpy as np
 
-        return tuple(cls.map_value(key, np.zeros((12,) * ndim, np.float32), layout=layout))
+        return tuple(
+            cls.map_value(key, np.zeros((12,) * ndim, np.float32), layout=layout)
+        )
 
     @classmethod
     def map_value(cls, key, value, *, layout="linen"):
-        """{Flax path: array} for one tensor on its own (a lone 2-D `weight` counts as Linear)."""
+        """{Flax path: array} for one tensor on its own (a lone 2-D `weight` counts as
+        Linear)."""
         report = cls.Report()
         out: dict = {}
         units = cls._units({key: cls._array(key, value)}, layout, None, report)
         cls._walk(cls._place(units, layout, report), (), out.__setitem__)
         return out
 
-    # ------------------------------------------------------------------ reading the checkpoint
+    # ------------------------------------------------------------------ reading the
+    # checkpoint
     @staticmethod
     def _pure_target(target, layout):
-        """An NNX model or State becomes its pure dict of parameters and batch statistics."""
+        """An NNX model or State becomes its pure dict of parameters and batch
+        statistics."""
         if target is None or not any(
             c.__module__.startswith("flax.nnx") for c in type(target).__mro__
         ):
@@ -229,7 +253,8 @@ class KeyMapper:
 
     @classmethod
     def _load(cls, state, report):
-        """{torch key: numpy array} from a state dict, a model, a training checkpoint or a file."""
+        """{torch key: numpy array} from a state dict, a model, a training checkpoint or
+        a file."""
         import os
 
         if isinstance(state, (str, os.PathLike)):
@@ -237,33 +262,50 @@ class KeyMapper:
         if callable(getattr(state, "state_dict", None)):
             state = state.state_dict()
         if not hasattr(state, "items"):
-            raise TypeError(f"expected a state dict or checkpoint path, not {type(state).__name__}")
-        for wrapper in ("state_dict", "model_state_dict", "model"):  # training checkpoints
+            raise TypeError(
+                f"expected a state dict or checkpoint path, not {type(state).__name__}"
+            )
+        for wrapper in (
+            "state_dict",
+            "model_state_dict",
+            "model",
+        ):  # training checkpoints
             if hasattr(state.get(wrapper), "items"):
-                report.dropped.extend(f"{k} (beside {wrapper!r})" for k in state if k != wrapper)
+                report.dropped.extend(
+                    f"{k} (beside {wrapper!r})" for k in state if k != wrapper
+                )
                 state = state[wrapper]
                 break
         flat: dict = {}
-        cls._walk(state, (), lambda path, value: flat.__setitem__(".".join(map(str, path)), value))
+        cls._walk(
+            state,
+            (),
+            lambda path, value: flat.__setitem__(".".join(map(str, path)), value),
+        )
         if not flat:
             raise ValueError("empty state dict: no tensors to convert")
         return {key: cls._array(key, value) for key, value in flat.items()}
 
     @staticmethod
     def _read(path):
-        """A .safetensors file needs no torch; a torch file is memory-mapped unless legacy."""
+        """A .safetensors file needs no torch; a torch file is memory-mapped unless
+        legacy."""
         kind = "safetensors" if path.endswith(".safetensors") else "PyTorch"
         try:
             if kind == "safetensors":
                 import ml_dtypes
                 from safetensors.numpy import load_file
 
-                del ml_dtypes  # imported for what it does: numpy learns bf16 tensors' dtype
+                del (
+                    ml_dtypes
+                )  # imported for what it does: numpy learns bf16 tensors' dtype
                 return load_file(path)
             import torch
 
             try:
-                return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+                return torch.load(
+                    path, map_location="cpu", weights_only=True, mmap=True
+                )
             except RuntimeError as e:  # a legacy (non-zip) file cannot be memory-mapped
                 if "mmap" not in str(e):
                     raise
@@ -271,12 +313,15 @@ class KeyMapper:
         except (FileNotFoundError, ImportError):
             raise
         except Exception as e:
-            raise ValueError(f"{path}: not a readable {kind} checkpoint ({e!r})") from None
+            raise ValueError(
+                f"{path}: not a readable {kind} checkpoint ({e!r})"
+            ) from None
 
     @staticmethod
     def _array(key, value):
-        """A numpy array of the same dtype (bf16 too: its bits reinterpreted, never rounded).
-        On CPU this shares the tensor's memory, which is how tied tensors are recognised."""
+        """A numpy array of the same dtype (bf16 too: its bits reinterpreted, never
+        rounded). On CPU this shares the tensor's memory, which is how tied tensors are
+        recognised."""
         import jax
         import numpy as np
 
@@ -289,10 +334,14 @@ class KeyMapper:
                     return value.numpy()
                 return value.view(torch.int16).numpy().view(jax.dtypes.bfloat16)
             except (TypeError, RuntimeError, NotImplementedError) as e:
-                raise TypeError(f"{key!r}: cannot read this {value.dtype} tensor: {e}") from None
+                raise TypeError(
+                    f"{key!r}: cannot read this {value.dtype} tensor: {e}"
+                ) from None
         if isinstance(value, (np.ndarray, np.generic, jax.Array)):
             return np.asarray(value)
-        raise TypeError(f"{key!r} holds a {type(value).__name__}, not a tensor or array")
+        raise TypeError(
+            f"{key!r} holds a {type(value).__name__}, not a tensor or array"
+        )
 
     @classmethod
     def _walk(cls, tree, prefix, visit):
@@ -305,13 +354,16 @@ class KeyMapper:
 
     @staticmethod
     def _ties(flat):
-        """{key: earlier key} for tensors that repeat an earlier one: the same memory (torch's
-        tied parameters), or identical values where one of the two is an embedding (a tied
-        output layer saved by value, as numpy or safetensors input does)."""
+        """{key: earlier key} for tensors that repeat an earlier one: the same memory
+        (torch's tied parameters), or identical values where one of the two is an
+        embedding (a tied output layer saved by value, as numpy or safetensors input
+        does)."""
         import numpy as np
 
         def embedding_like(key):
-            return any(word in key.lower() for word in ("embed", "wte", "shared", "tok"))
+            return any(
+                word in key.lower() for word in ("embed", "wte", "shared", "tok")
+            )
 
         ties: dict = {}
         seen: dict = {}
@@ -338,27 +390,41 @@ class KeyMapper:
 
     @staticmethod
     def _is_fixed_buffer(key, array):
-        """A tensor torch keeps but a Flax model recomputes: position ids, rotary frequencies,
-        causal masks, sinusoidal position tables."""
+        """A tensor torch keeps but a Flax model recomputes: position ids, rotary
+        frequencies, causal masks, sinusoidal position tables."""
         import numpy as np
 
         name = key.rsplit(".", 1)[-1]
-        if name in ("position_ids", "inv_freq", "masked_bias", "_float_tensor", "token_type_ids"):
+        if name in (
+            "position_ids",
+            "inv_freq",
+            "masked_bias",
+            "_float_tensor",
+            "token_type_ids",
+        ):
             return True
-        if name == "bias" and array.ndim == 4 and array.shape[:2] == (1, 1):  # causal mask
+        if (
+            name == "bias" and array.ndim == 4 and array.shape[:2] == (1, 1)
+        ):  # causal mask
             return True
         if "pos" not in key.lower() or array.ndim != 2 or not array.size:
             return False
-        values = np.asarray(array, np.float64)  # sin/cos: within [-1, 1], row 0 is sin 0 / cos 0
+        values = np.asarray(
+            array, np.float64
+        )  # sin/cos: within [-1, 1], row 0 is sin 0 / cos 0
         first = values[0]
-        return bool(np.abs(values).max() <= 1 + 1e-6 and np.all((first == 0) | (first == 1)))
+        return bool(
+            np.abs(values).max() <= 1 + 1e-6 and np.all((first == 0) | (first == 1))
+        )
 
-    # ------------------------------------------------------------------ reading the modules
+    # ------------------------------------------------------------------ reading the
+    # modules
     @classmethod
     def _group_by_module(cls, flat):
-        """{torch module path: {tensor name: (key, array)}} without wrapper prefixes (`module.` of
-        DataParallel, `_orig_mod.` of torch.compile). Weight norm's g and v, both the
-        parametrization form (torch >= 2.1) and the old one, are named weight_g and weight_v."""
+        """{torch module path: {tensor name: (key, array)}} without wrapper prefixes
+        (`module.` of DataParallel, `_orig_mod.` of torch.compile). Weight norm's g and
+        v, both the parametrization form (torch >= 2.1) and the old one, are named
+        weight_g and weight_v."""
         groups: dict = {}
         for key, array in flat.items():
             parts = [p for p in key.split(".") if p != "_orig_mod"]
@@ -370,13 +436,16 @@ class KeyMapper:
                     parts = [*parts[:-3], f"{parts[-2]}_{side}"]
             group = groups.setdefault(tuple(parts[:-1]), {})
             if parts[-1] in group:
-                raise ValueError(f"{group[parts[-1]][0]!r} and {key!r} are one after unwrapping")
+                raise ValueError(
+                    f"{group[parts[-1]][0]!r} and {key!r} are one after unwrapping"
+                )
             group[parts[-1]] = (key, array)
         return groups
 
     @classmethod
     def _units(cls, flat, layout, heads, report, check=True):
-        """The checkpoint as units, one per torch module (one per RNN layer and direction)."""
+        """The checkpoint as units, one per torch module (one per RNN layer and
+        direction)."""
         import re
 
         groups = cls._group_by_module(flat)
@@ -387,7 +456,9 @@ class KeyMapper:
                 continue
             recurrent = {}
             for name in list(group):
-                match = re.fullmatch(r"(weight|bias)_(ih|hh|hr)_l(\d+)(_reverse)?", name)
+                match = re.fullmatch(
+                    r"(weight|bias)_(ih|hh|hr)_l(\d+)(_reverse)?", name
+                )
                 if match:
                     recurrent[match.groups()] = group.pop(name)
             if recurrent:
@@ -399,15 +470,19 @@ class KeyMapper:
                 forms, kernel = [cls._Form(leaves)], ""
             else:
                 forms, kernel, doubt = cls._plain(group, report, check)
-            if any(form.leaves for form in forms):  # (a lone num_batches_tracked gives nothing)
+            if any(
+                form.leaves for form in forms
+            ):  # (a lone num_batches_tracked gives nothing)
                 keys = [key for key, _ in group.values()]
-                units.append(cls._Unit(module, forms, keys, layout, doubt=doubt, kernel=kernel))
+                units.append(
+                    cls._Unit(module, forms, keys, layout, doubt=doubt, kernel=kernel)
+                )
         return units
 
     @classmethod
     def _plain(cls, group, report, check):
-        """Linear, Conv*, norms, Embedding, weight norm and loose tensors: the readings of the
-        module, its kind of 2-D kernel and what is a guess about it."""
+        """Linear, Conv*, norms, Embedding, weight norm and loose tensors: the readings
+        of the module, its kind of 2-D kernel and what is a guess about it."""
         renamed, as_named = {}, {}
         weight_norm = "weight_g" in group and "weight_v" in group
         for name, (key, array) in group.items():
@@ -415,7 +490,7 @@ class KeyMapper:
                 report.dropped.append(key)
                 continue
             as_named[(name,)] = cls._Leaf(array, key)
-            if name == "weight" or weight_norm and name in ("weight_g", "weight_v"):
+            if name == "weight" or (weight_norm and name in ("weight_g", "weight_v")):
                 continue
             flax_name, collection = {
                 "running_mean": ("mean", "batch_stats"),
@@ -436,7 +511,8 @@ class KeyMapper:
             if check:
                 cls._check_module(readings[0][0], w.shape, shapes, group)
             forms = [
-                cls._Form({**renamed, (name,): cls._Leaf(w, key, perm)}) for name, perm in readings
+                cls._Form({**renamed, (name,): cls._Leaf(w, key, perm)})
+                for name, perm in readings
             ]
             doubt = f"{key} {w.shape}: {doubt}" if doubt else ""
         # the target may use the torch names themselves (RMSNorm `weight`, weight norm's
@@ -444,16 +520,22 @@ class KeyMapper:
         if set(as_named) != set(forms[0].leaves):
             forms.append(cls._Form(as_named))
         if weight_norm:
-            short = {(name[0].replace("weight_", ""),): leaf for name, leaf in as_named.items()}
+            short = {
+                (name[0].replace("weight_", ""),): leaf
+                for name, leaf in as_named.items()
+            }
             forms.append(cls._Form(short))
         return forms, kernel, doubt
 
     @staticmethod
     def _weight_readings(shape, siblings):
-        """What a module's `weight` is, from its shape and its siblings' shapes: [(Flax name,
-        axis order)] most likely first, the kind of 2-D kernel, and a doubt if nothing decides."""
+        """What a module's `weight` is, from its shape and its siblings' shapes: [(Flax
+        name, axis order)] most likely first, the kind of 2-D kernel, and a doubt if
+        nothing decides."""
         ndim, bias = len(shape), siblings.get("bias")
-        if "running_mean" in siblings or ndim == 1 or bias == shape:  # Batch/Layer/GroupNorm
+        if (
+            "running_mean" in siblings or ndim == 1 or bias == shape
+        ):  # Batch/Layer/GroupNorm
             return [("scale", None)], "", ""
         if ndim >= 3:  # Conv: (O, I/g, *k) -> (*k, I/g, O)
             return [("kernel", (*range(2, ndim), 1, 0))], "", ""
@@ -474,18 +556,26 @@ class KeyMapper:
 
     @staticmethod
     def _check_module(reading, shape, shapes, group):
-        """Without a target, shapes that contradict each other are an error naming the keys."""
+        """Without a target, shapes that contradict each other are an error naming the
+        keys."""
         bias = shapes.get("bias")
-        bad = reading == "kernel" and len(shape) == 2 and bias not in (None, shape[:1], shape[1:])
-        bad = bad or reading == "scale" and {s for s in shapes.values() if s} != {shape}
+        bad = (
+            reading == "kernel"
+            and len(shape) == 2
+            and bias not in (None, shape[:1], shape[1:])
+        )
+        bad = bad or (
+            reading == "scale" and {s for s in shapes.values() if s} != {shape}
+        )
         if bad:
             named = {key: array.shape for key, array in group.values()}
             raise ValueError(f"shapes of one module do not fit together: {named}")
 
     @staticmethod
     def _weight_from_norm(g_entry, v_entry):
-        """Weight norm's weight g * v / ||v||, the norm taken over every axis where g has size 1
-        (all but torch's `dim`; dim=None gives a scalar g and the norm over everything)."""
+        """Weight norm's weight g * v / ||v||, the norm taken over every axis where g
+        has size 1 (all but torch's `dim`; dim=None gives a scalar g and the norm over
+        everything)."""
         import numpy as np
 
         (g_key, g), (v_key, v) = g_entry, v_entry
@@ -500,8 +590,9 @@ class KeyMapper:
 
     @classmethod
     def _attention(cls, module, group, heads, report):
-        """nn.MultiheadAttention: in_proj split into query/key/value; out_proj -> out. Flax keeps
-        the heads as an axis: kernel (E, H, D), bias (H, D), out kernel (H, D, E)."""
+        """nn.MultiheadAttention: in_proj split into query/key/value; out_proj -> out.
+        Flax keeps the heads as an axis: kernel (E, H, D), bias (H, D), out kernel (H,
+        D, E)."""
         import numpy as np
 
         group, name = dict(group), ".".join(module)
@@ -511,13 +602,16 @@ class KeyMapper:
             key, packed = group[f"in_proj_{suffix}"]
             if packed.shape[0] % 3:
                 raise ValueError(
-                    f"{key!r}: shape {packed.shape} does not split into query, key, value"
+                    f"{key!r}: shape {packed.shape} does not split into"
+                    " query, key, value"
                 )
             for letter, third in zip("qkv", np.split(packed, 3), strict=True):
                 group[f"{letter}_proj_{suffix}"] = (key, third)
         embed = group["q_proj_weight"][1].shape[0]
         if heads and embed % heads:
-            raise ValueError(f"{name}: embed dim {embed} is not divisible by {heads} heads")
+            raise ValueError(
+                f"{name}: embed dim {embed} is not divisible by {heads} heads"
+            )
         leaves = {}
         for torch_prefix, flax_name in (
             ("q_proj_", "query"),
@@ -525,7 +619,10 @@ class KeyMapper:
             ("v_proj_", "value"),
             ("out_", "out"),
         ):
-            for suffix, flax_leaf, perm in (("weight", "kernel", (1, 0)), ("bias", "bias", None)):
+            for suffix, flax_leaf, perm in (
+                ("weight", "kernel", (1, 0)),
+                ("bias", "bias", None),
+            ):
                 if torch_prefix + suffix not in group:
                     continue
                 key, array = group[torch_prefix + suffix]
@@ -533,8 +630,14 @@ class KeyMapper:
                 if heads and flax_name == "out":
                     shape = (heads, -1, embed) if suffix == "weight" else True
                 elif heads:
-                    shape = (-1, heads, embed // heads) if suffix == "weight" else (heads, -1)
-                leaves[(flax_name, flax_leaf)] = cls._Leaf(array, key, perm, reshape=shape)
+                    shape = (
+                        (-1, heads, embed // heads)
+                        if suffix == "weight"
+                        else (heads, -1)
+                    )
+                leaves[(flax_name, flax_leaf)] = cls._Leaf(
+                    array, key, perm, reshape=shape
+                )
         report.unexpected_keys.extend(
             f"{group[n][0]} (not in Flax)" for n in ("bias_k", "bias_v") if n in group
         )
@@ -548,7 +651,10 @@ class KeyMapper:
         for (kind, side, layer, reverse), (key, array) in params.items():
             if side == "hr":
                 raise ValueError(f"{key!r}: LSTM proj_size has no Flax equivalent")
-            cells.setdefault((int(layer), bool(reverse)), {})[f"{kind}_{side}"] = (key, array)
+            cells.setdefault((int(layer), bool(reverse)), {})[f"{kind}_{side}"] = (
+                key,
+                array,
+            )
         stacked = len({layer for layer, _ in cells}) > 1
         bidirectional = any(reverse for _, reverse in cells)
         units = []
@@ -564,34 +670,46 @@ class KeyMapper:
 
     @classmethod
     def _rnn_cell_forms(cls, where, cell, layout):
-        """The readings of one cell. Gates are i, f, g, o (LSTM), r, z, n (GRU) or one (RNN).
-        linen cells and nnx.LSTMCell hold a dense per gate and side; nnx.OptimizedLSTMCell,
-        GRUCell and SimpleCell a dense per side with the gates side by side. b_ih + b_hh is
-        summed where Flax has one bias; GRU's n gate keeps both (r multiplies the hidden one)."""
+        """The readings of one cell. Gates are i, f, g, o (LSTM), r, z, n (GRU) or one
+        (RNN). linen cells and nnx.LSTMCell hold a dense per gate and side;
+        nnx.OptimizedLSTMCell, GRUCell and SimpleCell a dense per side with the gates
+        side by side. b_ih + b_hh is summed where Flax has one bias; GRU's n gate keeps
+        both (r multiplies the hidden one)."""
         import numpy as np
 
         if "weight_ih" not in cell or "weight_hh" not in cell:
-            raise ValueError(f"{where}: needs both weight_ih and weight_hh, has {sorted(cell)}")
+            raise ValueError(
+                f"{where}: needs both weight_ih and weight_hh, has {sorted(cell)}"
+            )
         (ki, wi), (kh, wh) = cell["weight_ih"], cell["weight_hh"]
         hidden = wh.shape[-1]
         gates = wi.shape[0] // max(hidden, 1)
         no_bias = ("", np.zeros(wi.shape[0], wi.dtype))
-        (kbi, bi), (kbh, bh) = cell.get("bias_ih", no_bias), cell.get("bias_hh", no_bias)
-        letters, bias_side = {4: ("ifgo", "hhhh"), 3: ("rzn", "ii*"), 1: (" ", "i")}.get(
-            gates, ("", "")
+        (kbi, bi), (kbh, bh) = (
+            cell.get("bias_ih", no_bias),
+            cell.get("bias_hh", no_bias),
         )
+        letters, bias_side = {
+            4: ("ifgo", "hhhh"),
+            3: ("rzn", "ii*"),
+            1: (" ", "i"),
+        }.get(gates, ("", ""))
         sizes = {wi.shape[0], wh.shape[0], bi.shape[0], bh.shape[0]}
         if (
             not letters
             or sizes != {gates * hidden}
             or (wi.ndim, wh.ndim, bi.ndim, bh.ndim) != (2, 2, 1, 1)
         ):
-            raise ValueError(f"{ki!r} {wi.shape}, {kh!r} {wh.shape}: not LSTM/GRU/RNN weights")
+            raise ValueError(
+                f"{ki!r} {wi.shape}, {kh!r} {wh.shape}: not LSTM/GRU/RNN weights"
+            )
         summed, summed_key = cls._exact_sum(bi, bh), f"{kbi}+{kbh}".strip("+")
         rows = [slice(j * hidden, (j + 1) * hidden) for j in range(gates)]
         per_gate = {}
         for j, (letter, side) in enumerate(zip(letters, bias_side, strict=True)):
-            input_dense = ("if_" if layout == "nnx" and letter == "f" else f"i{letter}").strip()
+            input_dense = (
+                "if_" if layout == "nnx" and letter == "f" else f"i{letter}"
+            ).strip()
             hidden_dense = f"h{letter}".strip()
             per_gate[(input_dense, "kernel")] = cls._Leaf(wi[rows[j]], ki, (1, 0))
             per_gate[(hidden_dense, "kernel")] = cls._Leaf(wh[rows[j]], kh, (1, 0))
@@ -600,11 +718,16 @@ class KeyMapper:
                 per_gate[(hidden_dense, "bias")] = cls._Leaf(bh[rows[j]], kbh)
             else:
                 dense = input_dense if side == "i" else hidden_dense
-                per_gate[(dense, "bias")] = cls._Leaf(summed[rows[j]], summed_key, dtype=bi.dtype)
+                per_gate[(dense, "bias")] = cls._Leaf(
+                    summed[rows[j]], summed_key, dtype=bi.dtype
+                )
         if layout == "linen":
             return [cls._Form(per_gate)]
         fused_bias = np.concatenate(
-            [(bi if side == "*" else summed)[rows[j]] for j, side in enumerate(bias_side)]
+            [
+                (bi if side == "*" else summed)[rows[j]]
+                for j, side in enumerate(bias_side)
+            ]
         )
         fused = {
             ("dense_i", "kernel"): cls._Leaf(wi, ki, (1, 0)),
@@ -613,28 +736,33 @@ class KeyMapper:
                 fused_bias, summed_key, dtype=bi.dtype
             ),
         }
-        n_bias_lost = any(np.any(bh[rows[j]]) for j, side in enumerate(bias_side) if side == "*")
+        n_bias_lost = any(
+            np.any(bh[rows[j]]) for j, side in enumerate(bias_side) if side == "*"
+        )
         lost = [f"{kbh} (nnx.GRUCell has no n-gate hidden bias)"] if n_bias_lost else []
         fused_form = cls._Form(fused, lost)
         return [cls._Form(per_gate), fused_form] if gates == 4 else [fused_form]
 
     @staticmethod
     def _exact_sum(a, b):
-        """a + b in at least fp32: a bf16/fp16 sum would round before the target's dtype is known."""
+        """a + b in at least fp32: a bf16/fp16 sum would round before the target's dtype
+        is known."""
         import numpy as np
 
-        if a.dtype.kind == "f" and a.dtype.itemsize < 4 or a.dtype.kind not in "fc":
+        if (a.dtype.kind == "f" and a.dtype.itemsize < 4) or a.dtype.kind not in "fc":
             return np.asarray(a, np.float32) + np.asarray(b, np.float32)
         return a + b
 
     # ------------------------------------------------------------------ square kernels
     @staticmethod
-    def _orient_squares(units, report, sibling_perm):
-        """A square 2-D weight with a bias is an nn.Linear (out, in) or a transformers Conv1D
-        (in, out), and its shapes cannot say which. Its own module can: layers beside it (same
-        parent) whose shapes did decide, e.g. GPT-2's c_attn beside c_proj. Without them it is
-        read as a Linear, reported as ambiguous when the checkpoint holds Conv1D layers at all;
-        a Conv1D elsewhere says nothing about it. Returns {unit: axis order of its kernel}."""
+    def _orient_squares(units, report, sibling_perm, has_target):
+        """A square 2-D weight with a bias is an nn.Linear (out, in) or a transformers
+        Conv1D (in, out), and its shapes cannot say which. Its own module can: layers
+        beside it (same parent) whose shapes did decide, e.g. GPT-2's c_attn beside
+        c_proj; siblings that disagree make it ambiguous. Without them it is a Linear,
+        as torch models mostly have; a Conv1D elsewhere says nothing about it, but
+        without a target, in a checkpoint that holds Conv1D layers, that default is
+        reported as ambiguous. Returns {unit: axis order of its kernel}."""
         conv1d_anywhere = any(unit.kernel == "conv1d" for unit in units)
         by_parent: dict = {}
         for unit in units:
@@ -643,15 +771,19 @@ class KeyMapper:
         for unit in units:
             if unit.kernel != "square":
                 continue
-            siblings = [u for u in by_parent[unit.parts[:-1]] if u.kernel in ("linear", "conv1d")]
+            siblings = [
+                u
+                for u in by_parent[unit.parts[:-1]]
+                if u.kernel in ("linear", "conv1d")
+            ]
             perms = {sibling_perm(u) for u in siblings} - {"unplaced"}
             if len(perms) == 1:
                 orders[unit] = perms.pop()
                 continue
             orders[unit] = (1, 0)
-            if len(perms) > 1 or conv1d_anywhere:
+            if len(perms) > 1 or (conv1d_anywhere and not has_target):
                 report.ambiguous.append(
-                    f"{unit.name}.weight {unit.forms[0].leaves[('kernel',)].array.shape}:"
+                    f"{unit.name}.weight {unit.forms[0].leaves[('kernel',)].shape}:"
                     " nn.Linear or transformers Conv1D? (nothing in its module says)"
                 )
         return orders
@@ -665,18 +797,24 @@ class KeyMapper:
                 return form
         return unit.forms[0]
 
-    # ------------------------------------------------------------------ placing, no target
+    # ------------------------------------------------------------------ placing, no
+    # target
     @classmethod
     def _place(cls, units, layout, report):
-        """Each unit's first reading at its own name: with no target, nothing says otherwise."""
+        """Each unit's first reading at its own name: with no target, nothing says
+        otherwise."""
 
         def perm_read(unit):
             return None if unit.kernel == "conv1d" else (1, 0)
 
-        orders = cls._orient_squares(units, report, perm_read)
+        orders = cls._orient_squares(units, report, perm_read, has_target=False)
         paths, leaves = [], []
         for unit in units:
-            form = cls._with_kernel_order(unit, orders[unit]) if unit in orders else unit.forms[0]
+            form = (
+                cls._with_kernel_order(unit, orders[unit])
+                if unit in orders
+                else unit.forms[0]
+            )
             report.unexpected_keys.extend(form.lost)
             if unit.doubt:
                 report.ambiguous.append(unit.doubt)
@@ -692,14 +830,23 @@ class KeyMapper:
 
     @staticmethod
     def _make(jobs):
-        """Flax arrays for [(leaf, shape, dtype)], sent to the device in one batch: copying a
-        transposed view there is the transpose (PJRT's strided copy beats numpy and jnp)."""
+        """Flax arrays for [(leaf, shape, dtype)], sent to the device in one batch:
+        copying a transposed view there is the transpose (PJRT's strided copy beats
+        numpy and jnp)."""
         import jax
 
         out = [leaf.value(shape, dtype) for leaf, shape, dtype in jobs]
-        fits = [i for i, x in enumerate(out) if jax.dtypes.canonicalize_dtype(x.dtype) == x.dtype]
+        fits = [
+            i
+            for i, x in enumerate(out)
+            if jax.dtypes.canonicalize_dtype(x.dtype) == x.dtype
+        ]
         for i, x in zip(fits, jax.device_put([out[i] for i in fits]), strict=True):
-            out[i] = x  # (64-bit arrays stay numpy unless jax_enable_x64: their values are kept)
+            out[i] = (
+                # (64-bit arrays stay numpy unless jax_enable_x64: their values are
+                # kept)
+                x
+            )
         return out
 
     @staticmethod
@@ -712,13 +859,17 @@ class KeyMapper:
             raise ValueError(f"{key!r} collides with another tensor at {path}")
         node[path[-1]] = value
 
-    # ------------------------------------------------------------------ placing in a target
+    # ------------------------------------------------------------------ placing in a
+    # target
     @classmethod
     def _place_in_target(cls, units, target, layout, report, ties):
-        """Put each unit where the target has room for it, on evidence: names, then order, then
-        shapes. A torch module's children stay together inside one Flax module."""
+        """Put each unit where the target has room for it, on evidence: names, then
+        order, then shapes. A torch module's children stay together inside one Flax
+        module."""
         if not hasattr(target, "items"):
-            raise TypeError(f"target must be a tree of arrays, not {type(target).__name__}")
+            raise TypeError(
+                f"target must be a tree of arrays, not {type(target).__name__}"
+            )
         placement = cls._Placement(cls, target, layout, report)
         root = cls._Node("", ())
         for unit in units:
@@ -729,7 +880,9 @@ class KeyMapper:
                 node = node.children[part]
             node.units.append(unit)
         placement.match(root, (), placement.modules)
-        orders = cls._orient_squares(units, report, placement.kernel_perm)
+        orders = cls._orient_squares(
+            units, report, placement.kernel_perm, has_target=True
+        )
         for unit, perm in orders.items():
             placement.reorient(unit, perm)
         for unit in units:
@@ -739,16 +892,21 @@ class KeyMapper:
         return placement.tree()
 
     class _Placement:
-        """The state of placing units in one target: its slots (leaf shapes by path, linen's
-        collections merged), what went where, and the evidence for it."""
+        """The state of placing units in one target: its slots (leaf shapes by path,
+        linen's collections merged), what went where, and the evidence for it."""
 
         def __init__(self, mapper, target, layout, report):
             self.mapper, self.report = mapper, report
-            self.order: list = []  # (full path, value) of every target leaf, in the target's order
-            mapper._walk(target, (), lambda path, value: self.order.append((path, value)))
+            # (full path, value) of every target leaf, in the target's order
+            self.order: list = []
+            mapper._walk(
+                target, (), lambda path, value: self.order.append((path, value))
+            )
             self.skip = 1 if layout == "linen" and "params" in target else 0
             self.slots = {
-                path[self.skip :]: value for path, value in self.order if hasattr(value, "shape")
+                path[self.skip :]: value
+                for path, value in self.order
+                if hasattr(value, "shape")
             }
             self.modules: dict = {}  # the slots as a tree of modules
             for path, slot in self.slots.items():
@@ -761,24 +919,30 @@ class KeyMapper:
                     node.setdefault(path[-1], slot)
             self.chosen: dict = {}  # target path -> _Leaf
             self.placed: dict = {}  # unit -> (prefix, form)
-            self.pending: list = []  # torch keys without a place (sorted out by account)
+            # torch keys without a place (sorted out by account)
+            self.pending: list = []
             self.signatures: dict = {}
 
-        # ---------------------------------------------------------- one unit at one place
+        # ---------------------------------------------------------- one unit at one
+        # place
         def readings_fitting(self, unit, prefix):
-            """The unit's readings whose every leaf has a free slot of its shape under prefix."""
+            """The unit's readings whose every leaf has a free slot of its shape under
+            prefix."""
             fitting = []
             for form in unit.forms:
                 paths = [(*prefix, *rel) for rel in form.leaves]
                 if all(
-                    path in self.slots and path not in self.chosen and leaf.fits(self.slots[path])
+                    path in self.slots
+                    and path not in self.chosen
+                    and leaf.fits(self.slots[path])
                     for path, leaf in zip(paths, form.leaves.values(), strict=True)
                 ):
                     fitting.append(form)
             return fitting
 
         def settle(self, unit, prefix):
-            """Place a unit under prefix in its best reading; what does not fit is reported."""
+            """Place a unit under prefix in its best reading; what does not fit is
+            reported."""
             report = self.report
 
             def score(indexed):
@@ -798,7 +962,9 @@ class KeyMapper:
                     self.chosen[path] = leaf
                 elif slot is not None and path not in self.chosen:
                     shown = "/".join(map(str, path))
-                    report.mismatched.append((leaf.key, shown, leaf.shape, tuple(slot.shape)))
+                    report.mismatched.append(
+                        (leaf.key, shown, leaf.shape, tuple(slot.shape))
+                    )
                 else:
                     self.pending.append(leaf.key)
             report.unexpected_keys.extend(form.lost)
@@ -807,7 +973,8 @@ class KeyMapper:
                 report.renamed.append((unit.name, "/".join(map(str, prefix))))
 
         def kernel_perm(self, unit):
-            """How this unit's kernel went into the target: transposed (1, 0) or as is (None)."""
+            """How this unit's kernel went into the target: transposed (1, 0) or as is
+            (None)."""
             if unit not in self.placed:
                 return "unplaced"
             leaf = self.placed[unit][1].leaves.get(("kernel",))
@@ -825,7 +992,8 @@ class KeyMapper:
                 self.placed[unit] = (prefix, chosen_form)
 
         def account(self, units, ties):
-            """Keys without a place: tied to another tensor, a fixed buffer, or unexpected."""
+            """Keys without a place: tied to another tensor, a fixed buffer, or
+            unexpected."""
             arrays: dict = {}
             for unit in units:
                 for form in unit.forms:
@@ -844,37 +1012,43 @@ class KeyMapper:
                 else:
                     self.report.unexpected_keys.append(key)
 
-        # ---------------------------------------------------------- a torch module, a Flax module
+        # ---------------------------------------------------------- a torch module, a
+        # Flax module
         def match(self, node, prefix, module):
-            """A torch module placed at a Flax module: its own tensors there, its children among
-            the Flax module's submodules."""
+            """A torch module placed at a Flax module: its own tensors there, its
+            children among the Flax module's submodules."""
             for unit in node.units:
                 self.settle(unit, prefix)
             items = [self.item(child, (), ()) for child in node.children.values()]
             members = [
-                ((*prefix, name), sub) for name, sub in module.items() if isinstance(sub, dict)
+                ((*prefix, name), sub)
+                for name, sub in module.items()
+                if isinstance(sub, dict)
             ]
             self.match_children(items, members, at_root=not prefix)
 
         @staticmethod
         def item(node, parent_aliases, parent_rel):
-            """A torch child as a candidate: the node, the names a Flax model may give it (linen
-            joins a Sequential index to its parent: blocks.3 -> blocks_3) and its path from the
-            level being matched."""
+            """A torch child as a candidate: the node, the names a Flax model may give
+            it (linen joins a Sequential index to its parent: blocks.3 -> blocks_3) and
+            its path from the level being matched."""
             aliases = [node.name]
             if node.name.isdigit():
                 aliases += [f"{alias}_{node.name}" for alias in parent_aliases]
             return (node, aliases, (*parent_rel, node.name))
 
         def match_children(self, items, members, at_root=False):
-            """Pair torch children with Flax submodules: by name; else through a container that
-            only one side has (a torch Sequential the port inlined, an nnx.Sequential's
-            `layers`); then by order and shape."""
+            """Pair torch children with Flax submodules: by name; else through a
+            container that only one side has (a torch Sequential the port inlined, an
+            nnx.Sequential's `layers`); then by order and shape."""
             if at_root:
                 items = [
                     (
                         node,
-                        [*aliases, *([f"layers_{node.name}"] if node.name.isdigit() else [])],
+                        [
+                            *aliases,
+                            *([f"layers_{node.name}"] if node.name.isdigit() else []),
+                        ],
                         rel,
                     )
                     for node, aliases, rel in items
@@ -889,9 +1063,24 @@ class KeyMapper:
             self.pair_by_order(items, members, exact=False)
 
         def pair_by_name(self, items, members):
+            """Same names pair, the torch child's own name or its linen spelling.
+            Indices pair by rank when the two sides count differently: a torch
+            Sequential numbers its ReLUs too (net.0, net.2, ...), an nnx.List of the
+            Linears alone does not (layers/0, layers/1)."""
             names = {str(path[-1]): (path, sub) for path, sub in members}
+            torch_indices = sorted(int(e[0].name) for e in items if e[0].name.isdigit())
+            flax_indices = sorted(int(name) for name in names if name.isdigit())
+            by_rank = {}
+            if torch_indices != flax_indices and len(torch_indices) == len(
+                flax_indices
+            ):
+                by_rank = dict(
+                    zip(map(str, torch_indices), map(str, flax_indices), strict=True)
+                )
             for entry in list(items):
                 node, aliases, _ = entry
+                if node.name in by_rank:
+                    aliases = [by_rank[node.name], *aliases[1:]]
                 hit = next((names[a] for a in aliases if a in names), None)
                 if hit is None:
                     continue
@@ -902,12 +1091,15 @@ class KeyMapper:
                 self.match(node, path, sub)
 
         def open_torch_containers(self, items, members):
-            """A torch module with only children that no Flax submodule can hold as a whole
-            (a Sequential the port inlined) is replaced by its children, in order."""
+            """A torch module with only children that no Flax submodule can hold as a
+            whole (a Sequential the port inlined) is replaced by its children, in order.
+            """
             opened = False
             for entry in list(items):
                 node, aliases, rel = entry
-                if node.units or any(self.compatible(entry, m, exact=False) for m in members):
+                if node.units or any(
+                    self.compatible(entry, m, exact=False) for m in members
+                ):
                     continue
                 at = items.index(entry)
                 children = [self.item(c, aliases, rel) for c in node.children.values()]
@@ -916,8 +1108,9 @@ class KeyMapper:
             return opened
 
         def open_flax_modules(self, items, members):
-            """Likewise a Flax submodule (without leaves of its own) that no torch child fits,
-            e.g. the `layers` of an nnx.Sequential or a wrapper such as nn.RNN's."""
+            """Likewise a Flax submodule (without leaves of its own) that no torch child
+            fits, e.g. the `layers` of an nnx.Sequential or a wrapper such as nn.RNN's.
+            """
             opened = False
             for member in list(members):
                 path, sub = member
@@ -933,8 +1126,9 @@ class KeyMapper:
             return opened
 
         def signature(self, thing):
-            """The sizes of every tensor a torch node or Flax module holds: invariant under the
-            transposes and reshapes of the conversion, so equal for a module and its port."""
+            """The sizes of every tensor a torch node or Flax module holds: invariant
+            under the transposes and reshapes of the conversion, so equal for a module
+            and its port."""
             import numpy as np
 
             cache_key = id(thing)
@@ -942,14 +1136,19 @@ class KeyMapper:
                 sizes: list = []
                 if isinstance(thing, dict):
                     self.mapper._walk(
-                        thing, (), lambda _, slot: sizes.append(int(np.prod(slot.shape)))
+                        thing,
+                        (),
+                        lambda _, slot: sizes.append(int(np.prod(slot.shape))),
                     )
                 else:
                     stack = [thing]
                     while stack:
                         node = stack.pop()
                         for unit in node.units:
-                            sizes += [leaf.array.size for leaf in unit.forms[0].leaves.values()]
+                            sizes += [
+                                leaf.array.size
+                                for leaf in unit.forms[0].leaves.values()
+                            ]
                         stack.extend(node.children.values())
                 self.signatures[cache_key] = (thing, tuple(sorted(sizes)))
             return self.signatures[cache_key][1]
@@ -960,9 +1159,9 @@ class KeyMapper:
             return {path for path in found if path not in self.chosen}
 
         def compatible(self, entry, member, exact):
-            """Could this torch child be that Flax submodule? A single module if one of its
-            readings fits (exactly: it fills every slot there); a container if the tensor sizes
-            under both are the same."""
+            """Could this torch child be that Flax submodule? A single module if one of
+            its readings fits (exactly: it fills every slot there); a container if the
+            tensor sizes under both are the same."""
             node, _, _ = entry
             path, sub = member
             if len(node.units) == 1 and not node.children:
@@ -976,11 +1175,12 @@ class KeyMapper:
             return self.signature(node) == self.signature(sub)
 
         def pair_by_order(self, items, members, exact):
-            """Pair the rest: a child that fits one submodule only goes there (shapes decide);
-            the others go in order, the torch children in registration order to the Flax
-            submodules of one kind (Dense_0, Dense_1, ... counted in call order). Order is
-            evidence where the torch names carry it (Sequential indices, conv1/conv2) and the
-            counts agree; otherwise the placement is reported as ambiguous."""
+            """Pair the rest: a child that fits one submodule only goes there (shapes
+            decide); the others go in order, the torch children in registration order to
+            the Flax submodules of one kind (Dense_0, Dense_1, ... counted in call
+            order). Order is evidence where the torch names carry it (Sequential
+            indices, conv1/conv2) and the counts agree; otherwise the placement is
+            reported as ambiguous."""
             import re
 
             def number(name):
@@ -997,57 +1197,120 @@ class KeyMapper:
                 return [m for m in members if self.compatible(entry, m, exact)]
 
             progress = True
-            while progress:  # what shapes alone decide: a child that fits one place only
+            while (
+                progress
+            ):  # what shapes alone decide: a child that fits one place only
                 progress = False
                 only = {id(entry): fits(entry) for entry in items}
                 for entry in list(items):
                     options = only[id(entry)]
-                    rivals = [e for e in items if e is not entry and only[id(e)] == options]
+                    rivals = [
+                        e for e in items if e is not entry and only[id(e)] == options
+                    ]
                     if len(options) == 1 and not rivals and options[0] in members:
                         self.pair(entry, options[0], items, members)
                         progress = True
             by_kind: dict = {}
-            for entry in items:
+            for entry in list(items):
                 options = fits(entry)
-                if options:
-                    by_kind.setdefault(kind(options[0][0]), []).append(entry)
-            for kind_name, entries in by_kind.items():
-                group = sorted((m for m in members if kind(m[0]) == kind_name), key=natural)
-                evidence = len(entries) == len(group) and self.order_carried(entries)
-                for entry in entries:
-                    options = [
-                        m for m in group if m in members and self.compatible(entry, m, exact)
-                    ]
-                    if not options:
-                        continue
-                    if not evidence:
-                        where = "/".join(map(str, options[0][0]))
-                        self.report.ambiguous.append(
-                            f"{'.'.join(entry[0].path)} -> {where}: shapes fit {len(options)}"
-                            " places and neither names nor order decide"
-                        )
+                kinds = sorted({kind(m[0]) for m in options})
+                if len(kinds) == 1:
+                    by_kind.setdefault(kinds[0], []).append(entry)
+                elif kinds:  # e.g. `bn1` fitting `depthwise_norm` and `pointwise_norm`
+                    where = "/".join(map(str, options[0][0]))
+                    self.report.ambiguous.append(
+                        f"{'.'.join(entry[0].path)} -> {where}: it fits {len(options)}"
+                        f" places named differently ({', '.join(kinds)}); neither names"
+                        " nor order decide"
+                    )
                     self.pair(entry, options[0], items, members)
+            for kind_name, entries in by_kind.items():
+                group = sorted(
+                    (m for m in members if kind(m[0]) == kind_name), key=natural
+                )
+                self.pair_in_order(entries, group, items, members, exact)
+
+        def pair_in_order(self, entries, group, items, members, exact):
+            """Torch children in registration order take the Flax submodules of one kind
+            in their natural order (Dense_2 < Dense_10). Two children are in doubt when
+            they could swap places (each fits the other's) and their names do not carry
+            their order."""
+            fit = {
+                (id(e), m[0]): self.compatible(e, m, exact)
+                for e in entries
+                for m in group
+            }
+            assignment, taken = [], set()
+            for entry in entries:
+                for member in group:
+                    if member[0] not in taken and fit[(id(entry), member[0])]:
+                        assignment.append((entry, member))
+                        taken.add(member[0])
+                        break
+            doubts: dict = {}
+            for i, (x, x_at) in enumerate(assignment):
+                if len(entries) != len(group):  # which places does the order skip?
+                    options = sum(fit[(id(x), m[0])] for m in group)
+                    if options > 1:
+                        doubts.setdefault(id(x), f"{options} places of that kind fit")
+                for y, y_at in assignment[i + 1 :]:
+                    swappable = fit[(id(x), y_at[0])] and fit[(id(y), x_at[0])]
+                    if swappable and not self.order_known(x[2], y[2]):
+                        doubts.setdefault(
+                            id(x), f"it could swap with {'.'.join(y[0].path)}"
+                        )
+                        doubts.setdefault(
+                            id(y), f"it could swap with {'.'.join(x[0].path)}"
+                        )
+            for entry, member in assignment:
+                if id(entry) in doubts:
+                    self.report.ambiguous.append(
+                        f"{'.'.join(entry[0].path)} -> {'/'.join(map(str, member[0]))}:"
+                        f" {doubts[id(entry)]}; neither names nor order decide"
+                    )
+                self.pair(entry, member, items, members)
 
         @staticmethod
-        def order_carried(entries):
-            """Torch registration order is trusted where the names carry it: between each two
-            consecutive children the first differing name part has a number, increasing
-            (`0` < `2`, `conv1` < `conv2`, `blocks.1.x` < `blocks.2.y`); a name like `skip` or
-            `shortcut` may be registered before layers that run first."""
+        def order_known(a, b):
+            """Does torch's registration order say that the child at path a runs before
+            the one at b? Look at the first part of the two paths that differs:
+            - numbered, increasing (`net.0` < `net.2`, `conv1` < `conv2`): yes;
+            - a submodule beside a layer (`blocks` before a final `norm`): yes, stacks
+              and stems are registered as they run; unless the name says it is a side
+              path (`skip`, `shortcut`, `downsample`...), which is often registered
+              before the main one;
+            - two layers named otherwise (`skip` then `fc`, `dw` then `pw`): no."""
             import re
 
             def number(name):
                 found = re.search(r"(\d+)$", name)
                 return int(found.group(1)) if found else None
 
-            for (_, _, a), (_, _, b) in zip(entries, entries[1:], strict=False):
-                differing = next(((x, y) for x, y in zip(a, b, strict=False) if x != y), None)
-                if differing is None:
-                    return False
-                first, second = number(differing[0]), number(differing[1])
-                if first is None or second is None or first >= second:
-                    return False
-            return True
+            def side_path(name):
+                words = (
+                    "skip",
+                    "shortcut",
+                    "downsample",
+                    "residual",
+                    "identity",
+                    "proj",
+                )
+                return any(word in name.lower() for word in words)
+
+            depth = next(
+                (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), None
+            )
+            if depth is None:
+                return False
+            first, second = number(a[depth]), number(b[depth])
+            if first is not None and second is not None:
+                return first < second
+            beside_a_submodule = len(a) > depth + 1 or len(b) > depth + 1
+            return (
+                beside_a_submodule
+                and not side_path(a[depth])
+                and not side_path(b[depth])
+            )
 
         def pair(self, entry, member, items, members):
             items.remove(entry)
@@ -1058,8 +1321,8 @@ class KeyMapper:
 
         # ---------------------------------------------------------- the result
         def tree(self):
-            """The target's structure and dtypes with the placed arrays; the target's own arrays
-            stay where nothing came (and count as missing)."""
+            """The target's structure and dtypes with the placed arrays; the target's
+            own arrays stay where nothing came (and count as missing)."""
             import jax
 
             jobs = []
