@@ -233,8 +233,7 @@ class KeyMapper:
         cls._walk(cls._place(units, layout, report), (), out.__setitem__)
         return out
 
-    # ------------------------------------------------------------------ reading the
-    # checkpoint
+    # ----------------------------------------------------------- reading the checkpoint
     @staticmethod
     def _pure_target(target, layout):
         """An NNX model or State becomes its pure dict of parameters and batch
@@ -417,8 +416,7 @@ class KeyMapper:
             np.abs(values).max() <= 1 + 1e-6 and np.all((first == 0) | (first == 1))
         )
 
-    # ------------------------------------------------------------------ reading the
-    # modules
+    # -------------------------------------------------------------- reading the modules
     @classmethod
     def _group_by_module(cls, flat):
         """{torch module path: {tensor name: (key, array)}} without wrapper prefixes
@@ -797,8 +795,7 @@ class KeyMapper:
                 return form
         return unit.forms[0]
 
-    # ------------------------------------------------------------------ placing, no
-    # target
+    # --------------------------------------------------------------- placing, no target
     @classmethod
     def _place(cls, units, layout, report):
         """Each unit's first reading at its own name: with no target, nothing says
@@ -859,8 +856,7 @@ class KeyMapper:
             raise ValueError(f"{key!r} collides with another tensor at {path}")
         node[path[-1]] = value
 
-    # ------------------------------------------------------------------ placing in a
-    # target
+    # -------------------------------------------------------------- placing in a target
     @classmethod
     def _place_in_target(cls, units, target, layout, report, ties):
         """Put each unit where the target has room for it, on evidence: names, then
@@ -923,8 +919,7 @@ class KeyMapper:
             self.pending: list = []
             self.signatures: dict = {}
 
-        # ---------------------------------------------------------- one unit at one
-        # place
+        # -------------------------------------------------------- one unit at one place
         def readings_fitting(self, unit, prefix):
             """The unit's readings whose every leaf has a free slot of its shape under
             prefix."""
@@ -1012,8 +1007,7 @@ class KeyMapper:
                 else:
                     self.report.unexpected_keys.append(key)
 
-        # ---------------------------------------------------------- a torch module, a
-        # Flax module
+        # ------------------------------------------------ a torch module, a Flax module
         def match(self, node, prefix, module):
             """A torch module placed at a Flax module: its own tensors there, its
             children among the Flax module's submodules."""
