@@ -259,3 +259,67 @@ def test_report_survives_copy_and_pickle() -> None:
     report.tied.append(("lm_head.weight", "wte.weight"))
     for again in (copy.deepcopy(report), pickle.loads(pickle.dumps(report))):
         assert again == (["a"], ["b"]) and again.tied == report.tied
+
+
+# ---------------------------------------------------------------- order as evidence
+class TorchMLP(torch.nn.Module):
+    """net.0, net.2, ..., net.22 (the ReLUs take the odd indices), all 8 -> 8."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        layers: list[torch.nn.Module] = []
+        for i in range(12):
+            layers += [torch.nn.Linear(8, 8)] + ([torch.nn.ReLU()] if i < 11 else [])
+        self.net = torch.nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class CompactMLP(nn.Module):
+    @nn.compact
+    def __call__(self, x):
+        for _ in range(11):
+            x = nn.relu(nn.Dense(8)(x))
+        return nn.Dense(8)(x)  # Dense_11: sorts before Dense_2 in the target's dict
+
+
+def test_a_sequential_goes_to_compact_dense_layers_in_order_not_by_index() -> None:
+    tm = randomize(TorchMLP())
+    x = torch.randn(3, 8)
+    target = jax.eval_shape(CompactMLP().init, jax.random.key(0), x.numpy())
+    variables, report = KeyMapper.from_torch(
+        tm.state_dict(), target=target, strict=True, return_report=True
+    )
+    assert ("net.2", "Dense_1") in report.renamed and ("net.22", "Dense_11") in report.renamed
+    assert_close(CompactMLP().apply(variables, x.numpy()), tm(x))
+
+
+class TorchOuterFirst(torch.nn.Module):
+    """The skip projection is registered first but runs last; every layer is 8 -> 8."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.skip = torch.nn.Linear(8, 8)
+        self.fc1 = torch.nn.Linear(8, 8)
+        self.fc2 = torch.nn.Linear(8, 8)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x))) + self.skip(x)
+
+
+class CompactOuterFirst(nn.Module):
+    @nn.compact
+    def __call__(self, x):
+        h = nn.Dense(8)(nn.relu(nn.Dense(8)(x)))  # Dense_0 is fc2: built before its argument
+        return h + nn.Dense(8)(x)
+
+
+def test_equal_shape_layers_whose_order_the_names_do_not_carry_are_ambiguous() -> None:
+    tm = randomize(TorchOuterFirst())
+    target = jax.eval_shape(CompactOuterFirst().init, jax.random.key(0), np.zeros((1, 8)))
+    with pytest.raises(ValueError, match=r"ambiguous .*skip"):
+        KeyMapper.from_torch(tm.state_dict(), target=target, strict=True)
+    with pytest.warns(UserWarning, match="could swap"):
+        _, report = KeyMapper.from_torch(tm.state_dict(), target=target, return_report=True)
+    assert report and "all mapped" not in repr(report)
