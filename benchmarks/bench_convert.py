@@ -91,7 +91,7 @@ def plan(state: dict[str, torch.Tensor], target: object = None) -> list[tuple[np
         KeyMapper.from_torch(state, target=target)
     finally:
         KeyMapper._make = make  # type: ignore
-    return [(leaf[1], leaf[2]) for leaf, _, _ in jobs]
+    return [(leaf.array, leaf.perm) for leaf, _, _ in jobs]
 
 
 def cases(sizes: list[str]):

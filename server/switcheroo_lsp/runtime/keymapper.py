@@ -1,135 +1,310 @@
-"""KeyMapper: PyTorch state dicts -> Flax variable trees (linen or NNX), inlined by switcheroo into
-migrated files: numpy and jax are its only module-level imports, every helper lives in the class."""
-
-import jax
-import numpy as np
+"""KeyMapper: PyTorch state dicts -> Flax variable trees (linen or NNX), inlined by
+switcheroo into migrated files. It has no module-level imports, so inserting it binds
+the name `KeyMapper` and nothing else: numpy, jax and the rest are imported inside the
+methods that use them."""
 
 
 class KeyMapper:
-    """Torch state dict -> Flax variables; a layer's type is read from its own keys and ranks.
-    Linear weight.T -> kernel; Conv (O, I/g, *k) -> kernel (*k, I/g, O), ConvTranspose alike (with
-    transpose_kernel=True); norms weight -> scale, running_mean/var -> batch_stats mean/var (NNX:
-    beside scale); Embedding -> embedding as is; MultiheadAttention -> query/key/value/out (E, H, D);
-    LSTM/GRU/RNN gates split, b_ih + b_hh summed. The result may share memory with the input."""
+    """Convert a PyTorch state dict into Flax variables (linen or NNX).
 
-    _RNN = r"(weight|bias)_(ih|hh|hr)_l(\d+)(_reverse)?"
-    _BUFFERS = {"running_mean": ("mean", "batch_stats"), "running_var": ("var", "batch_stats")}
-    # What `weight` is, from its shape w and its siblings' shapes g (first match wins; two names:
-    # ambiguous). transformers' Conv1D stores (I, O), its bias (O,): "kernel=" keeps it as is.
-    _WEIGHT = (
-        (lambda w, g: "running_mean" in g or len(w) == 1, ("scale",)),  # Batch/Layer/GroupNorm
-        (lambda w, g: g.get("bias") == w, ("scale",)),  # LayerNorm((a, b))
-        (lambda w, g: g.get("bias") == w[1:] != w[:1], ("kernel=", "kernel")),  # Conv1D
-        (lambda w, g: len(w) >= 3 or len(w) == 2 and "bias" in g, ("kernel",)),  # Linear, Conv*
-        (lambda w, g: len(w) == 2, ("kernel", "embedding")),  # Linear(bias=False) or Embedding
-        (lambda w, g: True, ("weight",)),
-    )
-    _ATTENTION = {"q_proj_": "query", "k_proj_": "key", "v_proj_": "value", "out_": "out"}
-    # RNN cells by gate count: gate letters, and where each gate's biases go in the Flax cell
-    # (h: b_ih + b_hh on the hidden dense, i: the sum on the input dense, *: each on its own side).
-    _CELLS = {4: ("ifgo", "hhhh"), 3: ("rzn", "ii*"), 1: (" ", "i")}
+    A layer's type is read from its own keys and shapes, never from its name. Linear
+    weight (O, I) -> kernel (I, O); Conv weight (O, I/g, *k) -> kernel (*k, I/g, O),
+    ConvTranspose alike (with transpose_kernel=True); norm weight -> scale; BatchNorm
+    running_mean/var -> batch_stats mean/var (NNX: beside scale); Embedding weight ->
+    embedding as is; MultiheadAttention -> query/key/value/out with the heads as an
+    axis; LSTM/GRU/RNN gates split, b_ih + b_hh summed; weight norm (g, v) -> the weight
+    g * v / ||v|| it stands for.
 
-    class Report:
-        """What was not placed exactly; unpacks like torch's (missing_keys, unexpected_keys).
-        Also mismatched (torch key, flax path, shape, target shape), ambiguous, renamed, dropped."""
+    Against a target, the names the target uses come first (as they are, then renamed),
+    then the order of the layers within a module, then shapes; a placement that none of
+    these decides is reported as ambiguous. The result may share memory with the input.
+    """
 
-        def __init__(self) -> None:
-            self.missing_keys, self.unexpected_keys, self.mismatched = [], [], []  # type: ignore
-            self.ambiguous, self.renamed, self.dropped = [], [], []  # type: ignore
+    class Report(tuple):
+        """What did not map exactly, used like torch's `_IncompatibleKeys`: `missing,
+        unexpected = report`, `report[0]`, `len(report) == 2`, `.missing_keys`, `report
+        == ([], [])`.
 
-        def __iter__(self):
-            return iter((self.missing_keys, self.unexpected_keys))
+        The other findings are attributes: `mismatched` (torch key, Flax path, shape,
+        target shape), `ambiguous` (what no evidence decided), `renamed` (torch module,
+        Flax path), `dropped` (keys with no Flax meaning), `tied` (key, the key whose
+        tensor it repeats) and `buffers` (fixed tensors that the Flax model recomputes).
+        Unlike torch's, a report is true only when there is a problem: something
+        missing, unexpected, mismatched or ambiguous."""
+
+        def __new__(cls, keys=((), ())):
+            missing, unexpected = keys
+            return super().__new__(cls, (list(missing), list(unexpected)))
+
+        def __init__(self, keys=((), ())) -> None:
+            self.mismatched: list[tuple] = []
+            self.ambiguous: list[str] = []
+            self.renamed: list[tuple[str, str]] = []
+            self.dropped: list[str] = []
+            self.tied: list[tuple[str, str]] = []
+            self.buffers: list[str] = []
+
+        @property
+        def missing_keys(self) -> list[str]:
+            """Target paths the checkpoint had nothing for (the target's own arrays stay
+            there)."""
+            return self[0]
+
+        @property
+        def unexpected_keys(self) -> list[str]:
+            """Torch keys that found no place."""
+            return self[1]
 
         def __bool__(self) -> bool:
-            return bool(self.missing_keys or self.unexpected_keys or self.mismatched)
+            return bool(self[0] or self[1] or self.mismatched or self.ambiguous)
 
         def __repr__(self) -> str:
-            bad = [f"{k} -> {p}: {s} vs target {t}" for k, p, s, t in self.mismatched]
-            parts = {"missing": self.missing_keys, "unexpected": self.unexpected_keys,
-                     "shape mismatch": bad, "ambiguous": self.ambiguous}  # fmt: skip
-            lines = [f"{t} ({len(v)}): {'; '.join(v)}" for t, v in parts.items() if v]
-            return "\n".join(lines) or "all mapped"
+            mismatched = [
+                f"{k} -> {p}: {s} vs target {t}" for k, p, s, t in self.mismatched
+            ]
+            problems = [
+                ("missing", self[0]),
+                ("unexpected", self[1]),
+                ("shape mismatch", mismatched),
+                ("ambiguous", self.ambiguous),
+            ]
+            lines = [
+                f"{title} ({len(items)}): {'; '.join(items)}"
+                for title, items in problems
+                if items
+            ]
+            if not lines:
+                lines.append("all mapped")
+            notes = [
+                ("tied", [f"{key} = {partner}" for key, partner in self.tied]),
+                ("fixed buffers", self.buffers),
+            ]
+            lines += [
+                f"{title} ({len(items)}): {'; '.join(items)}"
+                for title, items in notes
+                if items
+            ]
+            return "\n".join(lines)
 
+    class _Leaf:
+        """One Flax array to be: the torch array, the axis order it takes (None: as it
+        is), the torch key it comes from, its collection, whether its axes may be
+        regrouped (attention heads: False never, True as the target has them, a shape
+        when there is no target) and the dtype it keeps (a bias sum is computed in a
+        wider one)."""
+
+        def __init__(
+            self, array, key, perm=None, collection="params", reshape=False, dtype=None
+        ):
+            self.array, self.key, self.perm = array, key, perm
+            self.collection, self.reshape = collection, reshape
+            self.dtype = array.dtype if dtype is None else dtype
+
+        @property
+        def shape(self) -> tuple:
+            """The shape after the transpose."""
+            if self.perm is None:
+                return tuple(self.array.shape)
+            return tuple(self.array.shape[axis] for axis in self.perm)
+
+        def fits(self, slot) -> bool:
+            """The target's slot has this shape, or (attention) the same axes split or
+            merged."""
+            import numpy as np
+
+            mine, theirs = self.shape, tuple(slot.shape)
+            if mine == theirs:
+                return True
+            if self.reshape is False or np.prod(mine) != np.prod(theirs):
+                return False
+            return set(np.cumprod(mine).tolist()) <= set(np.cumprod(theirs).tolist())
+
+        def value(self, shape=None, dtype=None):
+            """The array in Flax layout, as a numpy array or (transposed) view."""
+            x = self.array if self.perm is None else self.array.transpose(self.perm)
+            if shape is None and isinstance(self.reshape, tuple):
+                shape = self.reshape
+            if shape is not None and tuple(x.shape) != tuple(shape):
+                x = x.reshape(shape)
+            dtype = self.dtype if dtype is None else dtype
+            return x if x.dtype == dtype else x.astype(dtype)
+
+    class _Form:
+        """One reading of a torch module: {path relative to the module: _Leaf}, and the
+        torch keys that this reading has no place for."""
+
+        def __init__(self, leaves, lost=()):
+            self.leaves = leaves
+            self.lost = list(lost)
+
+    class _Unit:
+        """One torch module (or one layer and direction of an RNN) and its readings,
+        most likely first. `kernel` says what its 2-D weight is: "linear", "conv1d"
+        (transformers' Conv1D stores (in, out)), "square" (either: the shapes cannot
+        say) or ""."""
+
+        def __init__(self, parts, forms, keys, layout, name="", doubt="", kernel=""):
+            self.parts = tuple(parts)
+            self.forms, self.keys, self.doubt, self.kernel = forms, keys, doubt, kernel
+            self.name = name or ".".join(parts) or "<top level>"
+            self.choice = 0  # the reading used without a target
+            # linen joins a Sequential index to its parent: a.0.b -> a_0/b
+            joined: list = []
+            split: list = []  # NNX keeps it as an integer key: a/0/b
+            for part in parts:
+                if not part.isdigit():
+                    joined.append(part)
+                    split.append(part)
+                    continue
+                joined.append(f"{joined.pop() if joined else 'layers'}_{part}")
+                split += [int(part)] if split else ["layers", int(part)]
+            spelled = {"linen": tuple(joined), "nnx": tuple(split)}
+            self.prefix = spelled[layout]
+            # the names a target may use for it: a_0/b, a/"0"/b (transformers' Flax
+            # models), a/0/b
+            self.spellings = (tuple(joined), self.parts, tuple(split))
+
+    class _Node:
+        """A torch module as the checkpoint lists it: its own units, then its children
+        in registration order (the order torch writes a state dict in)."""
+
+        def __init__(self, name, path):
+            self.name, self.path = name, path
+            self.units: list = []
+            self.children: dict = {}
+
+    # ------------------------------------------------------------------ public API
     @classmethod
-    def from_torch(cls, state, *, target=None, layout="linen", strict=False, num_heads=None,
-                   return_report=False):  # fmt: skip
-        """Flax variables from a state dict (torch/numpy/jax) or a .safetensors/.pt/.pth/.bin path.
+    def from_torch(
+        cls,
+        state,
+        *,
+        target=None,
+        layout="linen",
+        strict=False,
+        num_heads=None,
+        return_report=False,
+    ):
+        """Flax variables from a state dict (torch/numpy/jax) or a
+        .safetensors/.pt/.pth/.bin path.
+
         layout "linen" gives {"params": ..., "batch_stats": ...}, "nnx" a pure dict for
-        nnx.replace_by_pure_dict. `target` (arrays or ShapeDtypeStructs, e.g. jax.eval_shape of
-        model.init, or an NNX model) decides names, shapes, structure and dtypes; its own arrays stay
-        where the checkpoint has nothing. strict=True raises one error listing every problem, else
-        they are warned once. num_heads shapes attention kernels when there is no target.
-        return_report=True returns (variables, report): `missing, unexpected = report` as in torch."""
+        nnx.replace_by_pure_dict. `target` (arrays or ShapeDtypeStructs, e.g.
+        jax.eval_shape of model.init, or an NNX model) decides names, shapes, structure
+        and dtypes; its own arrays stay where the checkpoint has nothing. strict=True
+        raises one error listing every problem, else they are warned once. num_heads
+        shapes attention kernels when there is no target. return_report=True returns
+        (variables, report): `missing, unexpected = report` as in torch."""
         import warnings
 
         if layout not in ("linen", "nnx"):
             raise ValueError(f'layout must be "linen" or "nnx", not {layout!r}')
-        if any(c.__module__.startswith("flax.nnx") for c in type(target).__mro__):
-            from flax import nnx  # an NNX model or its state
-
-            if isinstance(target, nnx.Module):
-                target = nnx.state(target, (nnx.Param, nnx.BatchStat))
-            if isinstance(target, nnx.State):
-                target, layout = nnx.to_pure_dict(target), "nnx"
+        target, layout = cls._pure_target(target, layout)
         report = cls.Report()
-        units = cls._units(cls._load(state, report), layout, num_heads, report, target is None)
+        flat = cls._load(state, report)
+        units = cls._units(flat, layout, num_heads, report, check=target is None)
         if target is None:
             tree = cls._place(units, layout, report)
         else:
-            tree = cls._place_target(units, target, layout, report)
+            tree = cls._place_in_target(units, target, layout, report, cls._ties(flat))
         if strict and report:
             raise ValueError(f"checkpoint does not fit the model:\n{report!r}")
-        if report or report.ambiguous:
+        if report:
             warnings.warn(f"KeyMapper.from_torch:\n{report!r}", stacklevel=2)
         return (tree, report) if return_report else tree
 
     @classmethod
     def map_name(cls, key, ndim=2, *, layout="linen"):
-        """The Flax paths one torch tensor of rank `ndim` goes to, judged from its key alone."""
-        return tuple(cls.map_value(key, np.zeros((12,) * ndim, np.float32), layout=layout))
+        """The Flax paths one torch tensor of rank `ndim` goes to, judged from its key
+        alone."""
+        import numpy as np
+
+        return tuple(
+            cls.map_value(key, np.zeros((12,) * ndim, np.float32), layout=layout)
+        )
 
     @classmethod
     def map_value(cls, key, value, *, layout="linen"):
-        """{flax path: array} for one tensor on its own (a lone 2-D `weight` counts as Linear)."""
-        report, out = cls.Report(), {}  # type: ignore
+        """{Flax path: array} for one tensor on its own (a lone 2-D `weight` counts as
+        Linear)."""
+        report = cls.Report()
+        out: dict = {}
         units = cls._units({key: cls._array(key, value)}, layout, None, report)
         cls._walk(cls._place(units, layout, report), (), out.__setitem__)
         return out
 
+    # ----------------------------------------------------------- reading the checkpoint
+    @staticmethod
+    def _pure_target(target, layout):
+        """An NNX model or State becomes its pure dict of parameters and batch
+        statistics."""
+        if target is None or not any(
+            c.__module__.startswith("flax.nnx") for c in type(target).__mro__
+        ):
+            return target, layout
+        from flax import nnx
+
+        if isinstance(target, nnx.Module):
+            target = nnx.state(target, (nnx.Param, nnx.BatchStat))
+        if isinstance(target, nnx.State):
+            return nnx.to_pure_dict(target), "nnx"
+        return target, layout
+
     @classmethod
     def _load(cls, state, report):
-        """{torch key: array} from a state dict, a model, a training checkpoint or a file."""
+        """{torch key: numpy array} from a state dict, a model, a training checkpoint or
+        a file."""
         import os
 
         if isinstance(state, (str, os.PathLike)):
             state = cls._read(os.fspath(state))
-        state = state.state_dict() if callable(getattr(state, "state_dict", None)) else state
+        if callable(getattr(state, "state_dict", None)):
+            state = state.state_dict()
         if not hasattr(state, "items"):
-            raise TypeError(f"expected a state dict or checkpoint path, not {type(state).__name__}")
-        for wrapper in ("state_dict", "model_state_dict", "model"):  # training checkpoints
+            raise TypeError(
+                f"expected a state dict or checkpoint path, not {type(state).__name__}"
+            )
+        for wrapper in (
+            "state_dict",
+            "model_state_dict",
+            "model",
+        ):  # training checkpoints
             if hasattr(state.get(wrapper), "items"):
-                report.dropped += [f"{k} (beside {wrapper!r})" for k in state if k != wrapper]
+                report.dropped.extend(
+                    f"{k} (beside {wrapper!r})" for k in state if k != wrapper
+                )
                 state = state[wrapper]
                 break
         flat: dict = {}
-        cls._walk(state, (), lambda p, v: flat.__setitem__(".".join(map(str, p)), v))
+        cls._walk(
+            state,
+            (),
+            lambda path, value: flat.__setitem__(".".join(map(str, path)), value),
+        )
         if not flat:
             raise ValueError("empty state dict: no tensors to convert")
-        return {k: cls._array(k, v) for k, v in flat.items()}
+        return {key: cls._array(key, value) for key, value in flat.items()}
 
     @staticmethod
     def _read(path):
-        """A .safetensors file needs no torch; a torch file is memory-mapped unless legacy."""
+        """A .safetensors file needs no torch; a torch file is memory-mapped unless
+        legacy."""
         kind = "safetensors" if path.endswith(".safetensors") else "PyTorch"
         try:
             if kind == "safetensors":
+                import ml_dtypes
                 from safetensors.numpy import load_file
 
+                del (
+                    ml_dtypes
+                )  # imported for what it does: numpy learns bf16 tensors' dtype
                 return load_file(path)
             import torch
 
             try:
-                return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+                return torch.load(
+                    path, map_location="cpu", weights_only=True, mmap=True
+                )
             except RuntimeError as e:  # a legacy (non-zip) file cannot be memory-mapped
                 if "mmap" not in str(e):
                     raise
@@ -137,11 +312,18 @@ class KeyMapper:
         except (FileNotFoundError, ImportError):
             raise
         except Exception as e:
-            raise ValueError(f"{path}: not a readable {kind} checkpoint ({e!r})") from None
+            raise ValueError(
+                f"{path}: not a readable {kind} checkpoint ({e!r})"
+            ) from None
 
     @staticmethod
     def _array(key, value):
-        """A numpy array of the same dtype (bf16 too: its bits reinterpreted, never rounded)."""
+        """A numpy array of the same dtype (bf16 too: its bits reinterpreted, never
+        rounded). On CPU this shares the tensor's memory, which is how tied tensors are
+        recognised."""
+        import jax
+        import numpy as np
+
         if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
             import torch
 
@@ -151,271 +333,1004 @@ class KeyMapper:
                     return value.numpy()
                 return value.view(torch.int16).numpy().view(jax.dtypes.bfloat16)
             except (TypeError, RuntimeError, NotImplementedError) as e:
-                raise TypeError(f"{key!r}: cannot read this {value.dtype} tensor: {e}") from None
+                raise TypeError(
+                    f"{key!r}: cannot read this {value.dtype} tensor: {e}"
+                ) from None
         if isinstance(value, (np.ndarray, np.generic, jax.Array)):
             return np.asarray(value)
-        raise TypeError(f"{key!r} holds a {type(value).__name__}, not a tensor or array")
+        raise TypeError(
+            f"{key!r} holds a {type(value).__name__}, not a tensor or array"
+        )
 
     @classmethod
     def _walk(cls, tree, prefix, visit):
-        for k, v in tree.items():
-            cls._walk(v, (*prefix, k), visit) if hasattr(v, "items") else visit((*prefix, k), v)
+        """Call visit(path, value) for every leaf of a nested mapping."""
+        for key, value in tree.items():
+            if hasattr(value, "items"):
+                cls._walk(value, (*prefix, key), visit)
+            else:
+                visit((*prefix, key), value)
+
+    @staticmethod
+    def _ties(flat):
+        """{key: earlier key} for tensors that repeat an earlier one: the same memory
+        (torch's tied parameters), or identical values where one of the two is an
+        embedding (a tied output layer saved by value, as numpy or safetensors input
+        does)."""
+        import numpy as np
+
+        def embedding_like(key):
+            return any(
+                word in key.lower() for word in ("embed", "wte", "shared", "tok")
+            )
+
+        ties: dict = {}
+        seen: dict = {}
+        by_shape: dict = {}
+        for key, array in flat.items():
+            if array.ndim == 0 or array.size == 0:
+                continue
+            where = (array.__array_interface__["data"][0], array.shape, array.strides)
+            if where in seen:
+                ties[key] = seen[where]
+                continue
+            seen[where] = key
+            if array.ndim != 2:
+                continue
+            for earlier in by_shape.get((array.shape, array.dtype), []):
+                if (embedding_like(key) or embedding_like(earlier)) and np.array_equal(
+                    array, flat[earlier]
+                ):
+                    ties[key] = earlier
+                    break
+            else:
+                by_shape.setdefault((array.shape, array.dtype), []).append(key)
+        return ties
+
+    @staticmethod
+    def _is_fixed_buffer(key, array):
+        """A tensor torch keeps but a Flax model recomputes: position ids, rotary
+        frequencies, causal masks, sinusoidal position tables."""
+        import numpy as np
+
+        name = key.rsplit(".", 1)[-1]
+        if name in (
+            "position_ids",
+            "inv_freq",
+            "masked_bias",
+            "_float_tensor",
+            "token_type_ids",
+        ):
+            return True
+        if (
+            name == "bias" and array.ndim == 4 and array.shape[:2] == (1, 1)
+        ):  # causal mask
+            return True
+        if "pos" not in key.lower() or array.ndim != 2 or not array.size:
+            return False
+        values = np.asarray(
+            array, np.float64
+        )  # sin/cos: within [-1, 1], row 0 is sin 0 / cos 0
+        first = values[0]
+        return bool(
+            np.abs(values).max() <= 1 + 1e-6 and np.all((first == 0) | (first == 1))
+        )
+
+    # -------------------------------------------------------------- reading the modules
+    @classmethod
+    def _group_by_module(cls, flat):
+        """{torch module path: {tensor name: (key, array)}} without wrapper prefixes
+        (`module.` of DataParallel, `_orig_mod.` of torch.compile). Weight norm's g and
+        v, both the parametrization form (torch >= 2.1) and the old one, are named
+        weight_g and weight_v."""
+        groups: dict = {}
+        for key, array in flat.items():
+            parts = [p for p in key.split(".") if p != "_orig_mod"]
+            while parts[0] == "module" and len(parts) > 1:
+                parts.pop(0)
+            if len(parts) >= 3 and parts[-3] == "parametrizations":
+                side = {"original0": "g", "original1": "v"}.get(parts[-1])
+                if side:
+                    parts = [*parts[:-3], f"{parts[-2]}_{side}"]
+            group = groups.setdefault(tuple(parts[:-1]), {})
+            if parts[-1] in group:
+                raise ValueError(
+                    f"{group[parts[-1]][0]!r} and {key!r} are one after unwrapping"
+                )
+            group[parts[-1]] = (key, array)
+        return groups
 
     @classmethod
     def _units(cls, flat, layout, heads, report, check=True):
-        """Group keys by module into units (forms, torch keys, name, Flax prefixes). A form is one
-        reading of the module (Linear or Embedding?): ({relative path: leaf}, notes if chosen); a
-        leaf is (collection, array, transpose, torch key, reshape allowed)."""
+        """The checkpoint as units, one per torch module (one per RNN layer and
+        direction)."""
         import re
 
-        groups: dict = {}
-        units: list = []
-        for key, arr in flat.items():
-            parts = [p for p in key.split(".") if p != "_orig_mod"]  # torch.compile
-            while parts[0] == "module" and len(parts) > 1:  # DataParallel
-                parts.pop(0)
-            group = groups.setdefault(tuple(parts[:-1]), {})
-            if parts[-1] in group:
-                raise ValueError(f"{group[parts[-1]][0]!r} and {key!r} are one after unwrapping")
-            group[parts[-1]] = (key, arr)
-        shapes = [{n: v.shape for n, (_, v) in g.items()} for g in groups.values()]
-        conv1d = any(cls._WEIGHT[2][0](s["weight"], s) for s in shapes if "weight" in s)
-        for mod in list(groups):
-            g = groups.pop(mod, {})
-            rnn = {m.groups(): g.pop(n) for n in list(g) if (m := re.fullmatch(cls._RNN, n))}
-            units += cls._rnn(mod, rnn, layout) if rnn else []
-            if "in_proj_weight" in g or "q_proj_weight" in g:
-                g.update({f"out_{n}": v for n, v in groups.pop((*mod, "out_proj"), {}).items()})
-                forms: list = [(cls._attention(mod, g, heads, report), [])]
+        groups = cls._group_by_module(flat)
+        units = []
+        for module in list(groups):
+            group = groups.pop(module, None)
+            if group is None:  # an attention's out_proj, taken with its attention
+                continue
+            recurrent = {}
+            for name in list(group):
+                match = re.fullmatch(
+                    r"(weight|bias)_(ih|hh|hr)_l(\d+)(_reverse)?", name
+                )
+                if match:
+                    recurrent[match.groups()] = group.pop(name)
+            if recurrent:
+                units += cls._rnn(module, recurrent, layout)
+            if "in_proj_weight" in group or "q_proj_weight" in group:
+                for name, entry in groups.pop((*module, "out_proj"), {}).items():
+                    group[f"out_{name}"] = entry
+                leaves, doubt = cls._attention(module, group, heads, report)
+                forms, kernel = [cls._Form(leaves)], ""
             else:
-                forms = cls._plain(g, report, check, conv1d)
-            if any(leaves for leaves, _ in forms):  # (a lone num_batches_tracked has none)
-                units.append(cls._unit(mod, layout, forms, [k for k, _ in g.values()]))
+                forms, kernel, doubt = cls._plain(group, report, check)
+            if any(
+                form.leaves for form in forms
+            ):  # (a lone num_batches_tracked gives nothing)
+                keys = [key for key, _ in group.values()]
+                units.append(
+                    cls._Unit(module, forms, keys, layout, doubt=doubt, kernel=kernel)
+                )
         return units
 
-    @staticmethod
-    def _unit(parts, layout, forms, keys, name=""):
-        """Torch module path -> Flax prefix: `a.0.b` is `a_0/b` in linen, `a/0/b` in NNX."""
-        prefix: list = []
-        for p in parts:
-            if not p.isdigit():
-                prefix.append(p)
-            elif layout == "nnx":
-                prefix += [int(p)] if prefix else ["layers", int(p)]
-            else:
-                prefix.append(f"{prefix.pop() if prefix else 'layers'}_{p}")
-        split = tuple(int(p) if p.isdigit() else p for p in parts)
-        spellings = (tuple(prefix), tuple(parts), split)  # a_0/b, a/"0"/b (transformers), a/0/b
-        return (forms, keys, name or ".".join(parts) or "<top level>", spellings)
-
     @classmethod
-    def _plain(cls, g, report, check, conv1d=False):
-        """Linear, Conv*, norms, Embedding and loose tensors: `weight` read by _WEIGHT."""
-        leaves = {}
-        for name, (key, arr) in g.items():
+    def _plain(cls, group, report, check):
+        """Linear, Conv*, norms, Embedding, weight norm and loose tensors: the readings
+        of the module, its kind of 2-D kernel and what is a guess about it."""
+        renamed, as_named = {}, {}
+        weight_norm = "weight_g" in group and "weight_v" in group
+        for name, (key, array) in group.items():
             if name == "num_batches_tracked":
                 report.dropped.append(key)
-            elif name != "weight":
-                name, coll = cls._BUFFERS.get(name, (name, "params"))
-                leaves[(name,)] = (coll, arr, None, key, False)
-        if "weight" not in g:
-            return [(leaves, [])]
-        (key, w), s = g["weight"], {n: v.shape for n, (_, v) in g.items()}
-        names = next(names for test, names in cls._WEIGHT if test(w.shape, s))
-        bad = names[0] == "kernel" and w.ndim == 2 and s.get("bias", w.shape[:1]) != w.shape[:1]
-        bad = bad or names == ("scale",) and {v for v in s.values() if v} != {w.shape}
-        if check and bad:  # (against a target, the report says it)
-            shapes = {k: v.shape for k, v in g.values()}
-            raise ValueError(f"shapes of one module do not fit together: {shapes}")
-        if conv1d and names == ("kernel",) and w.ndim == 2 and w.shape[0] == w.shape[1]:
-            names = ("kernel=", "kernel")  # square, in a checkpoint of Conv1D layers: one of them
-        if len(names) > 1 and names[1] == "embedding":
-            report.ambiguous.append(f"{key} {w.shape}: Linear or Embedding? (pass target=)")
-        perm = {"kernel": (*range(2, w.ndim), 1, 0)}
-        forms = [(n.rstrip("="), perm.get(n)) for n in names]
-        return [({**leaves, (n,): ("params", w, p, key, False)}, []) for n, p in forms]
-
-    @classmethod
-    def _attention(cls, mod, g, h, report):
-        """nn.MultiheadAttention: in_proj split into query/key/value; out_proj -> out."""
-        g, name = dict(g), ".".join(mod)
-        for n in ("weight", "bias"):
-            key, w = g.get(f"in_proj_{n}", ("", np.zeros(0)))
-            if w.shape[0] % 3:
-                raise ValueError(f"{key!r}: shape {w.shape} does not split into query, key, value")
-            thirds = zip("qkv", np.split(w, 3), strict=True) if key else ()
-            g.update({f"{q}_proj_{n}": (key, third) for q, third in thirds})
-        e = g["q_proj_weight"][1].shape[0]
-        if h and e % h:
-            raise ValueError(f"{name}: embed dim {e} is not divisible by {h} heads")
-        # heads are an axis in Flax: kernel (E, H, D), bias (H, D), out kernel (H, D, E)
-        shapes = {"weight": (-1, h, e // h), "bias": (h, -1), "out_weight": (h, -1, e)} if h else {}
-        leaves = {}
-        for src, dst in cls._ATTENTION.items():
-            for n, flax_name, perm in (("weight", "kernel", (1, 0)), ("bias", "bias", None)):
-                if src + n in g:
-                    shape = shapes.get(n if dst != "out" else src + n, True)  # True: as the target
-                    leaves[(dst, flax_name)] = ("params", g[src + n][1], perm, g[src + n][0], shape)
-        extra = [f"{g[n][0]} (not in Flax)" for n in ("bias_k", "bias_v") if n in g]
-        report.unexpected_keys += extra
-        report.ambiguous += [] if h else [f"{name}: how many heads? (pass num_heads=)"]
-        return leaves
-
-    @classmethod
-    def _rnn(cls, mod, params, layout):
-        """nn.LSTM / nn.GRU / nn.RNN: one unit per layer and direction, gates split per cell."""
-        cells: dict = {}
-        for (kind, side, layer, rev), (key, arr) in params.items():
-            if side == "hr":
-                raise ValueError(f"{key!r}: LSTM proj_size has no Flax equivalent")
-            cells.setdefault((int(layer), bool(rev)), {})[f"{kind}_{side}"] = (key, arr)
-        multi, bidir, units = len({n for n, _ in cells}) > 1, any(r for _, r in cells), []
-        for (layer, rev), c in sorted(cells.items()):
-            where = f"{'.'.join(mod)} layer {layer}{' reverse' if rev else ''}"
-            if "weight_ih" not in c or "weight_hh" not in c:
-                raise ValueError(f"{where}: needs both weight_ih and weight_hh, has {sorted(c)}")
-            (ki, wi), (kh, wh) = c["weight_ih"], c["weight_hh"]
-            hid, zero = wh.shape[-1], ("", np.zeros(wi.shape[0], wi.dtype))
-            (kbi, bi), (kbh, bh) = c.get("bias_ih", zero), c.get("bias_hh", zero)
-            gates = wi.shape[0] // max(hid, 1)
-            if gates not in cls._CELLS or {len(wh), len(bi), len(bh), wi.shape[0]} != {gates * hid} \
-                    or wi.ndim != 2 or wh.ndim != 2 or bi.ndim != 1 or bh.ndim != 1:  # fmt: skip
-                raise ValueError(f"{ki!r} {wi.shape}, {kh!r} {wh.shape}: not LSTM/GRU/RNN weights")
-            (letters, place), ks, bs = cls._CELLS[gates], f"{kbi}+{kbh}".strip("+"), bi + bh
-            cut = [slice(j * hid, (j + 1) * hid) for j in range(gates)]
-            gate: dict = {}  # linen cells and nnx.LSTMCell: a dense per gate and side
-            for j, (letter, side) in enumerate(zip(letters, place, strict=True)):
-                gi = ("if_" if layout == "nnx" and letter == "f" else f"i{letter}").strip()
-                gh = f"h{letter}".strip()
-                gate[(gi, "kernel")] = ("params", wi[cut[j]], (1, 0), ki, False)
-                gate[(gh, "kernel")] = ("params", wh[cut[j]], (1, 0), kh, False)
-                both = [(gi, bi, kbi), (gh, bh, kbh)] if side == "*" else []
-                for g, b, key in both or [(gi if side == "i" else gh, bs, ks)]:
-                    gate[(g, "bias")] = ("params", b[cut[j]], None, key, False)
-            # nnx.OptimizedLSTMCell, GRUCell, SimpleCell: a dense per side, gates side by side
-            fused: dict = {("dense_i", "kernel"): ("params", wi, (1, 0), ki, False),
-                     ("dense_h", "kernel"): ("params", wh, (1, 0), kh, False)}  # fmt: skip
-            sums = np.concatenate([(bs if s != "*" else bi)[cut[j]] for j, s in enumerate(place)])
-            side = "dense_h" if place[0] == "h" else "dense_i"
-            fused[(side, "bias")] = ("params", sums, None, ks, False)
-            lost_n = any(np.any(bh[cut[j]]) for j, s in enumerate(place) if s == "*")
-            lost = [f"{kbh} (nnx.GRUCell has no n-gate hidden bias)"] if lost_n else []
-            # linen: a dense per gate; NNX: LSTMCell or OptimizedLSTMCell, GRUCell/SimpleCell fused
-            forms = [(gate, [])] if layout == "linen" else [(fused, lost)]
-            forms = [(gate, []), *forms] if layout == "nnx" and gates == 4 else forms
-            parts = [*mod, *(["layers", str(layer)] if multi else [])]
-            parts += [*(["backward_rnn" if rev else "forward_rnn"] if bidir else []), "cell"]
-            units.append(cls._unit(parts, layout, forms, [k for k, _ in c.values()], where))
-        return units
+                continue
+            as_named[(name,)] = cls._Leaf(array, key)
+            if name == "weight" or (weight_norm and name in ("weight_g", "weight_v")):
+                continue
+            flax_name, collection = {
+                "running_mean": ("mean", "batch_stats"),
+                "running_var": ("var", "batch_stats"),
+            }.get(name, (name, "params"))
+            renamed[(flax_name,)] = cls._Leaf(array, key, collection=collection)
+        if weight_norm:
+            weight = cls._weight_from_norm(group["weight_g"], group["weight_v"])
+        else:
+            weight = group.get("weight")
+        if weight is None:
+            forms = [cls._Form(renamed)]
+            kernel = doubt = ""
+        else:
+            key, w = weight
+            shapes = {name: array.shape for name, (_, array) in group.items()}
+            readings, kernel, doubt = cls._weight_readings(w.shape, shapes)
+            if check:
+                cls._check_module(readings[0][0], w.shape, shapes, group)
+            forms = [
+                cls._Form({**renamed, (name,): cls._Leaf(w, key, perm)})
+                for name, perm in readings
+            ]
+            doubt = f"{key} {w.shape}: {doubt}" if doubt else ""
+        # the target may use the torch names themselves (RMSNorm `weight`, weight norm's
+        # weight_g/weight_v in transformers) or g/v: those readings keep torch's layout
+        if set(as_named) != set(forms[0].leaves):
+            forms.append(cls._Form(as_named))
+        if weight_norm:
+            short = {
+                (name[0].replace("weight_", ""),): leaf
+                for name, leaf in as_named.items()
+            }
+            forms.append(cls._Form(short))
+        return forms, kernel, doubt
 
     @staticmethod
-    def _fits(leaf, slot):
-        """Same shape, or (attention) the same axes with heads split out or merged."""
-        s, t = tuple(leaf[1].shape[i] for i in leaf[2] or range(leaf[1].ndim)), tuple(slot.shape)
-        cuts = lambda shape: set(np.cumprod(shape).tolist())  # noqa: E731  where axes end
-        return s == t or leaf[4] is not False and cuts(s) <= cuts(t) and np.prod(s) == np.prod(t)
+    def _weight_readings(shape, siblings):
+        """What a module's `weight` is, from its shape and its siblings' shapes: [(Flax
+        name, axis order)] most likely first, the kind of 2-D kernel, and a doubt if
+        nothing decides."""
+        ndim, bias = len(shape), siblings.get("bias")
+        if (
+            "running_mean" in siblings or ndim == 1 or bias == shape
+        ):  # Batch/Layer/GroupNorm
+            return [("scale", None)], "", ""
+        if ndim >= 3:  # Conv: (O, I/g, *k) -> (*k, I/g, O)
+            return [("kernel", (*range(2, ndim), 1, 0))], "", ""
+        if ndim == 2 and bias is not None:
+            out_first, in_first = bias == shape[:1], bias == shape[1:]
+            if out_first and in_first:
+                return [("kernel", (1, 0)), ("kernel", None)], "square", ""
+            if in_first:  # transformers' Conv1D: (in, out) with bias (out,)
+                return [("kernel", None), ("kernel", (1, 0))], "conv1d", ""
+            return [("kernel", (1, 0))], "linear", ""
+        if ndim == 2:
+            return (
+                [("kernel", (1, 0)), ("embedding", None)],
+                "",
+                "Linear or Embedding? (pass target=)",
+            )
+        return [("weight", None)], "", ""
+
+    @staticmethod
+    def _check_module(reading, shape, shapes, group):
+        """Without a target, shapes that contradict each other are an error naming the
+        keys."""
+        bias = shapes.get("bias")
+        bad = (
+            reading == "kernel"
+            and len(shape) == 2
+            and bias not in (None, shape[:1], shape[1:])
+        )
+        bad = bad or (
+            reading == "scale" and {s for s in shapes.values() if s} != {shape}
+        )
+        if bad:
+            named = {key: array.shape for key, array in group.values()}
+            raise ValueError(f"shapes of one module do not fit together: {named}")
+
+    @staticmethod
+    def _weight_from_norm(g_entry, v_entry):
+        """Weight norm's weight g * v / ||v||, the norm taken over every axis where g
+        has size 1 (all but torch's `dim`; dim=None gives a scalar g and the norm over
+        everything)."""
+        import numpy as np
+
+        (g_key, g), (v_key, v) = g_entry, v_entry
+        if g.ndim == v.ndim:
+            axes = tuple(axis for axis in range(v.ndim) if g.shape[axis] == 1)
+        else:
+            axes = tuple(range(v.ndim))
+        v64 = np.asarray(v, np.float64)
+        norm = np.sqrt(np.sum(v64 * v64, axis=axes, keepdims=True))
+        weight = (np.asarray(g, np.float64) * v64 / norm).astype(v.dtype)
+        return f"{g_key} + {v_key}", weight
+
+    @classmethod
+    def _attention(cls, module, group, heads, report):
+        """nn.MultiheadAttention: in_proj split into query/key/value; out_proj -> out.
+        Flax keeps the heads as an axis: kernel (E, H, D), bias (H, D), out kernel (H,
+        D, E)."""
+        import numpy as np
+
+        group, name = dict(group), ".".join(module)
+        for suffix in ("weight", "bias"):
+            if f"in_proj_{suffix}" not in group:
+                continue
+            key, packed = group[f"in_proj_{suffix}"]
+            if packed.shape[0] % 3:
+                raise ValueError(
+                    f"{key!r}: shape {packed.shape} does not split into"
+                    " query, key, value"
+                )
+            for letter, third in zip("qkv", np.split(packed, 3), strict=True):
+                group[f"{letter}_proj_{suffix}"] = (key, third)
+        embed = group["q_proj_weight"][1].shape[0]
+        if heads and embed % heads:
+            raise ValueError(
+                f"{name}: embed dim {embed} is not divisible by {heads} heads"
+            )
+        leaves = {}
+        for torch_prefix, flax_name in (
+            ("q_proj_", "query"),
+            ("k_proj_", "key"),
+            ("v_proj_", "value"),
+            ("out_", "out"),
+        ):
+            for suffix, flax_leaf, perm in (
+                ("weight", "kernel", (1, 0)),
+                ("bias", "bias", None),
+            ):
+                if torch_prefix + suffix not in group:
+                    continue
+                key, array = group[torch_prefix + suffix]
+                shape: object = True  # as the target has it
+                if heads and flax_name == "out":
+                    shape = (heads, -1, embed) if suffix == "weight" else True
+                elif heads:
+                    shape = (
+                        (-1, heads, embed // heads)
+                        if suffix == "weight"
+                        else (heads, -1)
+                    )
+                leaves[(flax_name, flax_leaf)] = cls._Leaf(
+                    array, key, perm, reshape=shape
+                )
+        report.unexpected_keys.extend(
+            f"{group[n][0]} (not in Flax)" for n in ("bias_k", "bias_v") if n in group
+        )
+        doubt = "" if heads else f"{name}: how many heads? (pass num_heads=)"
+        return leaves, doubt
+
+    @classmethod
+    def _rnn(cls, module, params, layout):
+        """nn.LSTM / nn.GRU / nn.RNN: one unit per layer and direction."""
+        cells: dict = {}
+        for (kind, side, layer, reverse), (key, array) in params.items():
+            if side == "hr":
+                raise ValueError(f"{key!r}: LSTM proj_size has no Flax equivalent")
+            cells.setdefault((int(layer), bool(reverse)), {})[f"{kind}_{side}"] = (
+                key,
+                array,
+            )
+        stacked = len({layer for layer, _ in cells}) > 1
+        bidirectional = any(reverse for _, reverse in cells)
+        units = []
+        for (layer, reverse), cell in sorted(cells.items()):
+            where = f"{'.'.join(module)} layer {layer}{' reverse' if reverse else ''}"
+            parts = [*module, *(["layers", str(layer)] if stacked else [])]
+            if bidirectional:
+                parts.append("backward_rnn" if reverse else "forward_rnn")
+            forms = cls._rnn_cell_forms(where, cell, layout)
+            keys = [key for key, _ in cell.values()]
+            units.append(cls._Unit([*parts, "cell"], forms, keys, layout, name=where))
+        return units
+
+    @classmethod
+    def _rnn_cell_forms(cls, where, cell, layout):
+        """The readings of one cell. Gates are i, f, g, o (LSTM), r, z, n (GRU) or one
+        (RNN). linen cells and nnx.LSTMCell hold a dense per gate and side;
+        nnx.OptimizedLSTMCell, GRUCell and SimpleCell a dense per side with the gates
+        side by side. b_ih + b_hh is summed where Flax has one bias; GRU's n gate keeps
+        both (r multiplies the hidden one)."""
+        import numpy as np
+
+        if "weight_ih" not in cell or "weight_hh" not in cell:
+            raise ValueError(
+                f"{where}: needs both weight_ih and weight_hh, has {sorted(cell)}"
+            )
+        (ki, wi), (kh, wh) = cell["weight_ih"], cell["weight_hh"]
+        hidden = wh.shape[-1]
+        gates = wi.shape[0] // max(hidden, 1)
+        no_bias = ("", np.zeros(wi.shape[0], wi.dtype))
+        (kbi, bi), (kbh, bh) = (
+            cell.get("bias_ih", no_bias),
+            cell.get("bias_hh", no_bias),
+        )
+        letters, bias_side = {
+            4: ("ifgo", "hhhh"),
+            3: ("rzn", "ii*"),
+            1: (" ", "i"),
+        }.get(gates, ("", ""))
+        sizes = {wi.shape[0], wh.shape[0], bi.shape[0], bh.shape[0]}
+        if (
+            not letters
+            or sizes != {gates * hidden}
+            or (wi.ndim, wh.ndim, bi.ndim, bh.ndim) != (2, 2, 1, 1)
+        ):
+            raise ValueError(
+                f"{ki!r} {wi.shape}, {kh!r} {wh.shape}: not LSTM/GRU/RNN weights"
+            )
+        summed, summed_key = cls._exact_sum(bi, bh), f"{kbi}+{kbh}".strip("+")
+        rows = [slice(j * hidden, (j + 1) * hidden) for j in range(gates)]
+        per_gate = {}
+        for j, (letter, side) in enumerate(zip(letters, bias_side, strict=True)):
+            input_dense = (
+                "if_" if layout == "nnx" and letter == "f" else f"i{letter}"
+            ).strip()
+            hidden_dense = f"h{letter}".strip()
+            per_gate[(input_dense, "kernel")] = cls._Leaf(wi[rows[j]], ki, (1, 0))
+            per_gate[(hidden_dense, "kernel")] = cls._Leaf(wh[rows[j]], kh, (1, 0))
+            if side == "*":
+                per_gate[(input_dense, "bias")] = cls._Leaf(bi[rows[j]], kbi)
+                per_gate[(hidden_dense, "bias")] = cls._Leaf(bh[rows[j]], kbh)
+            else:
+                dense = input_dense if side == "i" else hidden_dense
+                per_gate[(dense, "bias")] = cls._Leaf(
+                    summed[rows[j]], summed_key, dtype=bi.dtype
+                )
+        if layout == "linen":
+            return [cls._Form(per_gate)]
+        fused_bias = np.concatenate(
+            [
+                (bi if side == "*" else summed)[rows[j]]
+                for j, side in enumerate(bias_side)
+            ]
+        )
+        fused = {
+            ("dense_i", "kernel"): cls._Leaf(wi, ki, (1, 0)),
+            ("dense_h", "kernel"): cls._Leaf(wh, kh, (1, 0)),
+            ("dense_h" if bias_side[0] == "h" else "dense_i", "bias"): cls._Leaf(
+                fused_bias, summed_key, dtype=bi.dtype
+            ),
+        }
+        n_bias_lost = any(
+            np.any(bh[rows[j]]) for j, side in enumerate(bias_side) if side == "*"
+        )
+        lost = [f"{kbh} (nnx.GRUCell has no n-gate hidden bias)"] if n_bias_lost else []
+        fused_form = cls._Form(fused, lost)
+        return [cls._Form(per_gate), fused_form] if gates == 4 else [fused_form]
+
+    @staticmethod
+    def _exact_sum(a, b):
+        """a + b in at least fp32: a bf16/fp16 sum would round before the target's dtype
+        is known."""
+        import numpy as np
+
+        if (a.dtype.kind == "f" and a.dtype.itemsize < 4) or a.dtype.kind not in "fc":
+            return np.asarray(a, np.float32) + np.asarray(b, np.float32)
+        return a + b
+
+    # ------------------------------------------------------------------ square kernels
+    @staticmethod
+    def _orient_squares(units, report, sibling_perm, has_target):
+        """A square 2-D weight with a bias is an nn.Linear (out, in) or a transformers
+        Conv1D (in, out), and its shapes cannot say which. Its own module can: layers
+        beside it (same parent) whose shapes did decide, e.g. GPT-2's c_attn beside
+        c_proj; siblings that disagree make it ambiguous. Without them it is a Linear,
+        as torch models mostly have; a Conv1D elsewhere says nothing about it, but
+        without a target, in a checkpoint that holds Conv1D layers, that default is
+        reported as ambiguous. Returns {unit: axis order of its kernel}."""
+        conv1d_anywhere = any(unit.kernel == "conv1d" for unit in units)
+        by_parent: dict = {}
+        for unit in units:
+            by_parent.setdefault(unit.parts[:-1], []).append(unit)
+        orders = {}
+        for unit in units:
+            if unit.kernel != "square":
+                continue
+            siblings = [
+                u
+                for u in by_parent[unit.parts[:-1]]
+                if u.kernel in ("linear", "conv1d")
+            ]
+            perms = {sibling_perm(u) for u in siblings} - {"unplaced"}
+            if len(perms) == 1:
+                orders[unit] = perms.pop()
+                continue
+            orders[unit] = (1, 0)
+            if len(perms) > 1 or (conv1d_anywhere and not has_target):
+                report.ambiguous.append(
+                    f"{unit.name}.weight {unit.forms[0].leaves[('kernel',)].shape}:"
+                    " nn.Linear or transformers Conv1D? (nothing in its module says)"
+                )
+        return orders
+
+    @staticmethod
+    def _with_kernel_order(unit, perm):
+        """The unit's reading whose kernel takes the axis order `perm`."""
+        for form in unit.forms:
+            leaf = form.leaves.get(("kernel",))
+            if leaf is not None and leaf.perm == perm:
+                return form
+        return unit.forms[0]
+
+    # --------------------------------------------------------------- placing, no target
+    @classmethod
+    def _place(cls, units, layout, report):
+        """Each unit's first reading at its own name: with no target, nothing says
+        otherwise."""
+
+        def perm_read(unit):
+            return None if unit.kernel == "conv1d" else (1, 0)
+
+        orders = cls._orient_squares(units, report, perm_read, has_target=False)
+        paths, leaves = [], []
+        for unit in units:
+            form = (
+                cls._with_kernel_order(unit, orders[unit])
+                if unit in orders
+                else unit.forms[0]
+            )
+            report.unexpected_keys.extend(form.lost)
+            if unit.doubt:
+                report.ambiguous.append(unit.doubt)
+            for rel, leaf in form.leaves.items():
+                collection = (leaf.collection,) if layout == "linen" else ()
+                paths.append((*collection, *unit.prefix, *rel))
+                leaves.append(leaf)
+        tree: dict = {}
+        values = cls._make([(leaf, None, None) for leaf in leaves])
+        for path, leaf, value in zip(paths, leaves, values, strict=True):
+            cls._insert(tree, path, value, leaf.key)
+        return tree
 
     @staticmethod
     def _make(jobs):
-        """Flax arrays for [(leaf, shape, dtype)], all sent to the device in one batch: copying a
-        transposed view there is the transpose (PJRT's strided copy beats numpy and jnp.transpose)."""
-        out = []
-        for (_, arr, perm, _, reshape), shape, dtype in jobs:
-            x = arr.transpose(perm) if perm else arr
-            shape = reshape if shape is None and isinstance(reshape, tuple) else shape
-            x = x if shape is None or tuple(x.shape) == tuple(shape) else x.reshape(shape)
-            out.append(x if dtype is None or x.dtype == dtype else x.astype(dtype))
-        fits = [i for i, x in enumerate(out) if jax.dtypes.canonicalize_dtype(x.dtype) == x.dtype]
-        for i, x in zip(fits, jax.device_put([out[i] for i in fits]), strict=True):
-            out[i] = x  # (64-bit arrays stay numpy unless jax_enable_x64: their values are kept)
-        return out
+        """Flax arrays for [(leaf, shape, dtype)], sent to the device in one batch:
+        copying a transposed view there is the transpose (PJRT's strided copy beats
+        numpy and jnp)."""
+        import jax
 
-    @classmethod
-    def _place(cls, units, layout, report):
-        """The tree of every unit's first form at its own name (no target)."""
-        paths, jobs, tree = [], [], {}  # type: ignore
-        for ((leaves, lost), *_), _, _, (prefix, *_) in units:
-            report.unexpected_keys += lost
-            for rel, leaf in leaves.items():
-                paths.append(((leaf[0],) if layout == "linen" else ()) + prefix + rel)
-                jobs.append((leaf, None, None))
-        for path, (leaf, *_), x in zip(paths, jobs, cls._make(jobs), strict=True):
-            cls._insert(tree, path, x, leaf[3])
-        return tree
+        out = [leaf.value(shape, dtype) for leaf, shape, dtype in jobs]
+        fits = [
+            i
+            for i, x in enumerate(out)
+            if jax.dtypes.canonicalize_dtype(x.dtype) == x.dtype
+        ]
+        for i, x in zip(fits, jax.device_put([out[i] for i in fits]), strict=True):
+            out[i] = (
+                # (64-bit arrays stay numpy unless jax_enable_x64: their values are
+                # kept)
+                x
+            )
+        return out
 
     @staticmethod
     def _insert(tree, path, value, key):
-        for k in path[:-1]:
-            tree = tree.setdefault(k, {}) if isinstance(tree, dict) else None
-        if not isinstance(tree, dict) or path[-1] in tree:
+        """Put value at path in a nested dict; two tensors at one place are an error."""
+        node = tree
+        for name in path[:-1]:
+            node = node.setdefault(name, {}) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or path[-1] in node:
             raise ValueError(f"{key!r} collides with another tensor at {path}")
-        tree[path[-1]] = value
+        node[path[-1]] = value
 
-    @staticmethod
-    def _similarity(a, b):
-        """How many name words two paths share (`embed` ~ `embedding`): ranks renamings."""
-        words = lambda path: {w for c in path for w in str(c).lower().split("_") if w}  # noqa: E731
-        same = lambda x, y: x == y or min(len(x), len(y)) > 2 and y.startswith(x)  # noqa: E731
-        return sum(any(same(x, y) or same(y, x) for y in words(b)) for x in words(a))
-
+    # -------------------------------------------------------------- placing in a target
     @classmethod
-    def _place_target(cls, units, target, layout, report):
-        """A unit goes where the target has its names (what fits); a unit whose names the target
-        lacks goes to the most similar free place with its leaves and shapes (report.renamed)."""
+    def _place_in_target(cls, units, target, layout, report, ties):
+        """Put each unit where the target has room for it, on evidence: names, then
+        order, then shapes. A torch module's children stay together inside one Flax
+        module."""
         if not hasattr(target, "items"):
-            raise TypeError(f"target must be a tree of arrays, not {type(target).__name__}")
-        report.ambiguous.clear()  # the target decides
-        skip = int(layout == "linen" and "params" in target)  # (linen paths start by collection)
-        order, chosen, options, placed = [], {}, [], set()  # type: ignore
-        cls._walk(target, (), lambda p, v: order.append((p, v)))
-        slots = {p[skip:]: v for p, v in order if hasattr(v, "shape")}
+            raise TypeError(
+                f"target must be a tree of arrays, not {type(target).__name__}"
+            )
+        placement = cls._Placement(cls, target, layout, report)
+        root = cls._Node("", ())
+        for unit in units:
+            node = root
+            for part in unit.parts:
+                if part not in node.children:
+                    node.children[part] = cls._Node(part, (*node.path, part))
+                node = node.children[part]
+            node.units.append(unit)
+        placement.match(root, (), placement.modules)
+        orders = cls._orient_squares(
+            units, report, placement.kernel_perm, has_target=True
+        )
+        for unit, perm in orders.items():
+            placement.reorient(unit, perm)
+        for unit in units:
+            if unit not in placement.placed:
+                placement.pending.extend(unit.keys)
+        placement.account(units, ties)
+        return placement.tree()
 
-        def kernel_perms(unit):  # how the target wants this unit's kernel: transposed or not
-            q = next(((*p, "kernel") for p in unit[3] if (*p, "kernel") in slots), None)
-            kernels = [f[("kernel",)] for f, _ in unit[0] if ("kernel",) in f and q]
-            return {k[2] for k in kernels if cls._fits(k, slots[q])} if len(kernels) == 2 else set()
+    class _Placement:
+        """The state of placing units in one target: its slots (leaf shapes by path,
+        linen's collections merged), what went where, and the evidence for it."""
 
-        votes = [p for u in units if len(perms := kernel_perms(u)) == 1 for p in perms]
-        for i, u in enumerate(units):  # square Conv1D weights follow the model's other layers
-            if votes and len(kernel_perms(u)) == 2:
-                best = max(votes, key=votes.count)
-                units[i] = (sorted(u[0], key=lambda f: f[0][("kernel",)][2] != best), *u[1:])
-        owned = {(*q, *r) for u in units for q in u[3] for leaves, _ in u[0] for r in leaves}
-        free = [q for q in slots if q not in owned]
-        for i, (forms, _, _, spellings) in enumerate(units):  # a_0/b, a/"0"/b or a/0/b
-            named = [q for q in spellings if any((*q, *r) in slots for f, _ in forms for r in f)]
-            for leaves, lost in forms:
-                n = len(first := next(iter(leaves)))
-                for p in named[:1] or {q[:-n] for q in free if q[-n:] == first}:
-                    at = {(*p, *r): f for r, f in leaves.items()}
-                    ok = {q for q, f in at.items() if q in slots and cls._fits(f, slots[q])}
-                    if named or len(ok) == len(at) and not ok & owned:
-                        score = len(ok) if named else cls._similarity(spellings[0], p)
-                        natural = [(len(w), w) for w in map(str, p)]  # layers_2 < layers_10
-                        rank = (not named, -score, len(at) - len(ok), i, natural)
-                        options.append((rank, p, at, ok, lost))
-        for (moved, *_, i, _), p, at, ok, lost in sorted(options, key=lambda o: o[0]):
-            if i in placed or any(q in chosen for q in ok):
-                continue
-            placed.add(i)
-            chosen.update({q: at[q] for q in ok})
-            report.unexpected_keys += lost if ok else []
-            report.renamed += [(units[i][2], "/".join(map(str, p)))] if moved else []
-            for q, f in at.items():
-                shape = tuple(f[1].shape[j] for j in f[2] or range(f[1].ndim))
-                if q in slots and q not in ok:
-                    report.mismatched.append((f[3], "/".join(map(str, q)), shape, slots[q].shape))
-                elif q not in ok and f[3] not in report.unexpected_keys:
-                    report.unexpected_keys.append(f[3])
-        report.unexpected_keys += [k for i, u in enumerate(units) if i not in placed for k in u[1]]
-        tree: dict = {}  # the target's structure, dtypes and (where nothing came) arrays
-        jobs = [(chosen[p[skip:]], v.shape, v.dtype) for p, v in order if p[skip:] in chosen]
-        made = iter(cls._make(jobs))
-        for p, v in order:
-            if p[skip:] in chosen:
-                v = next(made)
-            elif hasattr(v, "shape"):
-                report.missing_keys.append("/".join(map(str, p)))
-            if not isinstance(v, jax.ShapeDtypeStruct):
-                cls._insert(tree, p, v, "")
-        return tree
+        def __init__(self, mapper, target, layout, report):
+            self.mapper, self.report = mapper, report
+            # (full path, value) of every target leaf, in the target's order
+            self.order: list = []
+            mapper._walk(
+                target, (), lambda path, value: self.order.append((path, value))
+            )
+            self.skip = 1 if layout == "linen" and "params" in target else 0
+            self.slots = {
+                path[self.skip :]: value
+                for path, value in self.order
+                if hasattr(value, "shape")
+            }
+            self.modules: dict = {}  # the slots as a tree of modules
+            for path, slot in self.slots.items():
+                node = self.modules
+                for name in path[:-1]:
+                    node = node.setdefault(name, {})
+                    if not isinstance(node, dict):
+                        break
+                else:
+                    node.setdefault(path[-1], slot)
+            self.chosen: dict = {}  # target path -> _Leaf
+            self.placed: dict = {}  # unit -> (prefix, form)
+            # torch keys without a place (sorted out by account)
+            self.pending: list = []
+            self.signatures: dict = {}
+
+        # -------------------------------------------------------- one unit at one place
+        def readings_fitting(self, unit, prefix):
+            """The unit's readings whose every leaf has a free slot of its shape under
+            prefix."""
+            fitting = []
+            for form in unit.forms:
+                paths = [(*prefix, *rel) for rel in form.leaves]
+                if all(
+                    path in self.slots
+                    and path not in self.chosen
+                    and leaf.fits(self.slots[path])
+                    for path, leaf in zip(paths, form.leaves.values(), strict=True)
+                ):
+                    fitting.append(form)
+            return fitting
+
+        def settle(self, unit, prefix):
+            """Place a unit under prefix in its best reading; what does not fit is
+            reported."""
+            report = self.report
+
+            def score(indexed):
+                index, form = indexed
+                at = [((*prefix, *rel), leaf) for rel, leaf in form.leaves.items()]
+                fit = sum(
+                    p in self.slots and p not in self.chosen and f.fits(self.slots[p])
+                    for p, f in at
+                )
+                return (fit == len(at), fit, -index)
+
+            _, form = max(enumerate(unit.forms), key=score)
+            for rel, leaf in form.leaves.items():
+                path = (*prefix, *rel)
+                slot = self.slots.get(path)
+                if slot is not None and path not in self.chosen and leaf.fits(slot):
+                    self.chosen[path] = leaf
+                elif slot is not None and path not in self.chosen:
+                    shown = "/".join(map(str, path))
+                    report.mismatched.append(
+                        (leaf.key, shown, leaf.shape, tuple(slot.shape))
+                    )
+                else:
+                    self.pending.append(leaf.key)
+            report.unexpected_keys.extend(form.lost)
+            self.placed[unit] = (prefix, form)
+            if prefix not in unit.spellings:
+                report.renamed.append((unit.name, "/".join(map(str, prefix))))
+
+        def kernel_perm(self, unit):
+            """How this unit's kernel went into the target: transposed (1, 0) or as is
+            (None)."""
+            if unit not in self.placed:
+                return "unplaced"
+            leaf = self.placed[unit][1].leaves.get(("kernel",))
+            return "unplaced" if leaf is None else leaf.perm
+
+        def reorient(self, unit, perm):
+            """Give a placed square kernel the axis order its module decided."""
+            if unit not in self.placed:
+                return
+            prefix, form = self.placed[unit]
+            chosen_form = self.mapper._with_kernel_order(unit, perm)
+            path = (*prefix, "kernel")
+            if self.chosen.get(path) is form.leaves.get(("kernel",)):
+                self.chosen[path] = chosen_form.leaves[("kernel",)]
+                self.placed[unit] = (prefix, chosen_form)
+
+        def account(self, units, ties):
+            """Keys without a place: tied to another tensor, a fixed buffer, or
+            unexpected."""
+            arrays: dict = {}
+            for unit in units:
+                for form in unit.forms:
+                    for leaf in form.leaves.values():
+                        arrays.setdefault(leaf.key, leaf.array)
+            seen = set(self.report.unexpected_keys)
+            for key in self.pending:
+                if key in seen:
+                    continue
+                seen.add(key)
+                array = arrays.get(key)
+                if key in ties:
+                    self.report.tied.append((key, ties[key]))
+                elif array is not None and self.mapper._is_fixed_buffer(key, array):
+                    self.report.buffers.append(key)
+                else:
+                    self.report.unexpected_keys.append(key)
+
+        # ------------------------------------------------ a torch module, a Flax module
+        def match(self, node, prefix, module):
+            """A torch module placed at a Flax module: its own tensors there, its
+            children among the Flax module's submodules."""
+            for unit in node.units:
+                self.settle(unit, prefix)
+            items = [self.item(child, (), ()) for child in node.children.values()]
+            members = [
+                ((*prefix, name), sub)
+                for name, sub in module.items()
+                if isinstance(sub, dict)
+            ]
+            self.match_children(items, members, at_root=not prefix)
+
+        @staticmethod
+        def item(node, parent_aliases, parent_rel):
+            """A torch child as a candidate: the node, the names a Flax model may give
+            it (linen joins a Sequential index to its parent: blocks.3 -> blocks_3) and
+            its path from the level being matched."""
+            aliases = [node.name]
+            if node.name.isdigit():
+                aliases += [f"{alias}_{node.name}" for alias in parent_aliases]
+            return (node, aliases, (*parent_rel, node.name))
+
+        def match_children(self, items, members, at_root=False):
+            """Pair torch children with Flax submodules: by name; else through a
+            container that only one side has (a torch Sequential the port inlined, an
+            nnx.Sequential's `layers`); then by order and shape."""
+            if at_root:
+                items = [
+                    (
+                        node,
+                        [
+                            *aliases,
+                            *([f"layers_{node.name}"] if node.name.isdigit() else []),
+                        ],
+                        rel,
+                    )
+                    for node, aliases, rel in items
+                ]
+            while True:
+                self.pair_by_name(items, members)
+                if self.open_torch_containers(items, members):
+                    continue
+                if not self.open_flax_modules(items, members):
+                    break
+            self.pair_by_order(items, members, exact=True)
+            self.pair_by_order(items, members, exact=False)
+
+        def pair_by_name(self, items, members):
+            """Same names pair, the torch child's own name or its linen spelling.
+            Indices pair by rank when the two sides count differently: a torch
+            Sequential numbers its ReLUs too (net.0, net.2, ...), an nnx.List of the
+            Linears alone does not (layers/0, layers/1)."""
+            names = {str(path[-1]): (path, sub) for path, sub in members}
+            torch_indices = sorted(int(e[0].name) for e in items if e[0].name.isdigit())
+            flax_indices = sorted(int(name) for name in names if name.isdigit())
+            by_rank = {}
+            if torch_indices != flax_indices and len(torch_indices) == len(
+                flax_indices
+            ):
+                by_rank = dict(
+                    zip(map(str, torch_indices), map(str, flax_indices), strict=True)
+                )
+            for entry in list(items):
+                node, aliases, _ = entry
+                if node.name in by_rank:
+                    aliases = [by_rank[node.name], *aliases[1:]]
+                hit = next((names[a] for a in aliases if a in names), None)
+                if hit is None:
+                    continue
+                path, sub = hit
+                items.remove(entry)
+                members.remove(hit)
+                del names[str(path[-1])]
+                self.match(node, path, sub)
+
+        def open_torch_containers(self, items, members):
+            """A torch module with only children that no Flax submodule can hold as a
+            whole (a Sequential the port inlined) is replaced by its children, in order.
+            """
+            opened = False
+            for entry in list(items):
+                node, aliases, rel = entry
+                if node.units or any(
+                    self.compatible(entry, m, exact=False) for m in members
+                ):
+                    continue
+                at = items.index(entry)
+                children = [self.item(c, aliases, rel) for c in node.children.values()]
+                items[at : at + 1] = children
+                opened = True
+            return opened
+
+        def open_flax_modules(self, items, members):
+            """Likewise a Flax submodule (without leaves of its own) that no torch child
+            fits, e.g. the `layers` of an nnx.Sequential or a wrapper such as nn.RNN's.
+            """
+            opened = False
+            for member in list(members):
+                path, sub = member
+                if any(not isinstance(v, dict) for v in sub.values()):
+                    continue
+                if any(self.compatible(entry, member, exact=False) for entry in items):
+                    continue
+                at = members.index(member)
+                members[at : at + 1] = [
+                    ((*path, k), v) for k, v in sub.items() if isinstance(v, dict)
+                ]
+                opened = True
+            return opened
+
+        def signature(self, thing):
+            """The sizes of every tensor a torch node or Flax module holds: invariant
+            under the transposes and reshapes of the conversion, so equal for a module
+            and its port."""
+            import numpy as np
+
+            cache_key = id(thing)
+            if cache_key not in self.signatures:
+                sizes: list = []
+                if isinstance(thing, dict):
+                    self.mapper._walk(
+                        thing,
+                        (),
+                        lambda _, slot: sizes.append(int(np.prod(slot.shape))),
+                    )
+                else:
+                    stack = [thing]
+                    while stack:
+                        node = stack.pop()
+                        for unit in node.units:
+                            sizes += [
+                                leaf.array.size
+                                for leaf in unit.forms[0].leaves.values()
+                            ]
+                        stack.extend(node.children.values())
+                self.signatures[cache_key] = (thing, tuple(sorted(sizes)))
+            return self.signatures[cache_key][1]
+
+        def free_slots(self, prefix, sub):
+            found: list = []
+            self.mapper._walk(sub, prefix, lambda path, _: found.append(path))
+            return {path for path in found if path not in self.chosen}
+
+        def compatible(self, entry, member, exact):
+            """Could this torch child be that Flax submodule? A single module if one of
+            its readings fits (exactly: it fills every slot there); a container if the
+            tensor sizes under both are the same."""
+            node, _, _ = entry
+            path, sub = member
+            if len(node.units) == 1 and not node.children:
+                unit = node.units[0]
+                free = self.free_slots(path, sub)
+                for form in self.readings_fitting(unit, path):
+                    taken = {(*path, *rel) for rel in form.leaves}
+                    if not exact or taken == free:
+                        return True
+                return False
+            return self.signature(node) == self.signature(sub)
+
+        def pair_by_order(self, items, members, exact):
+            """Pair the rest: a child that fits one submodule only goes there (shapes
+            decide); the others go in order, the torch children in registration order to
+            the Flax submodules of one kind (Dense_0, Dense_1, ... counted in call
+            order). Order is evidence where the torch names carry it (Sequential
+            indices, conv1/conv2) and the counts agree; otherwise the placement is
+            reported as ambiguous."""
+            import re
+
+            def number(name):
+                found = re.search(r"(\d+)$", str(name))
+                return int(found.group(1)) if found else None
+
+            def kind(path):
+                return re.sub(r"_?\d+$", "", str(path[-1]))
+
+            def natural(member):
+                return (kind(member[0]), number(member[0][-1]) or 0, str(member[0][-1]))
+
+            def fits(entry):
+                return [m for m in members if self.compatible(entry, m, exact)]
+
+            progress = True
+            while (
+                progress
+            ):  # what shapes alone decide: a child that fits one place only
+                progress = False
+                only = {id(entry): fits(entry) for entry in items}
+                for entry in list(items):
+                    options = only[id(entry)]
+                    rivals = [
+                        e for e in items if e is not entry and only[id(e)] == options
+                    ]
+                    if len(options) == 1 and not rivals and options[0] in members:
+                        self.pair(entry, options[0], items, members)
+                        progress = True
+            by_kind: dict = {}
+            for entry in list(items):
+                options = fits(entry)
+                kinds = sorted({kind(m[0]) for m in options})
+                if len(kinds) == 1:
+                    by_kind.setdefault(kinds[0], []).append(entry)
+                elif kinds:  # e.g. `bn1` fitting `depthwise_norm` and `pointwise_norm`
+                    where = "/".join(map(str, options[0][0]))
+                    self.report.ambiguous.append(
+                        f"{'.'.join(entry[0].path)} -> {where}: it fits {len(options)}"
+                        f" places named differently ({', '.join(kinds)}); neither names"
+                        " nor order decide"
+                    )
+                    self.pair(entry, options[0], items, members)
+            for kind_name, entries in by_kind.items():
+                group = sorted(
+                    (m for m in members if kind(m[0]) == kind_name), key=natural
+                )
+                self.pair_in_order(entries, group, items, members, exact)
+
+        def pair_in_order(self, entries, group, items, members, exact):
+            """Torch children in registration order take the Flax submodules of one kind
+            in their natural order (Dense_2 < Dense_10). Two children are in doubt when
+            they could swap places (each fits the other's) and their names do not carry
+            their order."""
+            fit = {
+                (id(e), m[0]): self.compatible(e, m, exact)
+                for e in entries
+                for m in group
+            }
+            assignment, taken = [], set()
+            for entry in entries:
+                for member in group:
+                    if member[0] not in taken and fit[(id(entry), member[0])]:
+                        assignment.append((entry, member))
+                        taken.add(member[0])
+                        break
+            doubts: dict = {}
+            for i, (x, x_at) in enumerate(assignment):
+                if len(entries) != len(group):  # which places does the order skip?
+                    options = sum(fit[(id(x), m[0])] for m in group)
+                    if options > 1:
+                        doubts.setdefault(id(x), f"{options} places of that kind fit")
+                for y, y_at in assignment[i + 1 :]:
+                    swappable = fit[(id(x), y_at[0])] and fit[(id(y), x_at[0])]
+                    if swappable and not self.order_known(x[2], y[2]):
+                        doubts.setdefault(
+                            id(x), f"it could swap with {'.'.join(y[0].path)}"
+                        )
+                        doubts.setdefault(
+                            id(y), f"it could swap with {'.'.join(x[0].path)}"
+                        )
+            for entry, member in assignment:
+                if id(entry) in doubts:
+                    self.report.ambiguous.append(
+                        f"{'.'.join(entry[0].path)} -> {'/'.join(map(str, member[0]))}:"
+                        f" {doubts[id(entry)]}; neither names nor order decide"
+                    )
+                self.pair(entry, member, items, members)
+
+        @staticmethod
+        def order_known(a, b):
+            """Does torch's registration order say that the child at path a runs before
+            the one at b? Look at the first part of the two paths that differs:
+            - numbered, increasing (`net.0` < `net.2`, `conv1` < `conv2`): yes;
+            - a submodule beside a layer (`blocks` before a final `norm`): yes, stacks
+              and stems are registered as they run; unless the name says it is a side
+              path (`skip`, `shortcut`, `downsample`...), which is often registered
+              before the main one;
+            - two layers named otherwise (`skip` then `fc`, `dw` then `pw`): no."""
+            import re
+
+            def number(name):
+                found = re.search(r"(\d+)$", name)
+                return int(found.group(1)) if found else None
+
+            def side_path(name):
+                words = (
+                    "skip",
+                    "shortcut",
+                    "downsample",
+                    "residual",
+                    "identity",
+                    "proj",
+                )
+                return any(word in name.lower() for word in words)
+
+            depth = next(
+                (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), None
+            )
+            if depth is None:
+                return False
+            first, second = number(a[depth]), number(b[depth])
+            if first is not None and second is not None:
+                return first < second
+            beside_a_submodule = len(a) > depth + 1 or len(b) > depth + 1
+            return (
+                beside_a_submodule
+                and not side_path(a[depth])
+                and not side_path(b[depth])
+            )
+
+        def pair(self, entry, member, items, members):
+            items.remove(entry)
+            members.remove(member)
+            node = entry[0]
+            path, sub = member
+            self.match(node, path, sub)
+
+        # ---------------------------------------------------------- the result
+        def tree(self):
+            """The target's structure and dtypes with the placed arrays; the target's
+            own arrays stay where nothing came (and count as missing)."""
+            import jax
+
+            jobs = []
+            for path, slot in self.order:
+                leaf = self.chosen.get(path[self.skip :])
+                if leaf is not None:
+                    jobs.append((leaf, slot.shape, slot.dtype))
+            made = iter(self.mapper._make(jobs))
+            tree: dict = {}
+            for path, value in self.order:
+                if path[self.skip :] in self.chosen:
+                    value = next(made)
+                elif hasattr(value, "shape"):
+                    self.report.missing_keys.append("/".join(map(str, path)))
+                if not isinstance(value, jax.ShapeDtypeStruct):
+                    self.mapper._insert(tree, path, value, "")
+            return tree
