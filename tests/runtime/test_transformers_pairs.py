@@ -1,0 +1,52 @@
+"""transformers' own PyTorch/Flax pairs as the oracle (issue 12): one tiny config per family, every
+torch parameter and float buffer re-randomised, and the user's flow
+
+    target = flax_model.params_shape_tree          # FlaxXModel(config, _do_init=False): shapes only
+    params = KeyMapper.from_torch(torch_model.state_dict(), target=target, strict=True)
+    flax_model(**inputs, params=params)            # == torch_model(**inputs) within 1e-5
+
+with strict silent: no exception, no warning, nothing in the report. The harness itself is checked
+first: transformers' converter reproduces torch through it, and one broken norm weight is caught."""
+
+import warnings
+
+import pytest
+from hf_pairs import FAMILIES, a_norm_weight, build, transformers_conversion
+from torch_oracle import ATOL
+
+from switcheroo_lsp.runtime import KeyMapper
+
+pytestmark = pytest.mark.slow
+
+NAMES = [family.name for family in FAMILIES]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_transformers_converter_reproduces_torch_through_the_harness(name: str) -> None:
+    pair = build(name)
+    assert pair.worst_error(transformers_conversion(pair, pair.state_dict())) <= ATOL
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_harness_sees_one_norm_weight_off_by_a_tenth(name: str) -> None:
+    pair = build(name)
+    state = dict(pair.state_dict())
+    key = a_norm_weight(state)
+    state[key] = state[key] + 0.1
+    assert pair.worst_error(transformers_conversion(pair, state)) > 100 * ATOL, key
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_strict_conversion_into_the_flax_models_shapes_matches_torch(name: str) -> None:
+    pair = build(name)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        params, report = KeyMapper.from_torch(
+            pair.state_dict(), target=pair.target, strict=True, return_report=True
+        )
+    assert [str(w.message) for w in caught] == []
+    assert report.missing_keys == []
+    assert report.unexpected_keys == []
+    assert report.mismatched == []
+    assert report.ambiguous == []
+    assert pair.worst_error(params) <= ATOL
