@@ -13,6 +13,7 @@ import jax
 import numpy as np
 import torch
 import transformers
+from random_weights import randomize_scaled
 
 BATCH, SEQ = 2, 7
 VOCAB = 99
@@ -292,24 +293,6 @@ FAMILIES = (
 BY_NAME = {f.name: f for f in FAMILIES}
 
 
-def randomize(module: torch.nn.Module) -> torch.nn.Module:
-    """Random values in every parameter and float buffer, eval mode. Like torch_oracle.randomize
-    (norm weights and biases ~ N(0, 1), running variances in [0.5, 1.5)), but matrices and kernels
-    are scaled by 1/sqrt(fan-in) so that activations stay O(1) through the layers and 1e-5 is a
-    meaningful absolute bound at fp32 (N(0, 1) kernels grow logits to ~1e2)."""
-    with torch.no_grad():
-        for name, t in module.state_dict().items():
-            if not t.is_floating_point():
-                continue
-            if "running_var" in name:
-                t.copy_(torch.rand_like(t) + 0.5)
-            elif t.ndim >= 2:
-                t.copy_(torch.randn_like(t) / float(np.prod(t.shape[1:])) ** 0.5)
-            else:
-                t.copy_(torch.randn_like(t))
-    return module.eval()
-
-
 @functools.cache
 def build(name: str) -> Pair:
     """The pair for one family, built once per test session (torch seeded by the family name)."""
@@ -317,7 +300,7 @@ def build(name: str) -> Pair:
     seed = sum(map(ord, name))
     torch.manual_seed(seed)
     config = family.config()
-    torch_model = randomize(getattr(transformers, family.torch_class)(config))
+    torch_model = randomize_scaled(getattr(transformers, family.torch_class)(config))
     flax_model = getattr(transformers, family.flax_class)(config, _do_init=False)
     inputs = family.inputs(np.random.default_rng(seed))
     with torch.no_grad():
