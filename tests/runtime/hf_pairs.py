@@ -29,6 +29,7 @@ class Family:
     flax_class: str
     inputs: Callable[[np.random.Generator], dict[str, np.ndarray]]
     outputs: tuple[str, ...]
+    fixed: tuple[str, ...] = ()  # fixed tables the Flax model recomputes: not re-randomised
 
 
 @dataclass
@@ -290,7 +291,71 @@ FAMILIES = (
         ("logits",),
     ),
 )
-BY_NAME = {f.name: f for f in FAMILIES}
+# More families, each for a feature the fifteen above lack: a tied decoder and bias (BERT MLM),
+# RMSNorm with untied heads (mT5) and local attention (LongT5), fixed sinusoidal tables (Marian),
+# tied RMSNorm decoders (Llama tied). (Flax Wav2Vec2 has only the stable layer norm variant.)
+MORE_FAMILIES = (
+    Family(
+        "bert-mlm",
+        lambda: transformers.BertConfig(**ENCODER),
+        "BertForMaskedLM",
+        "FlaxBertForMaskedLM",
+        text,
+        ("logits",),
+    ),
+    Family(
+        "mt5",
+        lambda: transformers.MT5Config(
+            **TINY,
+            d_model=32,
+            d_kv=8,
+            d_ff=64,
+            num_layers=2,
+            num_heads=4,
+            relative_attention_num_buckets=8,
+        ),
+        "MT5ForConditionalGeneration",
+        "FlaxMT5ForConditionalGeneration",
+        seq2seq,
+        ("logits", "encoder_last_hidden_state"),
+    ),
+    Family(
+        "longt5",
+        lambda: transformers.LongT5Config(
+            **TINY,
+            d_model=32,
+            d_kv=8,
+            d_ff=64,
+            num_layers=2,
+            num_heads=4,
+            relative_attention_num_buckets=8,
+            local_radius=2,
+            encoder_attention_type="local",
+        ),
+        "LongT5ForConditionalGeneration",
+        "FlaxLongT5ForConditionalGeneration",
+        seq2seq,
+        ("logits", "encoder_last_hidden_state"),
+    ),
+    Family(
+        "marian",
+        lambda: transformers.MarianConfig(**SEQ2SEQ, pad_token_id=0, decoder_start_token_id=0),
+        "MarianMTModel",
+        "FlaxMarianMTModel",
+        seq2seq,
+        ("logits", "encoder_last_hidden_state"),
+        fixed=("model.encoder.embed_positions.weight", "model.decoder.embed_positions.weight"),
+    ),
+    Family(
+        "llama-tied",
+        lambda: transformers.LlamaConfig(**DECODER, tie_word_embeddings=True),
+        "LlamaForCausalLM",
+        "FlaxLlamaForCausalLM",
+        text,
+        ("logits",),
+    ),
+)
+BY_NAME = {f.name: f for f in FAMILIES + MORE_FAMILIES}
 
 
 @functools.cache
@@ -300,7 +365,9 @@ def build(name: str) -> Pair:
     seed = sum(map(ord, name))
     torch.manual_seed(seed)
     config = family.config()
-    torch_model = randomize_scaled(getattr(transformers, family.torch_class)(config))
+    torch_model = randomize_scaled(
+        getattr(transformers, family.torch_class)(config), keep=family.fixed
+    )
     flax_model = getattr(transformers, family.flax_class)(config, _do_init=False)
     inputs = family.inputs(np.random.default_rng(seed))
     with torch.no_grad():

@@ -5,13 +5,14 @@ import numpy as np
 import torch
 
 
-def randomize_scaled(module: torch.nn.Module) -> torch.nn.Module:
+def randomize_scaled(module: torch.nn.Module, keep: tuple[str, ...] = ()) -> torch.nn.Module:
     """Random values in every parameter and float buffer, eval mode. Like torch_oracle.randomize
     (1-D tensors: norm weights, biases ~ N(0, 1); running variances in [0.5, 1.5)), but every
-    tensor of rank >= 2 (matrices, kernels, embeddings) is N(0, 1) / sqrt(fan-in)."""
+    tensor of rank >= 2 (matrices, kernels, embeddings) is N(0, 1) / sqrt(fan-in). Keys in `keep`
+    (fixed tables the Flax model recomputes, e.g. sinusoidal positions) keep their values."""
     with torch.no_grad():
         for name, t in module.state_dict().items():
-            if not t.is_floating_point():
+            if not t.is_floating_point() or name in keep:
                 continue
             if "running_var" in name:
                 t.copy_(torch.rand_like(t) + 0.5)

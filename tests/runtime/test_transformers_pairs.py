@@ -11,14 +11,14 @@ first: transformers' converter reproduces torch through it, and one broken norm 
 import warnings
 
 import pytest
-from hf_pairs import FAMILIES, a_norm_weight, build, transformers_conversion
+from hf_pairs import FAMILIES, MORE_FAMILIES, a_norm_weight, build, transformers_conversion
 from torch_oracle import ATOL
 
 from switcheroo_lsp.runtime import KeyMapper
 
 pytestmark = pytest.mark.slow
 
-NAMES = [family.name for family in FAMILIES]
+NAMES = [family.name for family in FAMILIES + MORE_FAMILIES]
 
 
 @pytest.mark.parametrize("name", NAMES)
