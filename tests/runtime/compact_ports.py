@@ -86,6 +86,23 @@ class LinenMobileNet(nn.Module):
         return nn.Dense(10)(x.mean((1, 2)))
 
 
+class LinenFlatMobileNet(nn.Module):
+    """The same network in one compact method: Conv_0 ... Conv_10 and BatchNorm_0 ... BatchNorm_10
+    count across the torch blocks (blocks.1.bn1 is BatchNorm_3), Conv_10 sorts before Conv_2."""
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        x = nn.Conv(16, (3, 3), 2, padding=1, use_bias=False)(x)
+        x = nn.relu(nn.BatchNorm(use_running_average=True)(x))
+        for features, stride in BLOCKS:
+            cin = x.shape[-1]
+            x = nn.Conv(cin, (3, 3), stride, padding=1, feature_group_count=cin, use_bias=False)(x)
+            x = nn.relu(nn.BatchNorm(use_running_average=True)(x))
+            x = nn.Conv(features, (1, 1), use_bias=False)(x)
+            x = nn.relu(nn.BatchNorm(use_running_average=True)(x))
+        return nn.Dense(10)(x.mean((1, 2)))
+
+
 class NnxDepthwiseSeparable(nnx.Module):
     def __init__(self, cin: int, cout: int, stride: int, rngs: nnx.Rngs) -> None:
         self.depthwise = nnx.Conv(
@@ -286,8 +303,64 @@ class NnxPreNormStack(nnx.Module):
 
 
 # ---------------------------------------------------------------- transformers Conv1D + nn.Linear
-class TorchConv1DMixed(torch.nn.Module):
-    """A GPT-2-style projection (Conv1D stores its weight (in, out)) beside square nn.Linears."""
+class TorchGPT2Attention(torch.nn.Module):
+    """GPT-2's projections: Conv1D stores its weight (in, out); c_proj is square."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c_attn = Conv1D(3 * WIDTH, WIDTH)
+        self.c_proj = Conv1D(WIDTH, 3 * WIDTH)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.c_proj(torch.tanh(self.c_attn(x)))
+
+
+class TorchSquareMLP(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1 = torch.nn.Linear(WIDTH, WIDTH)
+        self.fc2 = torch.nn.Linear(WIDTH, WIDTH)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(torch.tanh(self.fc1(x)))
+
+
+class TorchConv1DApart(torch.nn.Module):
+    """A Conv1D block and a block of square nn.Linears, each in its own module."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attn = TorchGPT2Attention()
+        self.mlp = TorchSquareMLP()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.mlp(self.attn(x))
+
+
+class LinenGPT2Attention(nn.Module):
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        h = jnp.tanh(nn.Dense(3 * WIDTH, name="c_attn")(x))
+        return nn.Dense(WIDTH, name="c_proj")(h)
+
+
+class LinenSquareMLP(nn.Module):
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        h = jnp.tanh(nn.Dense(WIDTH, name="fc1")(x))
+        return nn.Dense(WIDTH, name="fc2")(h)
+
+
+class LinenConv1DApart(nn.Module):
+    """Named like the torch attributes (so it also takes the converter's output without target)."""
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return LinenSquareMLP(name="mlp")(LinenGPT2Attention(name="attn")(x))
+
+
+class TorchConv1DBeside(torch.nn.Module):
+    """A Conv1D projection and square nn.Linears as siblings in one module."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -301,9 +374,7 @@ class TorchConv1DMixed(torch.nn.Module):
         return self.out(torch.tanh(self.proj(x)))
 
 
-class LinenConv1DMixed(nn.Module):
-    """Named like the torch attributes (so it also takes the converter's output without target)."""
-
+class LinenConv1DBeside(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         x = nn.Dense(WIDTH, name="fc")(jnp.tanh(nn.Dense(3 * WIDTH, name="c_attn")(x)))
@@ -417,14 +488,38 @@ def prenorm(flavour: str) -> Case:
     return _case(TorchPreNormStack(), rng_input(4, WIDTH), port, placements=placements)
 
 
-def conv1d_mixed() -> Case:
+def conv1d_apart() -> Case:
+    placements = {
+        n: tuple(n.split(".")) for n in ("attn.c_attn", "attn.c_proj", "mlp.fc1", "mlp.fc2")
+    }
+    return _case(
+        TorchConv1DApart(),
+        rng_input(4, WIDTH),
+        LinenConv1DApart(),
+        placements=placements,
+        conv1d=("attn.c_attn", "attn.c_proj"),
+    )
+
+
+def conv1d_beside() -> Case:
     placements = {n: (n,) for n in ("c_attn", "fc", "proj", "out")}
     return _case(
-        TorchConv1DMixed(),
+        TorchConv1DBeside(),
         rng_input(4, WIDTH),
-        LinenConv1DMixed(),
+        LinenConv1DBeside(),
         placements=placements,
         conv1d=("c_attn",),
+    )
+
+
+def mobilenet_flat() -> Case:
+    placements = {"stem.0": ("Conv_0",), "stem.1": ("BatchNorm_0",), "head": ("Dense_0",)}
+    for i in range(len(BLOCKS)):
+        for j, (conv, bn) in enumerate((("dw", "bn1"), ("pw", "bn2"))):
+            placements[f"blocks.{i}.{conv}"] = (f"Conv_{2 * i + j + 1}",)
+            placements[f"blocks.{i}.{bn}"] = (f"BatchNorm_{2 * i + j + 1}",)
+    return _case(
+        TorchMobileNet(), rng_input(2, 3, 16, 16), LinenFlatMobileNet(), placements=placements
     )
 
 

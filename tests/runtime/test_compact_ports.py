@@ -4,19 +4,24 @@ named as a porter names them. Layer shapes repeat, so a wrong placement fits eve
 
 The bar for every port: `from_torch(state, target=..., strict=True)` either raises a ValueError
 naming the ambiguity or gives torch's outputs within 1e-5. Never: strict passes, output wrong.
-Where shapes alone decide every placement, only "exact" will do.
 
 | port                                 | why it is hard                                         |
 |--------------------------------------|--------------------------------------------------------|
 | MobileNet-like CNN (linen, NNX)      | equal BNs in a block, three identical blocks in a row  |
+| the same in one flat compact module  | BatchNorm_3 is blocks.1.bn1: the digits do not match   |
 | 12 equal Dense from nn.Sequential    | torch net.0, net.2, ... net.22; Dense_0 ... Dense_11,  |
 | (linen, NNX)                         | and jax.eval_shape returns Dense_10 before Dense_2     |
 | ResBlocks registered outer-first     | torch lists skip before fc1/fc2, Flax calls it last    |
 | (linen, NNX)                         |                                                        |
 | pre-norm LayerNorm/Dense stack       | torch nests blocks.N.norm/fc, the port is one flat     |
 | (linen flat, NNX nested)             | compact module (LayerNorm_0..3, Dense_0..2)            |
-| Conv1D beside square nn.Linear       | Conv1D is (in, out), a square Linear must still be     |
-|                                      | transposed, with or without a target                   |
+| Conv1D block apart from a block of   | Conv1D is (in, out) (square c_proj too): the Linears   |
+| square nn.Linear                     | elsewhere are still transposed                         |
+| Conv1D beside square nn.Linear in    | nothing tells a square Linear from a square Conv1D:    |
+| one module                           | exact or ambiguous, with or without a target           |
+
+Only "exact" will do where shapes and indices decide: outer-first ResBlocks whose layers differ
+in shape (blocks.N is LinenResBlock_N / blocks/N), and the Linears of the Conv1D-apart model.
 """
 
 import functools
@@ -25,11 +30,13 @@ import pytest
 from compact_ports import (
     Case,
     by_hand,
-    conv1d_mixed,
+    conv1d_apart,
+    conv1d_beside,
     convert_or_refuse,
     error_of,
     mlp,
     mobilenet,
+    mobilenet_flat,
     prenorm,
     resnet,
 )
@@ -49,7 +56,9 @@ CASES = {
     "resblocks-distinct-nnx": lambda: resnet("nnx", *DISTINCT),
     "prenorm-linen": lambda: prenorm("linen"),
     "prenorm-nnx": lambda: prenorm("nnx"),
-    "conv1d-mixed-linen": conv1d_mixed,
+    "mobilenet-flat-linen": mobilenet_flat,
+    "conv1d-apart-linen": conv1d_apart,
+    "conv1d-beside-linen": conv1d_beside,
 }
 # Two torch modules of equal shapes each port could swap without any shape error.
 SWAPS = {
@@ -63,7 +72,9 @@ SWAPS = {
     "resblocks-distinct-nnx": ("blocks.1.skip", "blocks.2.skip"),
     "prenorm-linen": ("blocks.0.norm", "norm"),
     "prenorm-nnx": ("blocks.0.fc", "blocks.2.fc"),
-    "conv1d-mixed-linen": ("proj", "out"),
+    "mobilenet-flat-linen": ("blocks.1.bn1", "blocks.1.bn2"),
+    "conv1d-apart-linen": ("mlp.fc1", "mlp.fc2"),
+    "conv1d-beside-linen": ("proj", "out"),
 }
 
 
@@ -97,9 +108,10 @@ def test_outer_first_resblocks_are_placed_by_shape_where_shapes_differ(name: str
     assert convert_or_refuse(built(name)) == "exact"
 
 
-def test_conv1d_elsewhere_leaves_square_linears_transposed_with_a_target() -> None:
-    assert convert_or_refuse(built("conv1d-mixed-linen")) == "exact"
+def test_a_conv1d_module_leaves_square_linears_in_other_modules_transposed() -> None:
+    assert convert_or_refuse(built("conv1d-apart-linen")) == "exact"
 
 
-def test_conv1d_elsewhere_leaves_square_linears_right_or_ambiguous_without_a_target() -> None:
-    assert convert_or_refuse(built("conv1d-mixed-linen"), with_target=False) in ("exact", "refused")
+@pytest.mark.parametrize("name", ["conv1d-apart-linen", "conv1d-beside-linen"])
+def test_without_a_target_square_linears_beside_conv1d_are_right_or_ambiguous(name: str) -> None:
+    assert convert_or_refuse(built(name), with_target=False) in ("exact", "refused")
