@@ -402,6 +402,7 @@ class Case:
 def _case(torch_model: torch.nn.Module, x: np.ndarray, flax_model: Any, **fields: Any) -> Case:
     """A linen module (target: jax.eval_shape of its init) or an NNX model (target: the abstract
     model from nnx.eval_shape; run: the real model with the converted state put in)."""
+    torch.manual_seed(len(type(torch_model).__name__) + x.size)  # the same values in any selection
     torch_model = randomize_scaled(torch_model)
     with torch.no_grad():
         out = torch_model(torch.from_numpy(x)).numpy()
