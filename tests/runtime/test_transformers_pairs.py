@@ -67,3 +67,40 @@ def test_a_safetensors_checkpoint_converts_as_its_state_dict(name: str, tmp_path
     from_state = KeyMapper.from_torch(pair.state_dict(), target=pair.target, strict=True)
     jax.tree.map(np.testing.assert_array_equal, from_file, from_state)
     assert pair.worst_error(from_file) <= ATOL
+
+
+TIED = {
+    "gpt2": {"lm_head.weight": "transformer.wte.weight"},
+    "opt": {"lm_head.weight": "model.decoder.embed_tokens.weight"},
+    "bart": {
+        "model.encoder.embed_tokens.weight": "model.shared.weight",
+        "model.decoder.embed_tokens.weight": "model.shared.weight",
+        "lm_head.weight": "model.shared.weight",
+    },
+    "t5": {
+        "encoder.embed_tokens.weight": "shared.weight",
+        "decoder.embed_tokens.weight": "shared.weight",
+        "lm_head.weight": "shared.weight",
+    },
+    "bert-mlm": {
+        "cls.predictions.decoder.weight": "bert.embeddings.word_embeddings.weight",
+        "cls.predictions.decoder.bias": "cls.predictions.bias",
+    },
+    "gemma": {"lm_head.weight": "model.embed_tokens.weight"},
+}
+
+
+@pytest.mark.parametrize("name", TIED)
+def test_tied_tensors_are_reported_as_tied_to_the_tensor_placed(name: str) -> None:
+    pair = build(name)
+    _, report = KeyMapper.from_torch(pair.state_dict(), target=pair.target, return_report=True)
+    assert dict(report.tied) == TIED[name]
+
+
+def test_fixed_sinusoid_tables_are_reported_apart_from_unexpected_keys() -> None:
+    """Marian's position tables are fixed (the Flax model recomputes them): tied or fixed."""
+    pair = build("marian")
+    _, report = KeyMapper.from_torch(pair.state_dict(), target=pair.target, return_report=True)
+    positions = {f"model.{side}.embed_positions.weight" for side in ("encoder", "decoder")}
+    assert positions <= set(report.buffers) | {key for key, _ in report.tied}
+    assert report.unexpected_keys == []
