@@ -394,6 +394,7 @@ class Case:
     placements: dict[str, tuple[Any, ...]]
     layout: str = "linen"
     conv1d: tuple[str, ...] = ()
+    make: Callable[[], nnx.Module] | None = None  # an NNX port's factory
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         return self.torch_model.state_dict()
@@ -415,7 +416,7 @@ def _case(torch_model: torch.nn.Module, x: np.ndarray, flax_model: Any, **fields
     def run(pure: Any) -> Any:
         return load_nnx(make(), pure)(jnp.asarray(xs))
 
-    return Case(torch_model, nnx.eval_shape(make), run, out, layout="nnx", **fields)
+    return Case(torch_model, nnx.eval_shape(make), run, out, layout="nnx", make=make, **fields)
 
 
 def rng_input(*shape: int) -> np.ndarray:

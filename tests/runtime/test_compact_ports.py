@@ -26,6 +26,8 @@ in shape (blocks.N is LinenResBlock_N / blocks/N), and the Linears of the Conv1D
 
 import functools
 
+import jax
+import numpy as np
 import pytest
 from compact_ports import (
     Case,
@@ -41,6 +43,8 @@ from compact_ports import (
     resnet,
 )
 from torch_oracle import ATOL
+
+from switcheroo_lsp.runtime import KeyMapper
 
 SQUARE = (16, (16, 16, 16))  # hidden, widths: every Dense in a block is 16 x 16
 DISTINCT = (24, (8, 16, 16, 16))  # skip 8->16 or 16->16, fc1 ->24, fc2 24->16: shapes decide
@@ -115,3 +119,13 @@ def test_a_conv1d_module_leaves_square_linears_in_other_modules_transposed() -> 
 @pytest.mark.parametrize("name", ["conv1d-apart-linen", "conv1d-beside-linen"])
 def test_without_a_target_square_linears_beside_conv1d_are_right_or_ambiguous(name: str) -> None:
     assert convert_or_refuse(built(name), with_target=False) in ("exact", "refused")
+
+
+@pytest.mark.parametrize("name", ["prenorm-nnx", "resblocks-distinct-nnx"])
+def test_a_live_nnx_model_is_a_target_as_its_abstract_shapes_are(name: str) -> None:
+    case = built(name)
+    assert case.make is not None
+    from_live = KeyMapper.from_torch(case.state_dict(), target=case.make(), strict=True)
+    from_shapes = KeyMapper.from_torch(case.state_dict(), target=case.target, strict=True)
+    jax.tree.map(np.testing.assert_array_equal, from_live, from_shapes)
+    assert error_of(case, from_live) <= ATOL
