@@ -46,6 +46,8 @@ from torch_oracle import ATOL
 
 from switcheroo_lsp.runtime import KeyMapper
 
+pytestmark = pytest.mark.slow  # about 20 s of CPU, 45-75 s on the shared 2 cores
+
 SQUARE = (16, (16, 16, 16))  # hidden, widths: every Dense in a block is 16 x 16
 DISTINCT = (24, (8, 16, 16, 16))  # skip 8->16 or 16->16, fc1 ->24, fc2 24->16: shapes decide
 
