@@ -8,6 +8,7 @@ read or parsed, or the command line was wrong. Interrupted: 130.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
 import json
 import multiprocessing
@@ -26,7 +27,7 @@ from switcheroo_lsp.engine import explain, scan
 from switcheroo_lsp.engine.model import CODE_CHECKPOINT, Finding
 from switcheroo_lsp.engine.scan import NAME
 from switcheroo_lsp.files import SourceError, iter_python_files, read_source, write_atomic
-from switcheroo_lsp.settings import Settings
+from switcheroo_lsp.settings import PreambleMode, Settings
 
 # Below these, a process pool costs more than it saves.
 PARALLEL_MIN_FILES = 24
@@ -391,6 +392,57 @@ EXIT_CODES = (
 )
 
 
+def run_module_mode(
+    given: Sequence[Path], jobs: Sequence[Job], workers: int, progress: Progress
+) -> list[FileReport]:
+    """Fix with one KeyMapper module per project (project.py plans and writes it). Files found
+    under a directory import it; files given by name and notebooks keep an inlined copy, unless
+    module mode was asked for explicitly."""
+    from switcheroo_lsp import project
+
+    named = {os.path.abspath(p) for p in given if not p.is_dir()}
+    explicit = bool(jobs) and jobs[0].settings.preamble is PreambleMode.MODULE
+    eligible = [
+        j
+        for j in jobs
+        if not j.path.endswith(".ipynb") and (explicit or os.path.abspath(j.path) not in named)
+    ]
+    quiet = Progress(0, progress.stream, enabled=False)
+    scanned = run_jobs([dataclasses.replace(j, mode="check") for j in eligible], workers, quiet)
+    fixable = [Path(r.path) for r in scanned if any(f.fixable for f in r.findings)]
+    fixable_set = {str(p) for p in fixable}
+    others = [Path(j.path) for j in eligible if j.path not in fixable_set]
+    configured = jobs[0].settings.keymapper_module if jobs else ""
+    run = project.prepare(fixable, others, configured)
+    blocked = [FileReport(path, error=why) for path, why in run.blocked.items()]
+    planned = []
+    for job in jobs:
+        if job.path in run.blocked:
+            continue
+        preamble = PreambleMode.MODULE if job.path in run.imports else PreambleMode.INLINE
+        line = run.imports.get(job.path, "")
+        planned.append(
+            dataclasses.replace(
+                job,
+                settings=dataclasses.replace(
+                    job.settings, preamble=preamble, keymapper_import=line
+                ),
+            )
+        )
+    reports = run_jobs(planned, workers, progress)
+    changed = {r.path for r in reports if r.changed}
+    for path, kind, text in project.finish(run, changed, write=jobs[0].mode == "fix"):
+        if kind == "error":
+            reports.append(FileReport(path, error=text))
+        elif kind == "diff":
+            reports.append(FileReport(path, diff=text))
+        else:
+            reports.append(FileReport(path, warnings=[text]))
+    for path, note in run.notes:
+        reports.append(FileReport(path, warnings=[f" {note}"]))
+    return blocked + reports
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (separate so the README and tests can show its help)."""
     parser = argparse.ArgumentParser(
@@ -432,8 +484,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--preamble",
-        choices=["inline", "import"],
-        help="inline the KeyMapper source (default) or import it from switcheroo_lsp.runtime",
+        choices=["module", "inline", "import"],
+        help="module: one KeyMapper module per project, imported by each fixed file (the default"
+        " for directories); inline: a copy in each file (the default for files given by name);"
+        " import: from switcheroo_lsp.runtime (needs switcheroo-lsp[runtime] installed)",
     )
     common.add_argument(
         "--no-hints",
@@ -546,9 +600,12 @@ def main(
     try:
         files = list(iter_python_files(args.paths, settings.exclude))
         progress = Progress(len(files), err, enabled=not args.quiet and err.isatty())
-        reports = run_jobs(
-            _jobs_for(files, mode, settings, args.max_file_size), args.jobs, progress
-        )
+        jobs = _jobs_for(files, mode, settings, args.max_file_size)
+        preamble_chosen = args.preamble is not None or "preamble" in config
+        if mode != "check" and (settings.preamble is PreambleMode.MODULE or not preamble_chosen):
+            reports = run_module_mode(args.paths, jobs, args.jobs, progress)
+        else:
+            reports = run_jobs(jobs, args.jobs, progress)
         if mode == "check":
             return report_check(reports, settings, args.format, out, err)
         return report_fix(reports, mode, out, err)

@@ -37,6 +37,7 @@ class PreambleMode(enum.Enum):
 
     INLINE = "inline"  # the KeyMapper source is written into the file
     IMPORT = "import"  # `from switcheroo_lsp.runtime import KeyMapper`
+    MODULE = "module"  # one KeyMapper module in the project, imported (engine/layout.py)
 
 
 DEFAULT_EXCLUDE: tuple[str, ...] = (
@@ -76,6 +77,9 @@ class Settings:
     exclude: tuple[str, ...] = field(default=())  # extra globs, on top of DEFAULT_EXCLUDE
     max_file_size: int = 2_000_000  # bytes; larger documents are skipped
     hint_non_model: bool = True  # a hint (different code, no fix) on optimizer/scheduler calls
+    keymapper_module: str = ""  # module mode: the module's path from the project root ("" = found)
+    # module mode, filled in by the shell per file (not a user setting): the import line to insert
+    keymapper_import: str = ""
 
     @classmethod
     def from_dict(cls, raw: Any) -> tuple[Settings, list[str]]:
@@ -150,6 +154,12 @@ def _size(value: Any) -> int:
     raise ValueError("expected a positive integer (bytes)")
 
 
+def _module_path(value: Any) -> str:
+    if isinstance(value, str) and value.endswith(".py") and not value.startswith(("/", "\\")):
+        return value.replace("\\", "/")
+    raise ValueError("expected a path to a .py file, relative to the project root")
+
+
 _CONVERTERS: dict[str, Any] = {
     "enable": _bool,
     "severity": _enum(Severity),
@@ -160,6 +170,7 @@ _CONVERTERS: dict[str, Any] = {
     "exclude": _globs,
     "max_file_size": _size,
     "hint_non_model": _bool,
+    "keymapper_module": _module_path,
 }
 
 # camelCase as clients send it, and snake_case as Python users write it.
@@ -170,5 +181,6 @@ _ALIASES.update(
         "assignmentName": "assignment_name",
         "maxFileSize": "max_file_size",
         "hintNonModel": "hint_non_model",
+        "keymapperModule": "keymapper_module",
     }
 )

@@ -314,15 +314,19 @@ def _ends_with_blank_line(text: str, position: int) -> bool:
 
 
 def preamble_text_edit(
-    text: str, facts: HeadFacts, limit: int, mode: PreambleMode
+    text: str, facts: HeadFacts, limit: int, mode: PreambleMode, import_line: str = ""
 ) -> tuple[int, int, str] | None:
     """(start, end, new_text) that inserts the preamble, or None when KeyMapper is already there.
 
     ``limit`` is the start of the first top-level statement running a rewritten call at import
-    time: the preamble must come before it.
+    time: the preamble must come before it. ``import_line``: module mode's import of the
+    project's KeyMapper module; without one, module mode inlines (a lone file).
     """
     if facts.keymapper_bound:
         return None
+    if mode is PreambleMode.MODULE:
+        mode = PreambleMode.IMPORT if import_line else PreambleMode.INLINE
+    import_line = import_line or _IMPORT_LINE
     position = facts.top
     floor = 1 if text.startswith("\ufeff") else 0  # right after a BOM is the file's start
     after_imports = False
@@ -333,7 +337,7 @@ def preamble_text_edit(
             position = statement.end
             after_imports = True
     if mode is PreambleMode.IMPORT:
-        import_lines = [_IMPORT_LINE]
+        import_lines = [import_line]
         body = ""
     else:
         source = keymapper_preamble_source()
@@ -370,9 +374,9 @@ def preamble_text_edit(
     two_blank = following.startswith(("def ", "class ", "@", "async def "))
     if not body:  # import mode: one line joining (or forming) the import block
         if after_imports:
-            return position, position, _IMPORT_LINE + facts.newline
+            return position, position, import_line + facts.newline
         tail = "" if at_eof else ("\n\n" if two_blank else "\n")
-        new_text = lead + _IMPORT_LINE + "\n" + tail
+        new_text = lead + import_line + "\n" + tail
     else:
         if import_lines:
             new_text = lead + "\n".join(import_lines) + "\n\n\n"

@@ -145,7 +145,9 @@ def _build(
         reason = skipped[0][1] if skipped else "nothing to fix"
         return FixResult(error=reason, skipped=tuple(skipped))
     limit = min((s.top_start for s in fixed_sites if s.runs_at_import), default=len(text) + 1)
-    placement = preamble_text_edit(text, analysis.head, limit, settings.preamble)
+    placement = preamble_text_edit(
+        text, analysis.head, limit, settings.preamble, settings.keymapper_import
+    )
     if placement is not None:
         start, end, new_text = placement
         edits.append(make_edit(index, start, end, new_text))
