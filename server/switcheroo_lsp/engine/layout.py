@@ -95,31 +95,23 @@ def how_it_runs(source: SourceFacts, project: ProjectFacts) -> Runs:
     """The sys.path entry and package of a file, read from the layout and its own imports."""
     directory = source.path.parent
     top_names = {name.split(".")[0] for name in source.absolute_imports}
-    own_package = ""
+    base = directory
     if directory in project.package_dirs:
-        top = directory
-        while top.parent in project.package_dirs and top.parent != top:
-            top = top.parent
-        own_package = _dotted(directory, top.parent)
-        base = top.parent
-    else:
-        base = directory
-        for root in project.source_roots:
-            if root in directory.parents:
-                base, own_package = root, _dotted(directory, root)
-                break
-        if not own_package:
-            # a namespace package: the file imports itself by a dotted path from an ancestor
-            for ancestor in directory.parents:
-                candidate = _dotted(directory, ancestor)
-                if any(
-                    n == candidate or n.startswith(candidate + ".") for n in source.absolute_imports
-                ):
-                    base, own_package = ancestor, candidate
-                    break
-            else:
-                if source.relative_imports and directory != ROOT:
-                    base, own_package = ROOT, _dotted(directory, ROOT)
+        base = directory.parent
+        while base in project.package_dirs and base != ROOT:
+            base = base.parent
+    # namespace levels (no __init__.py) above: a source root, or the file's own dotted imports
+    for root in project.source_roots:
+        if root in base.parents:
+            base = root
+    for ancestor in base.parents:
+        candidate = _dotted(directory, ancestor)
+        if any(n == candidate or n.startswith(candidate + ".") for n in source.absolute_imports):
+            base = ancestor
+            break
+    if base == directory and source.relative_imports and directory != ROOT:
+        base = ROOT  # relative imports only work in a package: run as `python -m a.b.c`
+    own_package = _dotted(directory, base) if base != directory else ""
     # `from models import Net` where models.py lies beside the file: run from its own directory
     own_top = own_package.split(".")[0]
     if own_package and top_names & source.local_names - {own_top} and not source.relative_imports:
@@ -200,6 +192,14 @@ def _package_module(
 def plan(sources: Sequence[SourceFacts], project: ProjectFacts) -> Layout:
     """Where the KeyMapper module(s) go for these files, and each file's import line."""
     runs = {s.path: how_it_runs(s, project) for s in sources}
+    for current in sources:
+        path = current.path
+        bare = {n.split(".")[0] for n in current.absolute_imports} & current.local_names
+        if not runs[path].package and not bare:  # a package member beside it tells
+            for other in sources:
+                if other.path.parent == path.parent and runs[other.path].package:
+                    runs[path] = runs[other.path]
+                    break
     modules: list[KeymapperModule] = []
     notes: list[str] = []
     if project.configured is not None:
