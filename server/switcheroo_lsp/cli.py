@@ -425,7 +425,10 @@ def run_module_mode(
             dataclasses.replace(
                 job,
                 settings=dataclasses.replace(
-                    job.settings, preamble=preamble, keymapper_import=line
+                    job.settings,
+                    preamble=preamble,
+                    keymapper_import=line,
+                    first_party=run.first_party.get(job.path, ()),
                 ),
             )
         )

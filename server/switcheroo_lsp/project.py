@@ -97,6 +97,7 @@ class ModuleWork:
     root: Path
     layout: Layout
     states: dict[PurePosixPath, ModuleState] = field(default_factory=dict)
+    first_party: tuple[str, ...] = ()  # what isort will count as the project's own modules
 
     def import_for(self, path: Path) -> str:
         """The import line for a fixed file ("" when it gets the KeyMapper inlined)."""
@@ -118,11 +119,30 @@ def plan_project(root: Path, files: Sequence[Path], configured: str = "") -> Mod
     relative = [_relative(f, root) for f in files]
     project = project_facts(root, relative, configured)
     layout = plan([source_facts(f, root) for f in files], project)
-    work = ModuleWork(root, layout)
+    work = ModuleWork(root, layout, first_party=first_party_names(root, layout.modules))
     wanted = keymapper_module_text()
     for module in layout.modules:
         work.states[module.path] = module_state(_read_if_any(root / module.path), wanted)
     return work
+
+
+def first_party_names(root: Path, modules: Iterable[KeymapperModule] = ()) -> tuple[str, ...]:
+    """Top-level names ruff's isort calls first party: modules and packages at the root and in
+    src/ (its default ``src = [".", "src"]``), the KeyMapper modules about to be written too."""
+    names: set[str] = set()
+    for directory in (root, root / "src"):
+        try:
+            entries = os.listdir(directory)
+        except OSError:
+            continue
+        for entry in entries:
+            stem = entry.removesuffix(".py")
+            if stem.isidentifier() and (entry.endswith(".py") or (directory / entry).is_dir()):
+                names.add(stem)
+    for module in modules:
+        if module.base in (PurePosixPath("."), PurePosixPath("src")):
+            names.add(module.name.split(".")[0])
+    return tuple(sorted(names))
 
 
 def _read_if_any(path: Path) -> str | None:
@@ -179,6 +199,7 @@ class ProjectRun:
     """Module mode over the files of one command-line run."""
 
     imports: dict[str, str] = field(default_factory=dict)  # file -> its import line
+    first_party: dict[str, tuple[str, ...]] = field(default_factory=dict)  # file -> isort's
     blocked: dict[str, str] = field(default_factory=dict)  # file -> why it is not fixed
     notes: list[tuple[str, str]] = field(default_factory=list)  # (path, note)
     works: list[ModuleWork] = field(default_factory=list)
@@ -215,6 +236,7 @@ def prepare(fixable: Sequence[Path], others: Sequence[Path], configured: str = "
                     )
                 elif line:
                     run.imports[str(path)] = line
+                    run.first_party[str(path)] = work.first_party
         same_root = [p for p in others if roots[Path(os.path.abspath(p)).parent] == root]
         planned = {m.path for w in run.works if w.root == root for m in w.layout.modules}
         for target in sorted(missing_modules(root, same_root) - planned):

@@ -80,6 +80,8 @@ class Settings:
     keymapper_module: str = ""  # module mode: the module's path from the project root ("" = found)
     # module mode, filled in by the shell per file (not a user setting): the import line to insert
     keymapper_import: str = ""
+    # filled in by the shell too: top-level names isort counts as first party (the project's)
+    first_party: tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, raw: Any) -> tuple[Settings, list[str]]:

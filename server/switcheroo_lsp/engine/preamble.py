@@ -11,8 +11,10 @@ from __future__ import annotations
 import ast
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from switcheroo_lsp.engine.import_order import sorted_insertion
 from switcheroo_lsp.engine.text import LineIndex, detect_newline
 from switcheroo_lsp.settings import PreambleMode
 
@@ -314,7 +316,12 @@ def _ends_with_blank_line(text: str, position: int) -> bool:
 
 
 def preamble_text_edit(
-    text: str, facts: HeadFacts, limit: int, mode: PreambleMode, import_line: str = ""
+    text: str,
+    facts: HeadFacts,
+    limit: int,
+    mode: PreambleMode,
+    import_line: str = "",
+    first_party: Sequence[str] = (),
 ) -> tuple[int, int, str] | None:
     """(start, end, new_text) that inserts the preamble, or None when KeyMapper is already there.
 
@@ -374,7 +381,7 @@ def preamble_text_edit(
     two_blank = following.startswith(("def ", "class ", "@", "async def "))
     if not body:  # import mode: one line joining (or forming) the import block
         if after_imports:
-            return position, position, import_line + facts.newline
+            return sorted_insertion(text, position, import_line, facts.newline, first_party)
         tail = "" if at_eof else ("\n\n" if two_blank else "\n")
         new_text = lead + import_line + "\n" + tail
     else:

@@ -146,7 +146,12 @@ def _build(
         return FixResult(error=reason, skipped=tuple(skipped))
     limit = min((s.top_start for s in fixed_sites if s.runs_at_import), default=len(text) + 1)
     placement = preamble_text_edit(
-        text, analysis.head, limit, settings.preamble, settings.keymapper_import
+        text,
+        analysis.head,
+        limit,
+        settings.preamble,
+        settings.keymapper_import,
+        settings.first_party,
     )
     if placement is not None:
         start, end, new_text = placement
