@@ -19,9 +19,16 @@ from switcheroo_lsp.engine.layout import (
     ProjectFacts,
     SourceFacts,
     how_it_runs,
+    import_line,
+    module_named,
     plan,
 )
-from switcheroo_lsp.engine.module_file import ModuleState, module_state, module_text
+from switcheroo_lsp.engine.module_file import (
+    ModuleState,
+    is_keymapper_module,
+    module_state,
+    module_text,
+)
 from switcheroo_lsp.files import SourceError, read_source, write_atomic
 
 PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
@@ -143,6 +150,44 @@ def first_party_names(root: Path, modules: Iterable[KeymapperModule] = ()) -> tu
         if module.base in (PurePosixPath("."), PurePosixPath("src")):
             names.add(module.name.split(".")[0])
     return tuple(sorted(names))
+
+
+def existing_module_import(
+    path: Path, text: str, configured: str = ""
+) -> tuple[str, tuple[str, ...]] | None:
+    """For one file (an editor's quick fix): the import of a KeyMapper module its project already
+    has on disk, and isort's first-party names; None when there is none it can import.
+
+    Looked for: the configured module; ``_keymapper.py`` in the file's directory and each one
+    above it up to the project root; in the top-level packages the file imports (at the root
+    and in src/). Only a module switcheroo wrote counts."""
+    root = project_root(path)
+    try:
+        relative = _relative(path, root)
+    except ValueError:
+        return None
+    source = source_facts(path, root, text)
+    candidates: list[PurePosixPath] = []
+    if configured:
+        candidates.append(PurePosixPath(configured))
+    else:
+        candidates += [d / MODULE_FILE for d in relative.parents]
+        for name in dict.fromkeys(n.split(".")[0] for n in source.absolute_imports):
+            candidates += [
+                PurePosixPath(name, MODULE_FILE),
+                PurePosixPath("src", name, MODULE_FILE),
+            ]
+    project = project_facts(root, [relative, *candidates], configured)
+    runs = how_it_runs(source, project)
+    for candidate in candidates:
+        on_disk = _read_if_any(root / candidate)
+        if not on_disk or not is_keymapper_module(on_disk):
+            continue
+        module = module_named(candidate, [source], project)
+        line = import_line(source, runs, module)
+        if line is not None:
+            return line, first_party_names(root)
+    return None
 
 
 def _read_if_any(path: Path) -> str | None:

@@ -151,11 +151,11 @@ def _module_at(directory: PurePosixPath, base: PurePosixPath) -> KeymapperModule
     return KeymapperModule(directory / MODULE_FILE, base, f"{package}.{stem}" if package else stem)
 
 
-def _configured_module(
+def module_named(
     path: PurePosixPath, sources: Sequence[SourceFacts], project: ProjectFacts
 ) -> KeymapperModule:
-    """The configured module's name: like a file in its directory (a fixed file there lends its
-    namespace-package evidence)."""
+    """The name a module at ``path`` is imported by: like a file in its directory (a fixed file
+    there lends its namespace-package evidence)."""
     neighbours = [s for s in sources if s.path.parent == path.parent]
     runs = how_it_runs(neighbours[0] if neighbours else SourceFacts(path), project)
     package = runs.package
@@ -203,7 +203,7 @@ def plan(sources: Sequence[SourceFacts], project: ProjectFacts) -> Layout:
     modules: list[KeymapperModule] = []
     notes: list[str] = []
     if project.configured is not None:
-        modules.append(_configured_module(project.configured, sources, project))
+        modules.append(module_named(project.configured, sources, project))
     else:
         by_base: dict[PurePosixPath, list[tuple[SourceFacts, Runs]]] = {}
         for source in sources:

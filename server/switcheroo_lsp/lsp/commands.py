@@ -24,6 +24,7 @@ from .. import engine  # engine.fix_all loads libcst on first use, not at start-
 from ..engine.model import FixResult
 from ..files import SourceError, iter_python_files, read_source
 from .edits import DocumentChange, workspace_edit
+from .module_mode import fix_settings
 
 # Imported at run time: pygls reads command handlers' annotations with get_type_hints.
 from .server import EXECUTE_COMMAND_PARAMS, SwitcherooServer
@@ -114,7 +115,8 @@ async def migrate_one(ls: SwitcherooServer, uri: str, path: Path | None) -> Migr
         return Migration(
             None, 0, [{"uri": uri, "reason": f"larger than maxFileSize ({limit} bytes)"}]
         )
-    result: FixResult = await ls.run_fix(engine.fix_all, text, ls.settings)
+    settings = await fix_settings(ls, uri, text)
+    result: FixResult = await ls.run_fix(engine.fix_all, text, settings)
     return migrate_text(uri, version, text, result)
 
 
