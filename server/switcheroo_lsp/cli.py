@@ -413,7 +413,8 @@ def run_module_mode(
     fixable_set = {str(p) for p in fixable}
     others = [Path(j.path) for j in eligible if j.path not in fixable_set]
     configured = jobs[0].settings.keymapper_module if jobs else ""
-    run = project.prepare(fixable, others, configured)
+    walked = [p for p in given if p.is_dir()]
+    run = project.prepare(fixable, others, configured, walked)
     blocked = [FileReport(path, error=why) for path, why in run.blocked.items()]
     planned = []
     for job in jobs:

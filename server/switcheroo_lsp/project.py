@@ -35,15 +35,18 @@ PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 _KEYMAPPER_IMPORT = re.compile(rb"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+KeyMapper\b", re.M)
 
 
-def project_root(start: Path) -> Path:
+def project_root(start: Path, walked: Sequence[Path] = ()) -> Path:
     """The nearest directory at or above ``start`` with a pyproject.toml, setup.py, setup.cfg or
-    .git; ``start`` itself (a directory) when there is none."""
+    .git; when there is none, the walked directory (a ``switcheroo fix DIR`` argument, a
+    workspace folder) holding ``start``, else ``start`` itself (a directory)."""
     start = Path(os.path.abspath(start))
     directory = start if start.is_dir() else start.parent
     for candidate in [directory, *directory.parents]:
         if any((candidate / marker).exists() for marker in PROJECT_MARKERS):
             return candidate
-    return directory
+    holding = [Path(os.path.abspath(w)) for w in walked]
+    holding = [w for w in holding if w == directory or w in directory.parents]
+    return max(holding, key=lambda w: len(w.parts)) if holding else directory
 
 
 def keymapper_module_text() -> str:
@@ -153,15 +156,15 @@ def first_party_names(root: Path, modules: Iterable[KeymapperModule] = ()) -> tu
 
 
 def existing_module_import(
-    path: Path, text: str, configured: str = ""
+    path: Path, text: str, configured: str = "", walked: Sequence[Path] = ()
 ) -> tuple[str, tuple[str, ...]] | None:
     """For one file (an editor's quick fix): the import of a KeyMapper module its project already
     has on disk, and isort's first-party names; None when there is none it can import.
 
     Looked for: the configured module; ``_keymapper.py`` in the file's directory and each one
     above it up to the project root; in the top-level packages the file imports (at the root
-    and in src/). Only a module switcheroo wrote counts."""
-    root = project_root(path)
+    and in src/). Only a module switcheroo wrote counts. ``walked``: the workspace folders."""
+    root = project_root(path, walked)
     try:
         relative = _relative(path, root)
     except ValueError:
@@ -251,16 +254,21 @@ class ProjectRun:
     recreate: list[tuple[Path, PurePosixPath]] = field(default_factory=list)
 
 
-def prepare(fixable: Sequence[Path], others: Sequence[Path], configured: str = "") -> ProjectRun:
+def prepare(
+    fixable: Sequence[Path],
+    others: Sequence[Path],
+    configured: str = "",
+    walked: Sequence[Path] = (),
+) -> ProjectRun:
     """Plan module mode for the files to fix, per project; ``others``: the rest of the walked
-    files, read for imports of a module that was deleted."""
+    files, read for imports of a module that was deleted; ``walked``: the directories walked."""
     run = ProjectRun()
     by_root: dict[Path, list[Path]] = {}
     roots: dict[Path, Path] = {}
     for path in [*fixable, *others]:
         directory = Path(os.path.abspath(path)).parent
         if directory not in roots:
-            roots[directory] = project_root(directory)
+            roots[directory] = project_root(directory, walked)
         by_root.setdefault(roots[directory], [])
     for path in fixable:
         by_root[roots[Path(os.path.abspath(path)).parent]].append(path)
@@ -289,15 +297,19 @@ def prepare(fixable: Sequence[Path], others: Sequence[Path], configured: str = "
     return run
 
 
-def finish(run: ProjectRun, changed: set[str], write: bool) -> list[tuple[str, str, str]]:
-    """Write the modules whose files changed (``write``; else describe them as a diff); returns
-    (path, "error" | "note" | "diff", text) for the shell to show."""
-    import difflib
+@dataclass(frozen=True)
+class ModuleToWrite:
+    """A KeyMapper module that the migrated files need, as it is on disk now."""
 
-    out: list[tuple[str, str, str]] = []
-    wanted = keymapper_module_text()
+    path: Path
+    state: ModuleState
+    users: int  # migrated files importing it; 0: recreated for files that imported it already
+
+
+def modules_needed(run: ProjectRun, changed: Iterable[str]) -> list[ModuleToWrite]:
+    """The modules imported by files that changed, and deleted modules files still import."""
     changed = {os.path.abspath(path) for path in changed}
-    todo: list[tuple[Path, PurePosixPath, ModuleState, int]] = []
+    needed: list[ModuleToWrite] = []
     for work in run.works:
         users: dict[PurePosixPath, int] = {}
         for source, (module, _) in work.layout.imports.items():
@@ -305,11 +317,24 @@ def finish(run: ProjectRun, changed: set[str], write: bool) -> list[tuple[str, s
                 users[module.path] = users.get(module.path, 0) + 1
         for module in work.layout.modules:
             if users.get(module.path):
-                todo.append((work.root, module.path, work.states[module.path], users[module.path]))
+                state = work.states[module.path]
+                needed.append(ModuleToWrite(work.root / module.path, state, users[module.path]))
+    wanted = keymapper_module_text()
     for root, target in run.recreate:
-        todo.append((root, target, module_state(_read_if_any(root / target), wanted), 0))
-    for root, target, state, count in todo:
-        path = root / target
+        state = module_state(_read_if_any(root / target), wanted)
+        needed.append(ModuleToWrite(root / target, state, 0))
+    return needed
+
+
+def finish(run: ProjectRun, changed: set[str], write: bool) -> list[tuple[str, str, str]]:
+    """Write the modules whose files changed (``write``; else describe them as a diff); returns
+    (path, "error" | "note" | "diff", text) for the shell to show."""
+    import difflib
+
+    out: list[tuple[str, str, str]] = []
+    wanted = keymapper_module_text()
+    todo = [(m.path, m.state, m.users) for m in modules_needed(run, changed)]
+    for path, state, count in todo:
         who = (
             f"imported by {count} migrated file{'s' if count != 1 else ''}"
             if count

@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from lsp_session import Session, file_uri
+from lsprotocol import types
 
+from clientside import apply_text_edits
 from switcheroo_lsp.project import keymapper_module_text
 
 TRAIN = (
@@ -66,3 +68,65 @@ async def test_a_users_own_keymapper_file_is_not_taken_for_the_module(session: S
     fixed = await quick_fixed(session, train)
     assert "class KeyMapper" in fixed
     assert "from pkg._keymapper" not in fixed
+
+
+async def execute(session: Session, command: str, *arguments) -> dict:
+    return await session.client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=command, arguments=list(arguments))
+    )
+
+
+def edits_by_uri(edit: types.WorkspaceEdit) -> dict[str, list[types.TextEdit]]:
+    """Text edits per uri, from either shape of workspace edit (resource operations left out)."""
+    result: dict[str, list[types.TextEdit]] = {}
+    for change in edit.document_changes or []:
+        if isinstance(change, types.TextDocumentEdit):
+            result.setdefault(change.text_document.uri, []).extend(change.edits)
+    for uri, edits in (edit.changes or {}).items():
+        result.setdefault(uri, []).extend(edits)
+    return result
+
+
+def two_file_package(root: Path) -> None:
+    package(root, None)
+    (root / "pkg/evaluate.py").write_text(TRAIN)
+
+
+async def test_migrate_workspace_creates_one_module_and_imports_it(session: Session, tmp_path):
+    two_file_package(tmp_path)
+    await session.initialize(workspace=file_uri(tmp_path))
+
+    report = await execute(session, "switcheroo.migrateWorkspace")
+
+    assert report["applied"] is True, report
+    [request] = session.client.edit_requests
+    module = tmp_path / "pkg/_keymapper.py"
+    texts = edits_by_uri(request.edit)
+    for name in ("train", "evaluate"):
+        fixed = apply_text_edits(TRAIN, texts[file_uri(tmp_path / f"pkg/{name}.py")], "utf-16")
+        assert "from pkg._keymapper import KeyMapper\n" in fixed
+        assert "class KeyMapper" not in fixed
+    if session.client_name == "visual-studio-code":  # documentChanges with resource operations
+        create, insert = request.edit.document_changes[:2]
+        assert isinstance(create, types.CreateFile)
+        assert create.uri == file_uri(module)
+        assert create.options.overwrite is False
+        assert insert.text_document.uri == file_uri(module)
+        assert [e.new_text for e in insert.edits] == [keymapper_module_text()]
+        assert not module.exists()  # the client creates it
+    else:  # Neovim's capability set has no documentChanges: the server writes the module
+        assert module.read_text() == keymapper_module_text()
+
+
+async def test_migrate_workspace_asked_for_copies_inlines(session: Session, tmp_path):
+    two_file_package(tmp_path)
+    await session.initialize(workspace=file_uri(tmp_path))
+
+    await execute(session, "switcheroo.migrateWorkspace", {"preamble": "inline"})
+
+    [request] = session.client.edit_requests
+    texts = edits_by_uri(request.edit)
+    fixed = apply_text_edits(TRAIN, texts[file_uri(tmp_path / "pkg/train.py")], "utf-16")
+    assert "class KeyMapper" in fixed
+    assert not any(isinstance(c, types.CreateFile) for c in request.edit.document_changes or [])
+    assert not (tmp_path / "pkg/_keymapper.py").exists()
