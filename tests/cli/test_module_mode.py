@@ -350,3 +350,23 @@ def test_diff_shows_the_new_module_and_writes_nothing(tmp_path: Path, monkeypatc
     assert "--- /dev/null\n+++ " in out.getvalue()
     assert "+from pkg._keymapper import KeyMapper\n" in out.getvalue()
     assert not (tmp_path / "pkg/_keymapper.py").exists()
+
+
+def test_a_notebook_next_to_the_package_keeps_an_inlined_copy(tmp_path: Path, monkeypatch) -> None:
+    """A notebook is run by a kernel wherever it was opened: it stays self-contained."""
+    import json
+
+    small_package(tmp_path)
+    cell = (
+        "import torch\nmodel = torch.nn.Linear(3, 4)\nmodel.load_state_dict(torch.load('a.pt'))\n"
+    )
+    code_cell = {"cell_type": "code", "metadata": {}, "source": cell, "outputs": []}
+    code_cell["execution_count"] = None
+    notebook = {"cells": [code_cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    write(tmp_path / "explore.ipynb", json.dumps(notebook))
+    code, err = fix(tmp_path, monkeypatch=monkeypatch)
+    assert code == 0, err
+    fixed = json.loads((tmp_path / "explore.ipynb").read_text())
+    source = "".join("".join(c["source"]) for c in fixed["cells"])
+    assert "class KeyMapper" in source
+    assert "from pkg._keymapper import KeyMapper" in (tmp_path / "pkg/train.py").read_text()
