@@ -157,9 +157,11 @@ def _size(value: Any) -> int:
 
 
 def _module_path(value: Any) -> str:
-    if isinstance(value, str) and value.endswith(".py") and not value.startswith(("/", "\\")):
-        return value.replace("\\", "/")
-    raise ValueError("expected a path to a .py file, relative to the project root")
+    if isinstance(value, str) and value.endswith(".py"):
+        path = value.replace("\\", "/")
+        if not path.startswith("/") and ":" not in path and ".." not in path.split("/"):
+            return path
+    raise ValueError("expected a path to a .py file inside the project, relative to its root")
 
 
 _CONVERTERS: dict[str, Any] = {

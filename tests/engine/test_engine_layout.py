@@ -191,3 +191,23 @@ SOURCE = "class KeyMapper:\n    pass\n"
 )
 def test_module_state(on_disk: str | None, state: ModuleState) -> None:
     assert module_state(on_disk, module_text(SOURCE, "0.1.0")) is state
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [
+        ("src/pkg/_keymapper.py", "src/pkg/_keymapper.py"),
+        ("pkg\\_keymapper.py", "pkg/_keymapper.py"),
+        ("/abs/_keymapper.py", ""),
+        ("../elsewhere/_keymapper.py", ""),
+        ("C:/x/_keymapper.py", ""),
+        ("pkg/_keymapper.txt", ""),
+        (3, ""),
+    ],
+)
+def test_keymapper_module_setting(value: object, kept: str) -> None:
+    from switcheroo_lsp.settings import Settings
+
+    settings, problems = Settings.from_dict({"keymapperModule": value})
+    assert settings.keymapper_module == kept
+    assert bool(problems) == (kept == "")
