@@ -400,8 +400,10 @@ def run_module_mode(
     module mode was asked for explicitly."""
     from switcheroo_lsp import project
 
+    if not jobs:
+        return []
     named = {os.path.abspath(p) for p in given if not p.is_dir()}
-    explicit = bool(jobs) and jobs[0].settings.preamble is PreambleMode.MODULE
+    explicit = jobs[0].settings.preamble is PreambleMode.MODULE
     eligible = [
         j
         for j in jobs
@@ -412,7 +414,7 @@ def run_module_mode(
     fixable = [Path(r.path) for r in scanned if any(f.fixable for f in r.findings)]
     fixable_set = {str(p) for p in fixable}
     others = [Path(j.path) for j in eligible if j.path not in fixable_set]
-    configured = jobs[0].settings.keymapper_module if jobs else ""
+    configured = jobs[0].settings.keymapper_module
     walked = [p for p in given if p.is_dir()]
     run = project.prepare(fixable, others, configured, walked)
     blocked = [FileReport(path, error=why) for path, why in run.blocked.items()]

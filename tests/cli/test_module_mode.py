@@ -370,3 +370,7 @@ def test_a_notebook_next_to_the_package_keeps_an_inlined_copy(tmp_path: Path, mo
     source = "".join("".join(c["source"]) for c in fixed["cells"])
     assert "class KeyMapper" in source
     assert "from pkg._keymapper import KeyMapper" in (tmp_path / "pkg/train.py").read_text()
+
+
+def test_an_empty_directory_migrates_nothing(tmp_path: Path, monkeypatch) -> None:
+    assert fix(tmp_path, monkeypatch=monkeypatch) == (0, "Migrated 0 calls in 0 files.\n")
