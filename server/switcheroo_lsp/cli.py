@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import multiprocessing
 import os
 import sys
@@ -37,7 +38,7 @@ from switcheroo_lsp.files import (
 )
 from switcheroo_lsp.formats import shown, where
 from switcheroo_lsp.reports import FileReport, Job
-from switcheroo_lsp.settings import Settings, assignment_name
+from switcheroo_lsp.settings import PreambleMode, Settings, assignment_name
 
 # Below these, a process pool costs more than it saves.
 PARALLEL_MIN_FILES = 24
@@ -447,6 +448,63 @@ def _as_error(problem: str) -> str:
     return problem.replace("; using the default", "").replace("' ignored", "'")
 
 
+def run_module_mode(
+    given: Sequence[Path], jobs: Sequence[Job], workers: int, progress: Progress
+) -> list[FileReport]:
+    """Fix with one KeyMapper module per project (project.py plans and writes it). Files found
+    under a directory import it; files given by name and notebooks keep an inlined copy, unless
+    module mode was asked for explicitly."""
+    from switcheroo_lsp import project
+
+    if not jobs:
+        return []
+    named = {os.path.abspath(p) for p in given if not p.is_dir()}
+    explicit = jobs[0].settings.preamble is PreambleMode.MODULE
+    eligible = [
+        j
+        for j in jobs
+        if not j.path.endswith(".ipynb") and (explicit or os.path.abspath(j.path) not in named)
+    ]
+    quiet = Progress(0, progress.stream, enabled=False)
+    scanned = run_jobs([dataclasses.replace(j, mode="check") for j in eligible], workers, quiet)
+    fixable = [Path(r.path) for r in scanned if any(f.fixable for f in r.findings)]
+    fixable_set = {str(p) for p in fixable}
+    others = [Path(j.path) for j in eligible if j.path not in fixable_set]
+    configured = jobs[0].settings.keymapper_module
+    walked = [p for p in given if p.is_dir()]
+    run = project.prepare(fixable, others, configured, walked)
+    blocked = [FileReport(path, error=why) for path, why in run.blocked.items()]
+    planned = []
+    for job in jobs:
+        if job.path in run.blocked:
+            continue
+        preamble = PreambleMode.MODULE if job.path in run.imports else PreambleMode.INLINE
+        line = run.imports.get(job.path, "")
+        planned.append(
+            dataclasses.replace(
+                job,
+                settings=dataclasses.replace(
+                    job.settings,
+                    preamble=preamble,
+                    keymapper_import=line,
+                    first_party=run.first_party.get(job.path, ()),
+                ),
+            )
+        )
+    reports = run_jobs(planned, workers, progress)
+    changed = {r.path for r in reports if r.changed}
+    for path, kind, text in project.finish(run, changed, write=jobs[0].mode == "fix"):
+        if kind == "error":
+            reports.append(FileReport(path, error=text))
+        elif kind == "diff":
+            reports.append(FileReport(path, diff=text))
+        else:
+            reports.append(FileReport(path, warnings=[text]))
+    for path, note in run.notes:
+        reports.append(FileReport(path, warnings=[f" {note}"]))
+    return blocked + reports
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (separate so the README and tests can show its help)."""
     parser = argparse.ArgumentParser(
@@ -496,8 +554,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--preamble",
-        choices=["inline", "import"],
-        help="inline the KeyMapper source (default) or import it from switcheroo_lsp.runtime",
+        choices=["module", "inline", "import"],
+        help="module: one KeyMapper module per project, imported by each fixed file (the default"
+        " for directories); inline: a copy in each file (the default for files given by name);"
+        " import: from switcheroo_lsp.runtime (needs switcheroo-lsp[runtime] installed)",
     )
     common.add_argument(
         "--no-hints",
@@ -721,9 +781,13 @@ def main(
             iter_python_files(args.paths, settings.exclude, force_exclude=args.force_exclude)
         )
         progress = Progress(len(files), err, enabled=not args.quiet and err.isatty())
-        reports = run_jobs(
-            _jobs_for(files, mode, settings, args.max_file_size), args.jobs, progress
-        )
+        jobs = _jobs_for(files, mode, settings, args.max_file_size)
+        preamble_chosen = args.preamble is not None or "preamble" in config.table
+        module = settings.preamble is PreambleMode.MODULE or not preamble_chosen
+        if mode in ("fix", "diff") and module:
+            reports = run_module_mode(args.paths, jobs, args.jobs, progress)
+        else:
+            reports = run_jobs(jobs, args.jobs, progress)
         if mode == "noqa":
             return report_noqa(reports, err)
         if mode == "check":

@@ -44,6 +44,7 @@ class PreambleMode(enum.Enum):
 
     INLINE = "inline"  # the KeyMapper source is written into the file
     IMPORT = "import"  # `from switcheroo_lsp.runtime import KeyMapper`
+    MODULE = "module"  # one KeyMapper module in the project, imported (engine/layout.py)
 
 
 DEFAULT_EXCLUDE: tuple[str, ...] = (
@@ -85,6 +86,11 @@ class Settings:
     max_file_size: int = 2_000_000  # bytes; larger documents are skipped
     hint_non_model: bool = True  # a hint (different code, no fix) on optimizer/scheduler calls
     unsafe_fixes: bool = False  # fix-all also rewrites calls whose receiver may not be a model
+    keymapper_module: str = ""  # module mode: the module's path from the project root ("" = found)
+    # module mode, filled in by the shell per file (not a user setting): the import line to insert
+    keymapper_import: str = ""
+    # filled in by the shell too: top-level names isort counts as first party (the project's)
+    first_party: tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, raw: Any) -> tuple[Settings, list[str]]:
@@ -164,6 +170,14 @@ def _size(value: Any) -> int:
     raise ValueError("expected a positive integer (bytes)")
 
 
+def _module_path(value: Any) -> str:
+    if isinstance(value, str) and value.endswith(".py"):
+        path = value.replace("\\", "/")
+        if not path.startswith("/") and ":" not in path and ".." not in path.split("/"):
+            return path
+    raise ValueError("expected a path to a .py file inside the project, relative to its root")
+
+
 _CONVERTERS: dict[str, Any] = {
     "enable": _bool,
     "severity": _enum(Severity),
@@ -176,6 +190,7 @@ _CONVERTERS: dict[str, Any] = {
     "max_file_size": _size,
     "hint_non_model": _bool,
     "unsafe_fixes": _bool,
+    "keymapper_module": _module_path,
 }
 
 # camelCase as clients send it, and snake_case as Python users write it.
@@ -188,6 +203,7 @@ _ALIASES.update(
         "maxFileSize": "max_file_size",
         "hintNonModel": "hint_non_model",
         "unsafeFixes": "unsafe_fixes",
+        "keymapperModule": "keymapper_module",
     }
 )
 

@@ -82,7 +82,7 @@ PLACEMENTS = [
     (
         "before_module_level_code_that_uses_it_even_with_later_imports",
         "import os\n" + CALL + "import late\n",
-        "import os\n" + LINE + FIXED + "import late\n",
+        "import os\n\n" + LINE + FIXED + "import late\n",  # its own isort section
     ),
     (
         "after_type_checking_and_version_guards",

@@ -194,3 +194,9 @@ class Session(OpenDocuments):
 def file_uri(path) -> str:
     """A file:// uri for a path."""
     return path.resolve().as_uri()
+
+
+def converting(actions: list[types.CodeAction] | None) -> list[types.CodeAction]:
+    """The "Convert to KeyMapper.from_torch..." quick fixes among a line's code actions (the
+    "Ignore this call (# noqa: ...)" action stands beside each of them)."""
+    return [a for a in actions or [] if a.title.startswith("Convert to KeyMapper.from_torch")]

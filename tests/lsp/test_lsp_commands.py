@@ -118,7 +118,8 @@ async def test_migrate_workspace_is_one_edit_with_progress_and_a_report(
     unsaved = "# unsaved change\n" + SAMPLE
     session.open(open_uri, unsaved, version=3)
 
-    report = await execute(session, "switcheroo.migrateWorkspace")
+    # copies: this test is about the one edit (module mode: tests/lsp/test_lsp_module_mode.py)
+    report = await execute(session, "switcheroo.migrateWorkspace", {"preamble": "inline"})
 
     [request] = session.client.edit_requests  # one workspace edit for everything
     per_uri = edits_by_uri(request.edit)

@@ -15,12 +15,11 @@ from switcheroo_lsp import cli
 TRAIN = (
     "import torch\n"
     "\n"
-    "\n"
-    "def resume(model, optimizer, path):\n"
-    "    checkpoint = torch.load(path, map_location='cpu')\n"
-    "    model.load_state_dict(checkpoint['model'])\n"
-    "    optimizer.load_state_dict(checkpoint['optimizer'])\n"
-    "    return checkpoint['epoch']\n"
+    "model = Net()\n"
+    "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+    "checkpoint = torch.load('last.pt', map_location='cpu')\n"
+    "model.load_state_dict(checkpoint['model'])\n"
+    "optimizer.load_state_dict(checkpoint['optimizer'])\n"
 )
 IMPORT_PARAMS = '[tool.switcheroo]\npreamble = "import"\nassignment-name = "params"\n'
 

@@ -4,7 +4,7 @@ its own quick fix, whose title says the receiver may not be a model."""
 
 from __future__ import annotations
 
-from lsp_session import Session
+from lsp_session import Session, converting
 from lsprotocol import types
 
 from clientside import apply_text_edits
@@ -28,8 +28,8 @@ async def test_unsure_quick_fix_says_so_and_is_not_preferred(session: Session):
     await session.initialize()
     session.open(URI, MIXED)
 
-    [sure] = await session.code_actions(URI, SURE_LINE)
-    [unsure] = await session.code_actions(URI, UNSURE_LINE)
+    [sure] = converting(await session.code_actions(URI, SURE_LINE))
+    [unsure] = converting(await session.code_actions(URI, UNSURE_LINE))
 
     assert (sure.title, sure.is_preferred) == ("Convert to KeyMapper.from_torch", True)
     assert (unsure.title, unsure.is_preferred) == (UNSURE_TITLE, False)
@@ -76,7 +76,7 @@ async def test_no_fix_all_when_every_call_is_unsure(session: Session):
     session.open(URI, ONLY_UNSURE)
 
     assert await session.code_actions(URI, 0, only=["source.fixAll"]) == []
-    [quick_fix] = await session.code_actions(URI, 0)
+    [quick_fix] = converting(await session.code_actions(URI, 0))
     assert quick_fix.title == UNSURE_TITLE
 
 

@@ -138,11 +138,19 @@ def test_fixed_file_compiles_and_calls_sit_where_the_manifest_says(
     for entry in [*MANIFEST[name]["left"], *MANIFEST[name].get("unsure", [])]:
         line = old_lines[entry["line"] - 1]
         assert line in new_lines, line
-    assert new.count("class KeyMapper") == (1 if expected else 0)
+    # `fix .` is module mode: the flat folder's one _keymapper.py, imported (tests/cli/test_module_mode.py)
+    assert "class KeyMapper" not in new
+    assert ("from _keymapper import KeyMapper" in new) == bool(expected)
     figures["corpus: files fixed and compiled"] += 1
     figures["corpus: calls migrated where the manifest says"] += sum(
         e.get("calls", 1) for e in MANIFEST[name]["migrated"]
     )
+
+
+def test_the_corpus_gets_one_keymapper_module(fixed_corpus: tuple[Path, str]) -> None:
+    root, _ = fixed_corpus
+    copies = [p.name for p in root.glob("*.py") if "class KeyMapper" in p.read_text("utf-8")]
+    assert copies == ["_keymapper.py"]
 
 
 def test_fix_reports_what_it_did(fixed_corpus: tuple[Path, str]) -> None:

@@ -75,9 +75,12 @@ import jax.numpy as np
 import torch
 
 
-def load(model, path):
-    model.load_state_dict(torch.load(path))
-    return np.zeros(3)
+def predict(x):
+    return np.tanh(x)
+
+
+model = Net()
+model.load_state_dict(torch.load("model.pt"))
 '''
 
 

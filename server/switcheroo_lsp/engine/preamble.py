@@ -16,8 +16,10 @@ from __future__ import annotations
 import ast
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from switcheroo_lsp.engine.import_order import sorted_insertion
 from switcheroo_lsp.engine.text import LineIndex, detect_newline
 from switcheroo_lsp.settings import PreambleMode
 
@@ -433,12 +435,18 @@ def _ends_with_blank_line(text: str, position: int) -> bool:
 
 
 def preamble_text_edit(
-    text: str, facts: HeadFacts, limit: int, mode: PreambleMode
+    text: str,
+    facts: HeadFacts,
+    limit: int,
+    mode: PreambleMode,
+    import_line: str = "",
+    first_party: Sequence[str] = (),
 ) -> tuple[int, int, str] | None:
     """(start, end, new_text) that inserts the preamble, or None when KeyMapper is already there.
 
     ``limit`` is the start of the first top-level statement running a rewritten call at import
-    time: the preamble must come before it.
+    time: the preamble must come before it. ``import_line``: module mode's import of the
+    project's KeyMapper module; without one, module mode inlines (a lone file).
     """
     if facts.foreign_keymapper is not None:
         raise PreambleConflict(
@@ -447,7 +455,10 @@ def preamble_text_edit(
         )
     if facts.keymapper_bound:
         return None
+    if mode is PreambleMode.MODULE:
+        mode = PreambleMode.IMPORT if import_line else PreambleMode.INLINE
     _check_names(facts, mode)
+    import_line = import_line or _IMPORT_LINE
     position = facts.top
     floor = 1 if text.startswith("\ufeff") else 0  # right after a BOM is the file's start
     after_imports = False
@@ -458,7 +469,7 @@ def preamble_text_edit(
             position = statement.end
             after_imports = True
     if mode is PreambleMode.IMPORT:
-        import_lines = [_IMPORT_LINE]
+        import_lines = [import_line]
         body = ""
     else:
         source = keymapper_preamble_source()
@@ -495,9 +506,9 @@ def preamble_text_edit(
     two_blank = following.startswith(("def ", "class ", "@", "async def "))
     if not body:  # import mode: one line joining (or forming) the import block
         if after_imports:
-            return position, position, _IMPORT_LINE + facts.newline
+            return sorted_insertion(text, position, import_line, facts.newline, first_party)
         tail = "" if at_eof else ("\n\n" if two_blank else "\n")
-        new_text = lead + _IMPORT_LINE + "\n" + tail
+        new_text = lead + import_line + "\n" + tail
     else:
         if import_lines:
             new_text = lead + "\n".join(import_lines) + "\n\n\n"

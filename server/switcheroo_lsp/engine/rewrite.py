@@ -199,7 +199,14 @@ def _build(
         return FixResult(error=reason, skipped=tuple(skipped))
     limit = min((s.top_start for s in fixed_sites if s.runs_at_import), default=len(text) + 1)
     try:
-        placement = preamble_text_edit(text, analysis.head, limit, settings.preamble)
+        placement = preamble_text_edit(
+            text,
+            analysis.head,
+            limit,
+            settings.preamble,
+            settings.keymapper_import,
+            settings.first_party,
+        )
     except PreambleConflict as exc:
         reason = str(exc)
         every = [(s.finding, reason) for s in fixed_sites]

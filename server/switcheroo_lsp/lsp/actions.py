@@ -17,6 +17,7 @@ from ..engine.suppress import noqa_edit
 from .diagnostics import Analysis, diagnostic_for
 from .documents import LspTextDocument
 from .edits import DocumentChange, text_edits, workspace_edit
+from .module_mode import fix_settings
 
 if TYPE_CHECKING:
     from .server import SwitcherooServer
@@ -70,6 +71,7 @@ async def quick_fixes(
     if index.text is not analysis.text:
         return []
     actions: list[types.CodeAction] = []
+    settings = await fix_settings(ls, analysis.uri, analysis.text)
     for finding in analysis.fixable:
         if (
             index.line_of(finding.span.start) > last_line
@@ -77,7 +79,7 @@ async def quick_fixes(
         ):
             continue
         result: FixResult = await ls.run_fix(
-            engine.fix, analysis.text, finding.span.start, ls.settings_for(analysis.uri)
+            engine.fix, analysis.text, finding.span.start, settings
         )
         if not result.ok:
             continue
@@ -163,7 +165,8 @@ async def fix_all_edit(ls: SwitcherooServer, uri: str) -> types.WorkspaceEdit | 
         text, version = document.source, document.version
         if ls.too_large(uri, text):
             return None
-        result: FixResult = await ls.run_fix(engine.fix_all, text, ls.settings_for(uri))
+        settings = await fix_settings(ls, uri, text)
+        result: FixResult = await ls.run_fix(engine.fix_all, text, settings)
         if not is_current(ls, document, text):
             continue
         if not result.ok:
@@ -244,7 +247,8 @@ async def will_save_wait_until(
         text = document.source
         if ls.too_large(uri, text):
             return []
-        result: FixResult = await ls.run_fix(engine.fix_all, text, ls.settings_for(uri))
+        settings = await fix_settings(ls, uri, text)
+        result: FixResult = await ls.run_fix(engine.fix_all, text, settings)
         if not is_current(ls, document, text):
             continue
         if not result.ok:

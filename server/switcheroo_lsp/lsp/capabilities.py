@@ -19,6 +19,7 @@ class ClientSupport:
     diagnostic_refresh: bool = False  # workspace/diagnostic/refresh
     resolve_edit: bool = False  # codeAction/resolve may fill in `edit`
     document_changes: bool = False  # versioned TextDocumentEdits in workspace edits
+    create_files: bool = False  # CreateFile resource operations in workspace edits
     apply_edit: bool = False  # workspace/applyEdit
     configuration: bool = False  # workspace/configuration
     configuration_registration: bool = False  # didChangeConfiguration via client/registerCapability
@@ -44,6 +45,11 @@ class ClientSupport:
             document_changes=bool(
                 get_capability(capabilities, "workspace.workspace_edit.document_changes", False)
             ),
+            create_files=bool(
+                get_capability(capabilities, "workspace.workspace_edit.document_changes", False)
+            )
+            and "create"
+            in (get_capability(capabilities, "workspace.workspace_edit.resource_operations") or []),
             apply_edit=bool(get_capability(capabilities, "workspace.apply_edit", False)),
             configuration=bool(get_capability(capabilities, "workspace.configuration", False)),
             configuration_registration=bool(

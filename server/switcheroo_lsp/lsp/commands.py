@@ -23,7 +23,15 @@ from pygls.uris import from_fs_path, to_fs_path
 from .. import engine  # engine.fix_all loads libcst on first use, not at start-up
 from ..engine.model import FixResult
 from ..files import SourceError, iter_python_files, read_source
+from ..settings import Settings
 from .edits import DocumentChange, workspace_edit
+from .module_mode import (
+    fix_settings,
+    module_mode,
+    module_operations,
+    plan_workspace,
+    write_modules,
+)
 
 # Imported at run time: pygls reads command handlers' annotations with get_type_hints.
 from .server import EXECUTE_COMMAND_PARAMS, SwitcherooServer
@@ -117,7 +125,9 @@ async def source_of(ls: SwitcherooServer, uri: str, path: Path | None) -> tuple[
         raise
 
 
-async def migrate_one(ls: SwitcherooServer, uri: str, path: Path | None) -> Migration:
+async def migrate_one(
+    ls: SwitcherooServer, uri: str, path: Path | None, settings: Settings | None = None
+) -> Migration:
     """Fix-all for one document or file; never raises for bad input."""
     if uri.endswith(".ipynb") or ls.workspace.get_notebook_document(notebook_uri=uri) is not None:
         from .notebook import migrate_notebook
@@ -134,7 +144,8 @@ async def migrate_one(ls: SwitcherooServer, uri: str, path: Path | None) -> Migr
         return Migration(
             None, 0, [{"uri": uri, "reason": f"larger than maxFileSize ({limit} bytes)"}]
         )
-    result: FixResult = await ls.run_fix(engine.fix_all, text, ls.settings_for(uri))
+    settings = settings or await fix_settings(ls, uri, text)
+    result: FixResult = await ls.run_fix(engine.fix_all, text, settings)
     return migrate_text(uri, version, text, result)
 
 
@@ -211,7 +222,11 @@ async def refreshed(ls: SwitcherooServer, migrations: Sequence[Migration]) -> li
 
 
 async def apply(
-    ls: SwitcherooServer, report: MigrationReport, migrations: Sequence[Migration], label: str
+    ls: SwitcherooServer,
+    report: MigrationReport,
+    migrations: Sequence[Migration],
+    label: str,
+    operations: Sequence[types.CreateFile | types.TextDocumentEdit] = (),
 ) -> None:
     """Send one workspace edit for every change and record the outcome in ``report``.
 
@@ -231,8 +246,11 @@ async def apply(
         report.message = "the client does not support workspace/applyEdit"
         return
     # Documents that moved on while we computed get a versioned edit the client will refuse.
+    edit = workspace_edit(ls.support, changes)
+    if operations:  # module mode: the KeyMapper module is created first (lsp/module_mode.py)
+        edit.document_changes = [*operations, *(edit.document_changes or [])]
     answer = await ls.workspace_apply_edit_async(
-        types.ApplyWorkspaceEditParams(edit=workspace_edit(ls.support, changes), label=label)
+        types.ApplyWorkspaceEditParams(edit=edit, label=label)
     )
     report.applied = bool(answer.applied)
     if not report.applied:
@@ -355,20 +373,31 @@ async def migrate_workspace(ls: SwitcherooServer, *arguments: Any) -> dict[str, 
             lambda: [path for top, exclude in walks for path in iter_python_files(top, exclude)]
         )
         migrations: list[Migration] = []
+        modules = await plan_workspace(ls, paths, roots) if module_mode(ls, arguments) else None
         for done, path in enumerate(paths):
             if progress.is_cancelled:
                 report.cancelled = True
                 break
             progress.report(path.name, done, len(paths))
             uri = from_fs_path(str(path)) or path.as_uri()
-            migrations.append(await migrate_one(ls, uri, path))
+            if modules is not None and str(path) in modules.run.blocked:
+                why = modules.run.blocked[str(path)]
+                migrations.append(Migration(None, 0, [{"uri": uri, "reason": why}]))
+                continue
+            settings = modules.settings.get(str(path)) if modules is not None else None
+            migrations.append(await migrate_one(ls, uri, path, settings))
             await asyncio.sleep(0)  # let cancellations in
         if progress.is_cancelled:
             report.cancelled = True
         if report.cancelled:
             report.message = "cancelled; nothing was changed"
         else:
-            await apply(ls, report, migrations, "Migrate load_state_dict calls in the workspace")
+            changed = [to_fs_path(m.change.uri) or "" for m in migrations if m.change]
+            operations, writes = module_operations(ls, modules, changed) if modules else ([], [])
+            label = "Migrate load_state_dict calls in the workspace"
+            await apply(ls, report, migrations, label, operations)
+            if report.applied:
+                report.skipped.extend(await write_modules(ls, writes))
     except asyncio.CancelledError:
         progress.end("cancelled")
         raise
