@@ -29,6 +29,7 @@ export interface ServerSettings {
   exclude: string[];
   maxFileSize: number;
   hintNonModel: boolean;
+  unsafeFixes: boolean;
 }
 
 export const SERVER_DEFAULTS: Readonly<ServerSettings> = Object.freeze({
@@ -41,6 +42,7 @@ export const SERVER_DEFAULTS: Readonly<ServerSettings> = Object.freeze({
   exclude: [],
   maxFileSize: 2_000_000,
   hintNonModel: true,
+  unsafeFixes: false,
 });
 
 /** Keys of the server's settings, in a stable order. */

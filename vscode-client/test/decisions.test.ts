@@ -196,6 +196,7 @@ describe("settings sent to the server", () => {
       exclude: [],
       maxFileSize: 2000000,
       hintNonModel: true,
+      unsafeFixes: false,
     });
   });
 
@@ -210,6 +211,7 @@ describe("settings sent to the server", () => {
       exclude: ["legacy/**"],
       maxFileSize: 1000,
       hintNonModel: false,
+      unsafeFixes: true,
     };
     assert.deepEqual(toServerSettings(user), user);
   });
