@@ -69,4 +69,30 @@ step "switcheroo-lsp: initialize/shutdown/exit over stdio"
 timeout 120 "$VENV_BIN/python" "$ROOT/.ci/lsp_smoke.py" "$VENV_BIN/switcheroo-lsp" \
   || fail "the installed switcheroo-lsp did not answer initialize/shutdown over stdio"
 
+step "the Linux x64 .vsix with the bundled server (vscode-client: npm run package:linux-x64)"
+VSIX=$DIST/switcheroo-lsp-linux-x64.vsix
+[ -d "$ROOT/vscode-client/node_modules" ] || fail "vscode-client/node_modules is missing (npm ci in vscode-client; .ci/setup-vscode.sh does it)"
+[ -f "$ROOT/vscode-client/dist/extension.js" ] || (cd "$ROOT/vscode-client" && timeout 120 npm run -s build) \
+  || fail "the extension does not build (npm run build in vscode-client)"
+timeout 900 bash "$ROOT/vscode-client/scripts/package-linux-x64.sh" "$VSIX" >"$work/vsix.log" 2>&1 \
+  || { tail -n 40 "$work/vsix.log" >&2; fail "packaging the linux-x64 .vsix failed or took over 15 minutes (log above)"; }
+mkdir "$work/vsix"
+"$PYTHON" -m zipfile -e "$VSIX" "$work/vsix" || fail "$VSIX is not a readable zip"
+EXT=$work/vsix/extension
+grep -q '"targetPlatform" *: *"linux-x64"\|TargetPlatform="linux-x64"' "$work/vsix/extension.vsixmanifest" \
+  || fail "$VSIX does not declare the linux-x64 target platform"
+[ -f "$EXT/bundled/libs/switcheroo_lsp/__main__.py" ] || fail "$VSIX does not carry bundled/libs/switcheroo_lsp"
+# The bundled server, run the way the extension runs it: an interpreter without switcheroo-lsp
+# (a fresh venv without pip) and PYTHONPATH on the bundle.
+"$PYTHON" -m venv --without-pip "$work/bare" || fail "python -m venv failed"
+BARE=$work/bare/bin/python
+tag=$("$BARE" -c 'import sys; print("cp%d%d" % sys.version_info[:2])')
+[ -d "$EXT/bundled/native/$tag" ] || fail "$VSIX carries no native libraries for $tag ($(ls "$EXT/bundled/native" | tr '\n' ' '))"
+if (cd "$work" && "$BARE" -c 'import switcheroo_lsp' 2>/dev/null); then
+  fail "the bare venv already sees switcheroo_lsp: the bundle would not be what runs"
+fi
+(cd "$work" && PYTHONPATH=$EXT/bundled/libs:$EXT/bundled/native/$tag timeout 120 \
+  "$BARE" "$ROOT/.ci/lsp_smoke.py" "$BARE" -m switcheroo_lsp) \
+  || fail "the server bundled in $VSIX did not answer initialize/shutdown with $BARE ($tag)"
+
 step "done: $(ls "$DIST" | tr '\n' ' ')"
