@@ -1,6 +1,6 @@
 -- switcheroo-lsp in Neovim 0.11+: diagnostics and quick fixes for load_state_dict calls.
 -- Copy to ~/.config/nvim/plugin/switcheroo.lua (or paste into init.lua).
--- Needs the `switcheroo-lsp` command on PATH (pip install switcheroo-lsp).
+-- Needs the `switcheroo-lsp` command on PATH: pip install a wheel built from the source tree (README).
 local switcheroo_settings = {
   enable = true,
   severity = "information", -- "error" | "warning" | "information" | "hint"
@@ -12,6 +12,7 @@ local switcheroo_settings = {
   exclude = {}, -- extra globs to skip, e.g. { "legacy/**" }
   maxFileSize = 2000000, -- bytes; larger buffers are skipped
   hintNonModel = true, -- a hint on optimizer/scheduler calls (no fix for those)
+  unsafeFixes = false, -- true: fix-all and fix on save also rewrite calls whose receiver may not be a model
 }
 
 vim.lsp.config("switcheroo", {

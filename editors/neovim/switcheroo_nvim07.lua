@@ -12,6 +12,7 @@ local switcheroo_settings = {
   exclude = {},
   maxFileSize = 2000000,
   hintNonModel = true,
+  unsafeFixes = false,
 }
 local root_markers = { "pyproject.toml", "setup.py", "setup.cfg", "requirements.txt", ".git" }
 local client_by_root = {}

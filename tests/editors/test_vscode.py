@@ -255,7 +255,14 @@ class CodeServer:
 
 @pytest.fixture(scope="module")
 def code_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CodeServer]:
-    tools = _find_tools()
+    yield from start_code_server(_find_tools(), tmp_path_factory)
+
+
+def start_code_server(
+    tools: Tools, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[CodeServer]:
+    """Install `tools.vsix` into a fresh code-server, start it, yield it, end its process group
+    (also used by test_vscode_bundled.py with the platform-specific .vsix)."""
     root = tmp_path_factory.mktemp("code-server")
     env = _isolated_env(root)
     user_data, extensions = root / "user-data", root / "extensions"

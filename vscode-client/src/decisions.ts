@@ -29,6 +29,7 @@ export interface ServerSettings {
   exclude: string[];
   maxFileSize: number;
   hintNonModel: boolean;
+  unsafeFixes: boolean;
 }
 
 export const SERVER_DEFAULTS: Readonly<ServerSettings> = Object.freeze({
@@ -41,6 +42,7 @@ export const SERVER_DEFAULTS: Readonly<ServerSettings> = Object.freeze({
   exclude: [],
   maxFileSize: 2_000_000,
   hintNonModel: true,
+  unsafeFixes: false,
 });
 
 /** Keys of the server's settings, in a stable order. */
@@ -135,11 +137,81 @@ export function serverCommandLine(python: string): { command: string; args: stri
  * {@link MODULE_MISSING_EXIT} when it is not, without importing (running) the module.
  */
 export const MODULE_MISSING_EXIT = 3;
+/** It also prints the interpreter's implementation and version (`cpython 3.11`), for {@link bundledLaunch}. */
 export function moduleProbeArgs(): string[] {
   return [
     "-c",
-    `import importlib.util, sys; sys.exit(0 if importlib.util.find_spec(${JSON.stringify(SERVER_MODULE)}) else ${MODULE_MISSING_EXIT})`,
+    "import importlib.util, sys; " +
+      'print(sys.implementation.name, "%d.%d" % sys.version_info[:2]); ' +
+      `sys.exit(0 if importlib.util.find_spec(${JSON.stringify(SERVER_MODULE)}) else ${MODULE_MISSING_EXIT})`,
   ];
+}
+
+/** The interpreter as the module probe printed it. */
+export interface PythonIdentity {
+  implementation: string;
+  major: number;
+  minor: number;
+}
+
+export function parsePythonIdentity(stdout: string): PythonIdentity | undefined {
+  const match = /^([A-Za-z_]\w*) (\d+)\.(\d+)\s*$/m.exec(stdout);
+  if (match === null) {
+    return undefined;
+  }
+  return { implementation: match[1] ?? "", major: Number(match[2]), minor: Number(match[3]) };
+}
+
+/** Where the .vsix carries the server and its dependencies (scripts/bundle-python.sh). */
+export const BUNDLED_LIBS = ["bundled", "libs"] as const;
+/** One folder per CPython version (`cp311`, ...) with the native wheels (libcst, pyyaml). */
+export const BUNDLED_NATIVE = ["bundled", "native"] as const;
+/** The oldest Python the bundled server runs on (pyproject.toml's requires-python). */
+export const BUNDLE_MIN_PYTHON = { major: 3, minor: 10 } as const;
+
+/** What the extension found of its bundle: its folder and the `cpXY` folders under native/. */
+export interface Bundle {
+  root: string;
+  nativeTags: readonly string[];
+}
+
+/**
+ * How to run the bundled server with an interpreter that lacks switcheroo_lsp: PYTHONPATH set
+ * to the pure-Python libraries and the native folder of its CPython version; or why it cannot
+ * (no bundle in this build, not CPython, older than 3.10, no native wheels for its version).
+ * An interpreter that has the module installed never gets here: the project's own copy wins.
+ */
+export type BundledLaunch = { kind: "bundled"; pythonPath: string[] } | { kind: "unavailable"; reason: string };
+
+export function bundledLaunch(identity: PythonIdentity | undefined, bundle: Bundle | undefined): BundledLaunch {
+  if (bundle === undefined) {
+    return { kind: "unavailable", reason: "this build of the extension carries no bundled server" };
+  }
+  if (identity === undefined) {
+    return { kind: "unavailable", reason: "the interpreter's version could not be read" };
+  }
+  const version = `${identity.major}.${identity.minor}`;
+  if (identity.implementation !== "cpython") {
+    return { kind: "unavailable", reason: `the bundled server needs CPython, not ${identity.implementation} ${version}` };
+  }
+  const { major, minor } = BUNDLE_MIN_PYTHON;
+  if (identity.major < major || (identity.major === major && identity.minor < minor)) {
+    return { kind: "unavailable", reason: `the bundled server needs Python ${major}.${minor} or newer, not ${version}` };
+  }
+  const tag = `cp${identity.major}${identity.minor}`;
+  if (!bundle.nativeTags.includes(tag)) {
+    const carried = [...bundle.nativeTags].sort().join(", ") || "none";
+    return { kind: "unavailable", reason: `the bundled server has no libcst build for Python ${version} (carried: ${carried})` };
+  }
+  return {
+    kind: "bundled",
+    pythonPath: [path.join(bundle.root, ...BUNDLED_LIBS), path.join(bundle.root, ...BUNDLED_NATIVE, tag)],
+  };
+}
+
+/** PYTHONPATH for the bundled server: the bundle first, then whatever the user had. */
+export function bundledPythonPath(pythonPath: readonly string[], inherited: string | undefined, delimiter: string): string {
+  return [...pythonPath, ...(inherited ? [inherited] : [])].join(delimiter);
 }
 
 /** Quote one word for the shell an integrated terminal runs. */

@@ -5,7 +5,9 @@
  */
 
 import { execFile } from "node:child_process";
+import * as fs from "node:fs";
 import * as os from "node:os";
+import * as path from "node:path";
 import * as vscode from "vscode";
 import {
   type ExecuteCommandSignature,
@@ -18,6 +20,11 @@ import {
 } from "vscode-languageclient/node";
 
 import {
+  type Bundle,
+  BUNDLED_LIBS,
+  BUNDLED_NATIVE,
+  bundledLaunch,
+  bundledPythonPath,
   chooseInterpreter,
   classifyConfigurationChange,
   commandReportMessage,
@@ -25,10 +32,13 @@ import {
   interpreterFromPythonApi,
   migrateFileArguments,
   moduleProbeArgs,
+  parsePythonIdentity,
+  type PythonIdentity,
   pipInstallCommandLine,
   type ProbeOutcome,
   probeOutcome,
   SECTION,
+  SERVER_MODULE,
   serverCommandLine,
   toServerSettings,
 } from "./decisions";
@@ -111,8 +121,20 @@ class SwitcherooServer implements vscode.Disposable {
     this.log(`interpreter: ${choice.python} (${describeSource(choice)})`);
     this.status.detail = `${choice.python} (${describeSource(choice)})`;
 
-    const outcome = await probe(choice, this.safeCwd);
-    if (outcome.kind !== "ok") {
+    const probed = await probe(choice, this.safeCwd);
+    let outcome = probed.outcome;
+    // Not installed in this interpreter: run the server the extension carries, if it can.
+    let bundledPath: string[] | undefined;
+    if (outcome.kind === "module-missing") {
+      const launch = bundledLaunch(probed.identity, findBundle(this.safeCwd));
+      if (launch.kind === "bundled") {
+        bundledPath = launch.pythonPath;
+        this.log(`${SERVER_MODULE} is not installed in ${choice.python}: running the server bundled with the extension`);
+      } else {
+        outcome = { ...outcome, message: outcome.message.replace(/\.$/, `, and ${launch.reason}.`) };
+      }
+    }
+    if (outcome.kind !== "ok" && bundledPath === undefined) {
       this.notRunningReason = outcome.message.replace(/^Switcheroo: /, "");
       this.showStatus(outcome.kind === "module-missing" ? "not installed" : "no interpreter", vscode.LanguageStatusSeverity.Error);
       this.log(outcome.message);
@@ -128,7 +150,14 @@ class SwitcherooServer implements vscode.Disposable {
       transport: TransportKind.stdio,
       options: {
         cwd: this.safeCwd,
-        env: { ...process.env, PYTHONUNBUFFERED: "1", PYTHONIOENCODING: "utf-8" },
+        env: {
+          ...process.env,
+          PYTHONUNBUFFERED: "1",
+          PYTHONIOENCODING: "utf-8",
+          ...(bundledPath === undefined
+            ? {}
+            : { PYTHONPATH: bundledPythonPath(bundledPath, process.env["PYTHONPATH"], path.delimiter) }),
+        },
       },
     };
     const clientOptions: LanguageClientOptions = {
@@ -180,8 +209,8 @@ class SwitcherooServer implements vscode.Disposable {
     });
     try {
       await client.start();
-      this.log(`the server is running (${command} ${args.join(" ")})`);
-      this.showStatus("running", vscode.LanguageStatusSeverity.Information);
+      this.log(`the server is running (${command} ${args.join(" ")}${bundledPath === undefined ? "" : ", bundled"})`);
+      this.showStatus(bundledPath === undefined ? "running" : "running (bundled)", vscode.LanguageStatusSeverity.Information);
     } catch (error: unknown) {
       this.client = undefined;
       this.notRunningReason = `it failed to start: ${describe(error)}`;
@@ -287,7 +316,7 @@ class SwitcherooServer implements vscode.Disposable {
       if (this.disposed || Date.now() - started > 15 * 60_000) {
         return;
       }
-      const outcome = await probe(choice, this.safeCwd);
+      const { outcome } = await probe(choice, this.safeCwd);
       if (outcome.kind === "ok") {
         this.log("the server module is now installed");
         await this.restart("installed");
@@ -414,20 +443,38 @@ async function resolveInterpreter(): Promise<InterpreterChoice> {
 }
 
 /** Ask the interpreter whether it can import the server, without running the server. */
-function probe(choice: InterpreterChoice, cwd: string): Promise<ProbeOutcome> {
+function probe(choice: InterpreterChoice, cwd: string): Promise<{ outcome: ProbeOutcome; identity: PythonIdentity | undefined }> {
   return new Promise((resolve) => {
     execFile(
       choice.python,
       moduleProbeArgs(),
       { timeout: PROBE_TIMEOUT_MS, cwd, windowsHide: true },
-      (error, _stdout, stderr) => {
+      (error, stdout, stderr) => {
         const code = (error as NodeJS.ErrnoException | null)?.code;
         const exitCode = error === null ? 0 : typeof code === "number" ? code : null;
         const errorCode = typeof code === "string" ? code : error?.killed ? "timed out" : undefined;
-        resolve(probeOutcome(choice, { errorCode, exitCode, stderr: String(stderr) }));
+        resolve({
+          outcome: probeOutcome(choice, { errorCode, exitCode, stderr: String(stderr) }),
+          identity: parsePythonIdentity(String(stdout)),
+        });
       },
     );
   });
+}
+
+/** The server this build carries (a platform-specific .vsix), or undefined (a plain build). */
+function findBundle(extensionRoot: string): Bundle | undefined {
+  const main = path.join(extensionRoot, ...BUNDLED_LIBS, SERVER_MODULE, "__main__.py");
+  if (!fs.existsSync(main)) {
+    return undefined;
+  }
+  try {
+    const native = fs.readdirSync(path.join(extensionRoot, ...BUNDLED_NATIVE), { withFileTypes: true });
+    const nativeTags = native.filter((entry) => entry.isDirectory() && /^cp3\d+$/.test(entry.name)).map((entry) => entry.name);
+    return { root: extensionRoot, nativeTags };
+  } catch {
+    return { root: extensionRoot, nativeTags: [] };
+  }
 }
 
 function describeSource(choice: InterpreterChoice): string {

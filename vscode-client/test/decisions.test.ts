@@ -9,6 +9,8 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 
 import {
+  bundledLaunch,
+  bundledPythonPath,
   chooseInterpreter,
   classifyConfigurationChange,
   commandReportMessage,
@@ -18,6 +20,7 @@ import {
   migrateFileArguments,
   MODULE_MISSING_EXIT,
   moduleProbeArgs,
+  parsePythonIdentity,
   pipInstallCommandLine,
   probeOutcome,
   SERVER_DEFAULTS,
@@ -196,6 +199,7 @@ describe("settings sent to the server", () => {
       exclude: [],
       maxFileSize: 2000000,
       hintNonModel: true,
+      unsafeFixes: false,
     });
   });
 
@@ -210,6 +214,7 @@ describe("settings sent to the server", () => {
       exclude: ["legacy/**"],
       maxFileSize: 1000,
       hintNonModel: false,
+      unsafeFixes: true,
     };
     assert.deepEqual(toServerSettings(user), user);
   });
@@ -310,5 +315,63 @@ describe("migrate command report", () => {
     for (const result of [undefined, null, "done", { applied: true }, { message: "  " }]) {
       assert.equal(commandReportMessage(result), undefined);
     }
+  });
+});
+
+describe("the bundled server (interpreter without switcheroo_lsp)", () => {
+  const EXT = path.join(path.sep, "ext", "switcheroo");
+  const bundle = { root: EXT, nativeTags: ["cp310", "cp311", "cp312", "cp313", "cp314"] };
+  const cpython = (major: number, minor: number) => ({ implementation: "cpython", major, minor });
+
+  it("learns the interpreter's implementation and version from the module probe's output", async () => {
+    const { spawnSync } = await import("node:child_process");
+    // Exit 0 or 3 (module missing): the first line says which Python this is either way.
+    const { stdout, status } = spawnSync("python3", moduleProbeArgs(), { encoding: "utf8", cwd: path.sep });
+    assert.ok(status === 0 || status === MODULE_MISSING_EXIT, `probe exited ${status}`);
+    const identity = parsePythonIdentity(stdout);
+    assert.ok(identity, `probe printed ${JSON.stringify(stdout)}`);
+    assert.equal(identity.implementation, "cpython");
+    assert.equal(identity.major, 3);
+  });
+
+  it("parses 'cpython 3.12' and rejects anything else", () => {
+    assert.deepEqual(parsePythonIdentity("cpython 3.12\n"), cpython(3, 12));
+    assert.deepEqual(parsePythonIdentity("pypy 3.10\n"), { implementation: "pypy", major: 3, minor: 10 });
+    assert.equal(parsePythonIdentity("('cpython', '2.7')\n"), undefined);
+    assert.equal(parsePythonIdentity(""), undefined);
+  });
+
+  it("runs with PYTHONPATH on the pure libraries and the native folder of the interpreter's version", () => {
+    assert.deepEqual(bundledLaunch(cpython(3, 11), bundle), {
+      kind: "bundled",
+      pythonPath: [path.join(EXT, "bundled", "libs"), path.join(EXT, "bundled", "native", "cp311")],
+    });
+    assert.deepEqual(bundledLaunch(cpython(3, 14), bundle), {
+      kind: "bundled",
+      pythonPath: [path.join(EXT, "bundled", "libs"), path.join(EXT, "bundled", "native", "cp314")],
+    });
+  });
+
+  const unavailable: [string, ReturnType<typeof cpython> | undefined, typeof bundle | undefined, RegExp][] = [
+    ["Python 3.9 is older than the bundle supports", cpython(3, 9), bundle, /needs Python 3\.10 or newer, not 3\.9/],
+    ["Python 2.7 too", cpython(2, 7), bundle, /needs Python 3\.10 or newer, not 2\.7/],
+    ["a version without native wheels in the bundle", cpython(3, 15), bundle, /no libcst build for Python 3\.15 \(carried: cp310, cp311/],
+    ["PyPy (libcst's wheels are CPython's)", { implementation: "pypy", major: 3, minor: 11 }, bundle, /needs CPython, not pypy 3\.11/],
+    ["an unreadable version", undefined, bundle, /version could not be read/],
+    ["a build without the bundle", cpython(3, 11), undefined, /carries no bundled server/],
+  ];
+  for (const [name, identity, given, reason] of unavailable) {
+    it(`is not used for ${name}: the missing-module flow stays, with the reason`, () => {
+      const launch = bundledLaunch(identity, given);
+      assert.equal(launch.kind, "unavailable");
+      assert.ok("reason" in launch);
+      assert.match(launch.reason, reason);
+    });
+  }
+
+  it("puts the bundle before the user's own PYTHONPATH", () => {
+    assert.equal(bundledPythonPath(["/b/libs", "/b/native/cp311"], undefined, ":"), "/b/libs:/b/native/cp311");
+    assert.equal(bundledPythonPath(["/b/libs", "/b/native/cp311"], "/mine", ":"), "/b/libs:/b/native/cp311:/mine");
+    assert.equal(bundledPythonPath(["C:\\b\\libs"], "", ";"), "C:\\b\\libs");
   });
 });
