@@ -68,7 +68,7 @@ checkpoint = torch.load("checkpoint.pt", map_location="cpu")
 {OPTIMIZER_CALL}
 """
 
-EVAL_CALL = "net.load_state_dict(torch.load(path))"
+EVAL_CALL = "self.net.load_state_dict(torch.load(path))"
 TWO_MODELS = f"""\
 import torch
 from torch import nn
@@ -80,9 +80,10 @@ checkpoint = torch.load("checkpoint.pt", map_location="cpu")
 {OPTIMIZER_CALL}
 
 
-def evaluate(net: nn.Module, path: str) -> nn.Module:
-    {EVAL_CALL}
-    return net
+class Evaluator:
+    def __init__(self, net: nn.Module, path: str) -> None:
+        self.net = net
+        {EVAL_CALL}
 """
 
 
@@ -416,7 +417,9 @@ def _assert_migrated_program(path: Path, *, migrated_calls: int) -> str:
         py_compile.compile(str(path), cfile=str(path.parent / "compiled.pyc"), doraise=True)
     except py_compile.PyCompileError as exc:
         pytest.fail(f"the migrated file does not compile: {exc.msg}\n{text}")
-    rewritten = re.findall(r"^\s*variables = KeyMapper\.from_torch\(", text, flags=re.MULTILINE)
+    rewritten = re.findall(
+        r"^\s*(?:self\.)?\w*variables = KeyMapper\.from_torch\(", text, flags=re.MULTILINE
+    )
     assert len(rewritten) == migrated_calls, text
     assert text.count("class KeyMapper") == 1, "the KeyMapper preamble is written exactly once"
     assert OPTIMIZER_CALL in text, "the optimizer's load_state_dict call is left alone"
