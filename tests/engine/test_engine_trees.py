@@ -358,3 +358,12 @@ def test_a_bulk_pass_without_the_earlier_load_leaves_the_later_one() -> None:
     later = [analysis.sites[1]]
     result = rewrite._build(text, analysis, later, Settings(), verify=True)
     assert result.edits == () and "line 3" in (result.error or "")
+
+
+def test_a_name_read_in_a_lambda_body_or_a_for_iterable_is_not_bound() -> None:
+    from switcheroo_lsp.engine.places import binds_name
+
+    assert not binds_name("f = lambda p, g: p - 0.1 * g, variables['params']\n", "variables")
+    assert not binds_name("for key in variables:\n    pass\n", "variables")
+    assert binds_name("f = lambda variables: 1\n", "variables")
+    assert binds_name("for variables in trees:\n    pass\n", "variables")

@@ -164,6 +164,10 @@ async def test_migrate_file_on_a_closed_notebook_with_a_bom_edits_the_text_the_e
     assert "KeyMapper.from_torch(" in source
 
 
+# These tests are about stale edits: one KeyMapper copy per file keeps every edit a text edit
+# (module mode adds a CreateFile for the project's module, tested in tests/lsp).
+INLINE = {"preamble": "inline"}
+
 # -- 2. a document that moves on while migrateWorkspace runs -------------------------------------
 
 
@@ -200,7 +204,7 @@ async def test_a_file_opened_and_edited_during_migrate_workspace_gets_an_edit_fo
         editor.replace(uri, 0, len(MODEL_FILE), edited)
 
     watcher = asyncio.ensure_future(during_the_walk(editor, open_and_edit))
-    report = await editor.execute("switcheroo.migrateWorkspace")
+    report = await editor.execute("switcheroo.migrateWorkspace", INLINE)
     await watcher
 
     assert report["applied"] is True, report
@@ -223,7 +227,7 @@ async def test_a_closed_file_saved_during_migrate_workspace_gets_an_edit_for_the
     saved = "import torch\n\nmodel = Net()\nx = 1\nmodel.load_state_dict(torch.load('m.pt'))\n"
 
     watcher = asyncio.ensure_future(during_the_walk(editor, lambda: path.write_text(saved)))
-    report = await editor.execute("switcheroo.migrateWorkspace")
+    report = await editor.execute("switcheroo.migrateWorkspace", INLINE)
     await watcher
 
     assert report["applied"] is True, report
@@ -282,7 +286,7 @@ async def test_migrate_workspace_with_a_4_gb_file_skips_it_and_migrates_the_rest
         stream.truncate(4 * 1024**3)  # sparse
     await editor.initialize(tmp_path)
 
-    report = await editor.execute("switcheroo.migrateWorkspace")
+    report = await editor.execute("switcheroo.migrateWorkspace", INLINE)
 
     assert report["applied"] is True, report
     assert [item["uri"] for item in report["changed"]] == [(tmp_path / "model.py").as_uri()]

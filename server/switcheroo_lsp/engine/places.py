@@ -83,7 +83,8 @@ def function_names(facts: Iterable[FunctionFacts]) -> frozenset[str]:
     return frozenset(names)
 
 
-_ASSIGNED_AFTER = re.compile(r"\s*(?:(?:[-+*/%&|^@]|<<|>>|\*\*|//)?=(?!=)|:=|:(?!=))")
+_ASSIGNED_AFTER = re.compile(r"\s*(?:(?:[-+*/%&|^@]|<<|>>|\*\*|//)?=(?!=)|:=)")
+_ANNOTATED_AFTER = re.compile(r"\s*:(?!=)")  # `variables: dict = ...`, at a statement's start
 _BINDING_BEFORE = re.compile(r"\b(?:for|as|def|class|import|global|nonlocal|lambda)\b")
 _TARGET_LIST_AFTER = re.compile(r"\s*[,)\]][^#\n]*?(?<![=!<>])=(?!=)")
 
@@ -109,8 +110,26 @@ def binds_name(text: str, name: str, skip: tuple[int, int] = (0, 0)) -> bool:
         after = text[end : line_end if line_end >= 0 else len(text)]
         if (
             _ASSIGNED_AFTER.match(after)
-            or _BINDING_BEFORE.search(before)
+            or (_ANNOTATED_AFTER.match(after) and before.strip() == "")
+            or _bound_by_keyword(before)
             or _TARGET_LIST_AFTER.match(after)
         ):
             return True
     return False
+
+
+def _bound_by_keyword(before: str) -> bool:
+    """Whether the last binding keyword on the line before a name binds it: `lambda x:` binds
+    its parameters, not the body's names (`lambda p: p - variables[...]`); `for x in` binds the
+    targets, not the iterable."""
+    found = list(_BINDING_BEFORE.finditer(before))
+    if not found:
+        return False
+    keyword, tail = found[-1].group(), before[found[-1].end() :]
+    if keyword == "lambda":
+        return ":" not in tail
+    if keyword == "for":
+        return re.search(r"\bin\b", tail) is None
+    if keyword in ("as", "class"):
+        return tail.strip() == ""
+    return True
