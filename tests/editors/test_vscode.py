@@ -528,6 +528,26 @@ def test_changing_a_setting_reaches_the_server(
     assert kinds == {"squiggly-warning"}, report
 
 
+def test_pyproject_severity_counts_until_an_editor_setting_overrides_it(
+    code_server: CodeServer, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    target = _workspace(tmp_path, "pyproject", TRAIN, {})
+    (target.parent / "pyproject.toml").write_text('[tool.switcheroo]\nseverity = "warning"\n')
+    report = _drive(
+        code_server,
+        request,
+        "settingsChange",
+        target,
+        expectSquiggleBefore="squiggly-warning",
+        settingsChange={"switcheroo.severity": "error"},
+        expectSquiggle="squiggly-error",
+    )
+    before = {s["kind"] for s in report["squigglesBefore"] if MODEL_CALL in s["line"]}
+    after = {s["kind"] for s in report["squiggles"] if MODEL_CALL in s["line"]}
+    assert before == {"squiggly-warning"}, "pyproject.toml's severity applies: " + str(report)
+    assert after == {"squiggly-error"}, "the editor's severity wins over it: " + str(report)
+
+
 def test_restart_server_then_palette_command_migrates_the_active_file(
     code_server: CodeServer, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:

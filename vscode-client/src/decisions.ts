@@ -18,31 +18,40 @@ export const PYPI_PACKAGE = "switcheroo-lsp";
 /** Used when neither the setting nor the Python extension names an interpreter. */
 export const FALLBACK_INTERPRETER = "python3";
 
-/** The server's settings as it names them (API.md), with the server's own defaults. */
+/** The server's settings as it names them (API.md, server/switcheroo_lsp/settings.py), with its defaults. */
 export interface ServerSettings {
   enable: boolean;
   severity: "error" | "warning" | "information" | "hint";
   run: "onType" | "onSave";
   fixOnSave: boolean;
   assignmentName: string;
-  preamble: "inline" | "import";
+  treeNames: "receiver" | "single";
+  preamble: "inline" | "import" | "module";
   exclude: string[];
   maxFileSize: number;
   hintNonModel: boolean;
   unsafeFixes: boolean;
+  keymapperModule: string;
 }
 
+/**
+ * The server's own defaults, which are also the defaults package.json contributes. The extension
+ * never sends them: a key it does not send leaves the value of `[tool.switcheroo]` in the
+ * project's pyproject.toml, and without one the server's default.
+ */
 export const SERVER_DEFAULTS: Readonly<ServerSettings> = Object.freeze({
   enable: true,
   severity: "information",
   run: "onType",
   fixOnSave: false,
   assignmentName: "variables",
+  treeNames: "receiver",
   preamble: "inline",
   exclude: [],
   maxFileSize: 2_000_000,
   hintNonModel: true,
   unsafeFixes: false,
+  keymapperModule: "",
 });
 
 /** Keys of the server's settings, in a stable order. */
@@ -55,21 +64,47 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** What VS Code's `WorkspaceConfiguration.inspect(key)` reports of one setting (the parts used here). */
+export interface InspectedSetting {
+  globalValue?: unknown;
+  workspaceValue?: unknown;
+  workspaceFolderValue?: unknown;
+}
+
 /**
- * The object sent as initializationOptions, in didChangeConfiguration and as the answer to
- * workspace/configuration: the server's keys only (the server reports unknown keys as problems),
- * each with the user's value or the default. Values are passed as the user wrote them; the
- * server validates them and says what it ignored.
+ * The value the user set for one setting: the workspace folder's, else the workspace's, else the
+ * user's; undefined when nobody set it (the default package.json contributes is not a choice).
  */
-export function toServerSettings(section: unknown): ServerSettings {
-  const raw = isRecord(section) ? section : {};
+export function userSetValue(inspected: InspectedSetting | undefined): unknown {
+  if (inspected === undefined) {
+    return undefined;
+  }
+  for (const value of [inspected.workspaceFolderValue, inspected.workspaceValue, inspected.globalValue]) {
+    if (value !== undefined && value !== null) {
+      return value;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The object sent as initializationOptions and as the answer to workspace/configuration: the
+ * server's keys only (the server reports unknown keys as problems), and of those only the ones
+ * the user set, so that pyproject.toml's `[tool.switcheroo]` decides every other one. Values are
+ * passed as the user wrote them; the server validates them and says what it ignored. An empty
+ * keymapperModule means "found from the layout", which is the server's default: it is not sent
+ * (the server accepts only a path to a .py file there).
+ */
+export function toServerSettings(inspect: (key: keyof ServerSettings) => InspectedSetting | undefined): Partial<ServerSettings> {
   const out: Record<string, unknown> = {};
   for (const key of SERVER_SETTING_KEYS) {
-    const value = raw[key];
-    const fallback = SERVER_DEFAULTS[key];
-    out[key] = value === undefined || value === null ? (Array.isArray(fallback) ? [...fallback] : fallback) : value;
+    const value = userSetValue(inspect(key));
+    if (value === undefined || (key === "keymapperModule" && typeof value === "string" && value.trim() === "")) {
+      continue;
+    }
+    out[key] = value;
   }
-  return out as unknown as ServerSettings;
+  return out;
 }
 
 /** Where the interpreter came from, shown in the output channel and in error messages. */

@@ -40,6 +40,7 @@ import {
   SECTION,
   SERVER_MODULE,
   serverCommandLine,
+  type ServerSettings,
   toServerSettings,
 } from "./decisions";
 
@@ -170,7 +171,9 @@ class SwitcherooServer implements vscode.Disposable {
       outputChannel: this.output,
       traceOutputChannel: this.output,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
-      initializationOptions: toServerSettings(settingsSection()),
+      // The window's settings (user and workspace): a folder's own values come with its
+      // workspace/configuration answer, which the server lays over these.
+      initializationOptions: userSettings(undefined),
       initializationFailedHandler: (error: unknown) => {
         this.log(`the server failed to initialize: ${describe(error)}`);
         return false;
@@ -179,15 +182,21 @@ class SwitcherooServer implements vscode.Disposable {
         executeCommand: (command: string, args: unknown[], next: ExecuteCommandSignature) =>
           this.executeServerCommand(command, args, next),
         workspace: {
-          // The server asks for section "switcheroo": answer with its keys only (no interpreter/trace).
+          // The server asks for section "switcheroo", once without a scope and once per folder:
+          // answer with the server's keys the user set for that scope (no interpreter/trace, no
+          // defaults, so that the folder's pyproject.toml decides the rest).
           configuration: async (params, token, next) => {
             const result: unknown = await next(params, token);
             if (!Array.isArray(result)) {
               return result as never;
             }
-            return result.map((value: unknown, index: number) =>
-              params.items[index]?.section === SECTION ? toServerSettings(value) : value,
-            );
+            return result.map((value: unknown, index: number) => {
+              const item = params.items[index];
+              if (item?.section !== SECTION) {
+                return value;
+              }
+              return userSettings(item.scopeUri === undefined ? undefined : vscode.Uri.parse(item.scopeUri));
+            });
           },
         },
       },
@@ -396,13 +405,10 @@ class SwitcherooServer implements vscode.Disposable {
   }
 }
 
-function settingsSection(): unknown {
-  const config = vscode.workspace.getConfiguration(SECTION, firstWorkspaceFolder()?.uri);
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(toServerSettings({}))) {
-    out[key] = config.get(key);
-  }
-  return out;
+/** The server settings the user set for `scope` (a folder or file; undefined: the window). */
+function userSettings(scope: vscode.Uri | undefined): Partial<ServerSettings> {
+  const config = vscode.workspace.getConfiguration(SECTION, scope);
+  return toServerSettings((key) => config.inspect(key));
 }
 
 function firstWorkspaceFolder(): vscode.WorkspaceFolder | undefined {

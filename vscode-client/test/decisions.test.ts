@@ -23,7 +23,9 @@ import {
   parsePythonIdentity,
   pipInstallCommandLine,
   probeOutcome,
+  type InspectedSetting,
   SERVER_DEFAULTS,
+  SERVER_SETTING_KEYS,
   serverCommandLine,
   toServerSettings,
 } from "../src/decisions";
@@ -187,19 +189,65 @@ describe("probe outcome", () => {
   });
 });
 
+async function serverSettingsSource(): Promise<string> {
+  const { readFile } = await import("node:fs/promises");
+  return readFile(path.join(__dirname, "..", "..", "..", "server", "switcheroo_lsp", "settings.py"), "utf8");
+}
+
+async function manifestProperties(): Promise<Record<string, unknown>> {
+  const { readFile } = await import("node:fs/promises");
+  const manifest = JSON.parse(await readFile(path.join(__dirname, "..", "..", "package.json"), "utf8")) as {
+    contributes: { configuration: { properties: Record<string, unknown> } };
+  };
+  return manifest.contributes.configuration.properties;
+}
+
+function camelCase(snake: string): string {
+  return snake.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
+}
+
 describe("settings sent to the server", () => {
-  it("are the server's defaults when nothing is set", () => {
-    assert.deepEqual(toServerSettings(undefined), {
+  /** An inspect() that knows the values given per key, as VS Code reports them. */
+  const inspecting =
+    (values: Record<string, InspectedSetting>) =>
+    (key: string): InspectedSetting | undefined =>
+      values[key];
+
+  it("are empty when the user set nothing, so pyproject.toml and the server's defaults decide", () => {
+    assert.deepEqual(toServerSettings(inspecting({})), {});
+  });
+
+  it("leave out a setting the user did not set", () => {
+    const sent = toServerSettings(inspecting({ severity: { globalValue: "warning" } }));
+    assert.equal("treeNames" in sent, false);
+    assert.equal("preamble" in sent, false);
+  });
+
+  it("carry a setting the user set", () => {
+    assert.deepEqual(toServerSettings(inspecting({ treeNames: { globalValue: "single" } })), { treeNames: "single" });
+  });
+
+  it("take the workspace folder's value over the workspace's and the user's", () => {
+    const severity = { globalValue: "hint", workspaceValue: "error", workspaceFolderValue: "warning" };
+    assert.deepEqual(toServerSettings(inspecting({ severity })), { severity: "warning" });
+  });
+
+  it("take the workspace's value over the user's", () => {
+    const preamble = { globalValue: "import", workspaceValue: "module" };
+    assert.deepEqual(toServerSettings(inspecting({ preamble })), { preamble: "module" });
+  });
+
+  it("carry a value equal to the default when the user set it (it overrides pyproject.toml)", () => {
+    assert.deepEqual(toServerSettings(inspecting({ enable: { workspaceValue: true }, exclude: { globalValue: [] } })), {
       enable: true,
-      severity: "information",
-      run: "onType",
-      fixOnSave: false,
-      assignmentName: "variables",
-      preamble: "inline",
       exclude: [],
-      maxFileSize: 2000000,
-      hintNonModel: true,
-      unsafeFixes: false,
+    });
+  });
+
+  it("leave out an empty keymapperModule (found from the layout, the server's default)", () => {
+    assert.deepEqual(toServerSettings(inspecting({ keymapperModule: { workspaceValue: "" } })), {});
+    assert.deepEqual(toServerSettings(inspecting({ keymapperModule: { workspaceValue: "src/pkg/_keymapper.py" } })), {
+      keymapperModule: "src/pkg/_keymapper.py",
     });
   });
 
@@ -210,26 +258,51 @@ describe("settings sent to the server", () => {
       run: "onSave",
       fixOnSave: true,
       assignmentName: "params",
-      preamble: "import",
+      treeNames: "single",
+      preamble: "module",
       exclude: ["legacy/**"],
       maxFileSize: 1000,
       hintNonModel: false,
       unsafeFixes: true,
+      keymapperModule: "tools/_keymapper.py",
     };
-    assert.deepEqual(toServerSettings(user), user);
+    const asSet = Object.fromEntries(Object.entries(user).map(([key, value]) => [key, { globalValue: value }]));
+    assert.deepEqual(toServerSettings(inspecting(asSet)), user);
+    assert.deepEqual(Object.keys(user).sort(), [...SERVER_SETTING_KEYS].sort(), "every server setting is covered");
   });
 
-  it("leave out client-only settings (interpreter, trace) and unknown keys", () => {
-    const sent = toServerSettings({ interpreter: "/venv/bin/python", trace: { server: "verbose" }, bogus: 1, severity: "hint" });
-    assert.equal(sent.severity, "hint");
-    assert.deepEqual(Object.keys(sent).sort(), Object.keys(SERVER_DEFAULTS).sort());
+  it("ask only about the server's keys (not interpreter or trace)", () => {
+    const asked: string[] = [];
+    toServerSettings((key) => {
+      asked.push(key);
+      return { globalValue: "x" };
+    });
+    assert.deepEqual(asked, SERVER_SETTING_KEYS);
+    assert.equal(asked.includes("interpreter" as never), false);
+    assert.equal(asked.includes("trace" as never), false);
   });
 
-  it("do not share the default exclude list between calls", () => {
-    const first = toServerSettings({});
-    first.exclude.push("x");
-    assert.deepEqual(toServerSettings({}).exclude, []);
-    assert.deepEqual(SERVER_DEFAULTS.exclude, []);
+  it("name every setting server/switcheroo_lsp/settings.py accepts, in camelCase", async () => {
+    const converters = /^_CONVERTERS: dict\[str, Any\] = \{([^}]*)\}/m.exec(await serverSettingsSource());
+    assert.ok(converters, "settings.py has its _CONVERTERS table");
+    const serverKeys = [...(converters[1] ?? "").matchAll(/"(\w+)":/g)].map((m) => camelCase(m[1] ?? ""));
+    assert.deepEqual([...SERVER_SETTING_KEYS].sort(), serverKeys.sort());
+  });
+
+  it("offer exactly the server's values for the enum settings in package.json", async () => {
+    const source = await serverSettingsSource();
+    const properties = (await manifestProperties()) as Record<string, { enum?: string[] }>;
+    for (const [key, enumClass] of [
+      ["severity", "Severity"],
+      ["run", "RunMode"],
+      ["treeNames", "TreeNames"],
+      ["preamble", "PreambleMode"],
+    ] as const) {
+      const body = new RegExp(`class ${enumClass}\\(enum\\.Enum\\):([\\s\\S]*?)\\n\\n\\n`).exec(source);
+      assert.ok(body, `settings.py defines ${enumClass}`);
+      const values = [...(body[1] ?? "").matchAll(/^\s+[A-Z_]+ = "([^"]+)"/gm)].map((m) => m[1]);
+      assert.deepEqual(properties[`switcheroo.${key}`]?.enum, values, `enum of switcheroo.${key}`);
+    }
   });
 
   it("match the defaults contributed in package.json, setting by setting", async () => {

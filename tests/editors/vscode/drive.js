@@ -318,9 +318,25 @@ async function moduleMissingScenario(page, config, report) {
   }
 }
 
-/** Changing a switcheroo setting reaches the server: the squiggle follows the new severity. */
+/**
+ * Changing a switcheroo setting reaches the server: the squiggle follows the new severity.
+ * With `expectSquiggleBefore`, the squiggle must first be of that kind (set by pyproject.toml).
+ */
 async function settingsChangeScenario(page, config, report) {
-  await waitForModelSquiggle(page, config);
+  const before = await waitForModelSquiggle(page, config);
+  if (config.expectSquiggleBefore) {
+    const settled = await waitUntil(
+      `before the change the model call's squiggle did not become ${config.expectSquiggleBefore}`,
+      config.startTimeoutMs,
+      async () => {
+        const now = await squigglesByLine(page);
+        return now.some((s) => s.kind === config.expectSquiggleBefore && s.line.includes(config.modelCall)) ? now : undefined;
+      },
+    );
+    report.squigglesBefore = settled.map(({ kind, line }) => ({ kind, line: line.trim() }));
+  } else {
+    report.squigglesBefore = before.map(({ kind, line }) => ({ kind, line: line.trim() }));
+  }
   await shot(page, config, "diagnostics-before");
   const settingsFile = path.join(config.folder, ".vscode", "settings.json");
   const settings = JSON.parse(fs.readFileSync(settingsFile, "utf8"));
