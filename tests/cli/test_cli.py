@@ -10,24 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import run, write
 
 from switcheroo_lsp import cli
 
 MODEL = "import torch\n\n\ndef restore(ckpt):\n    model = Net()\n    model.load_state_dict(ckpt['model'])\n"
 OPTIMIZER = "def restore(optimizer, ckpt):\n    optimizer.load_state_dict(ckpt['optimizer'])\n"
 CLEAN = "x = 1\n"
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = cli.main(list(argv), out, err)
-    return code, out.getvalue(), err.getvalue()
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
 
 
 def test_check_reports_copies_between_models_as_model_calls(tmp_path: Path) -> None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
-from switcheroo_lsp import cli
+from cli_runner import run, write
 
 TRAIN = (
     "import torch\n"
@@ -16,18 +15,6 @@ TRAIN = (
     "encoder.load_state_dict(  # noqa: E501\n"
     "    state['encoder'])\n"
 )
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = cli.main(list(argv), out, err)
-    return code, out.getvalue(), err.getvalue()
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def test_a_noqa_call_is_neither_reported_nor_fixed(tmp_path: Path):

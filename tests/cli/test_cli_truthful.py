@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
+from cli_runner import run, write
 
-from switcheroo_lsp import __version__, cli
+from switcheroo_lsp import __version__
 
 MODEL = "model.load_state_dict(state)\n"
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = cli.main(list(argv), out, err)
-    return code, out.getvalue(), err.getvalue()
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def test_a_file_named_explicitly_is_checked_even_when_an_exclude_matches_it(

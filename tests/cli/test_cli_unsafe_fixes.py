@@ -3,13 +3,11 @@ calls it left, and applies them with --unsafe-fixes or `unsafe-fixes = true` in 
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import pytest
-
-from switcheroo_lsp import cli
+from cli_runner import run
 
 # `model` says what it is; `thing` says nothing (a Lightning counter? a fairseq task?)
 MIXED = (
@@ -18,12 +16,6 @@ MIXED = (
     "model.load_state_dict(ckpt['model'])\n"
     "thing.load_state_dict(ckpt['thing'])\n"
 )
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = cli.main(list(argv), out, err)
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_runner import write
 
 from switcheroo_lsp import cli
 
@@ -64,12 +65,6 @@ if __name__ == "__main__":
             _stream,
         )
 """
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
 
 
 def fix(project: Path, *extra: str, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
