@@ -285,20 +285,13 @@ class KeyMapper:
             raise ValueError("empty state dict: no tensors to convert")
         return {key: cls._array(key, value) for key, value in flat.items()}
 
-    @staticmethod
-    def _read(path):
+    @classmethod
+    def _read(cls, path):
         """A .safetensors file needs no torch; a torch file is memory-mapped unless
         legacy."""
-        kind = "safetensors" if path.endswith(".safetensors") else "PyTorch"
+        if path.endswith(".safetensors"):
+            return cls._read_safetensors(path)
         try:
-            if kind == "safetensors":
-                import ml_dtypes
-                from safetensors.numpy import load_file
-
-                del (
-                    ml_dtypes
-                )  # imported for what it does: numpy learns bf16 tensors' dtype
-                return load_file(path)
             import torch
 
             try:
@@ -313,15 +306,148 @@ class KeyMapper:
             raise
         except Exception as e:
             raise ValueError(
-                f"{path}: not a readable {kind} checkpoint ({e!r})"
+                f"{path}: not a readable PyTorch checkpoint ({e!r})"
             ) from None
+
+    # The FP8 dtypes safetensors' numpy loader refuses (it looks them up on numpy).
+    _OWN_READER_DTYPES = ("F8_E4M3", "F8_E5M2")
+
+    @staticmethod
+    def _safetensors_dtypes():
+        """{safetensors dtype: numpy dtype name} for the dtypes KeyMapper reads (the
+        bf16 and FP8 names are ml_dtypes' own)."""
+        return {
+            "BOOL": "bool",
+            "U8": "uint8",
+            "I8": "int8",
+            "U16": "uint16",
+            "I16": "int16",
+            "U32": "uint32",
+            "I32": "int32",
+            "U64": "uint64",
+            "I64": "int64",
+            "F16": "float16",
+            "BF16": "bfloat16",
+            "F32": "float32",
+            "F64": "float64",
+            "C64": "complex64",
+            "F8_E4M3": "float8_e4m3fn",
+            "F8_E5M2": "float8_e5m2",
+        }
+
+    @classmethod
+    def _read_safetensors(cls, path):
+        """{key: array} from a .safetensors file. FP8 tensors, which safetensors' numpy
+        loader refuses, are read from the file by KeyMapper itself; a dtype numpy
+        cannot hold at all is an error naming the key and the dtype."""
+        header = cls._safetensors_header(path)
+        readable = cls._safetensors_dtypes()
+        for key, entry in header.items():
+            if entry["dtype"] not in readable:
+                raise ValueError(
+                    f"{path}: {key!r} is a {entry['dtype']} tensor, a dtype KeyMapper "
+                    f"cannot read (it reads {', '.join(readable)})"
+                )
+        if any(entry["dtype"] in cls._OWN_READER_DTYPES for entry in header.values()):
+            return cls._safetensors_arrays(path, header)
+        try:
+            import ml_dtypes
+            from safetensors.numpy import load_file
+
+            del ml_dtypes  # imported for what it does: numpy learns bf16 tensors' dtype
+            return load_file(path)
+        except (FileNotFoundError, ImportError):
+            raise
+        except Exception as e:
+            raise cls._unreadable_safetensors(path, repr(e)) from None
+
+    @staticmethod
+    def _unreadable_safetensors(path, reason):
+        """The error for a .safetensors file that is not one."""
+        return ValueError(f"{path}: not a readable safetensors checkpoint ({reason})")
+
+    @classmethod
+    def _safetensors_header(cls, path):
+        """{key: {"dtype", "shape", "data_offsets"}} from a .safetensors file's header:
+        8 bytes of little-endian length, then that many bytes of JSON. Offsets count
+        from the end of the header; each tensor's bytes must lie within the file."""
+        import json
+        import os
+
+        try:
+            size = os.path.getsize(path)
+            with open(path, "rb") as file:
+                length = int.from_bytes(file.read(8), "little")
+                text = file.read(length) if size >= 8 and length <= size - 8 else None
+        except FileNotFoundError:
+            raise
+        except OSError as e:  # a folder, a file we may not read
+            raise cls._unreadable_safetensors(path, repr(e)) from None
+        if text is None:
+            raise cls._unreadable_safetensors(path, "the header is cut short")
+        try:
+            header = json.loads(text)
+        except (ValueError, RecursionError) as e:  # not JSON, or nested without end
+            raise cls._unreadable_safetensors(path, f"bad header: {e!r}") from None
+        if not isinstance(header, dict):
+            raise cls._unreadable_safetensors(path, "the header is not a JSON object")
+        header.pop("__metadata__", None)
+        for key, entry in header.items():
+            if not cls._is_header_entry(entry, size - 8 - length):
+                raise cls._unreadable_safetensors(path, f"bad header entry for {key!r}")
+        return header
+
+    @staticmethod
+    def _is_header_entry(entry, data_size):
+        """Whether one header entry names a dtype, a shape and bytes within the data."""
+        if not isinstance(entry, dict) or not isinstance(entry.get("dtype"), str):
+            return False
+        shape, offsets = entry.get("shape"), entry.get("data_offsets")
+        if not isinstance(shape, list) or not isinstance(offsets, list):
+            return False
+        numbers = [*shape, *offsets]
+        if not all(type(n) is int and n >= 0 for n in numbers) or len(offsets) != 2:
+            return False
+        return offsets[0] <= offsets[1] <= data_size
+
+    @classmethod
+    def _safetensors_arrays(cls, path, header):
+        """{key: array} memory-mapped from the file, for a header already checked."""
+        import math
+
+        import ml_dtypes
+        import numpy as np
+
+        with open(path, "rb") as file:
+            data_start = 8 + int.from_bytes(file.read(8), "little")
+        numpy_names = cls._safetensors_dtypes()
+        arrays = {}
+        for key, entry in header.items():
+            name = numpy_names[entry["dtype"]]
+            dtype = np.dtype(
+                getattr(ml_dtypes, name, name)
+            )  # numpy's own, or ml_dtypes'
+            begin, end = entry["data_offsets"]
+            if end - begin != math.prod(entry["shape"]) * dtype.itemsize:
+                raise cls._unreadable_safetensors(
+                    path, f"{key!r} has {end - begin} bytes for shape {entry['shape']}"
+                )
+            if begin == end:
+                arrays[key] = np.zeros(entry["shape"], dtype)
+                continue
+            raw = np.memmap(
+                path, np.uint8, "r", offset=data_start + begin, shape=(end - begin,)
+            )
+            arrays[key] = raw.view(dtype).reshape(entry["shape"])
+        return arrays
 
     @staticmethod
     def _array(key, value):
-        """A numpy array of the same dtype (bf16 too: its bits reinterpreted, never
+        """A numpy array of the same dtype (bf16 and FP8 too: bits reinterpreted, never
         rounded). On CPU this shares the tensor's memory, which is how tied tensors are
         recognised."""
         import jax
+        import ml_dtypes
         import numpy as np
 
         if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
@@ -329,9 +455,15 @@ class KeyMapper:
 
             try:
                 value = value.detach().cpu()
-                if value.dtype != torch.bfloat16:
+                bits_and_dtype = {  # dtypes torch's .numpy() refuses: read as bits
+                    torch.bfloat16: (torch.int16, jax.dtypes.bfloat16),
+                    torch.float8_e4m3fn: (torch.uint8, ml_dtypes.float8_e4m3fn),
+                    torch.float8_e5m2: (torch.uint8, ml_dtypes.float8_e5m2),
+                }.get(value.dtype)
+                if bits_and_dtype is None:
                     return value.numpy()
-                return value.view(torch.int16).numpy().view(jax.dtypes.bfloat16)
+                bits, dtype = bits_and_dtype
+                return value.view(bits).numpy().view(dtype)
             except (TypeError, RuntimeError, NotImplementedError) as e:
                 raise TypeError(
                     f"{key!r}: cannot read this {value.dtype} tensor: {e}"
@@ -343,13 +475,32 @@ class KeyMapper:
         )
 
     @classmethod
-    def _walk(cls, tree, prefix, visit):
-        """Call visit(path, value) for every leaf of a nested mapping."""
+    def _walk(cls, tree, prefix, visit, enclosing=None):
+        """Call visit(path, value) for every leaf of a nested mapping. A mapping that
+        holds itself, at any depth, is an error naming the cycle; `enclosing` maps
+        each mapping being walked to its path."""
+        enclosing = {} if enclosing is None else enclosing
+        enclosing[id(tree)] = prefix
         for key, value in tree.items():
-            if hasattr(value, "items"):
-                cls._walk(value, (*prefix, key), visit)
+            path = (*prefix, key)
+            if not hasattr(value, "items"):
+                visit(path, value)
+            elif id(value) in enclosing:
+                raise ValueError(cls._cycle_message(path, enclosing[id(value)]))
             else:
-                visit((*prefix, key), value)
+                cls._walk(value, path, visit, enclosing)
+        del enclosing[id(tree)]
+
+    @staticmethod
+    def _cycle_message(path, earlier):
+        """Why a state dict that refers back to itself cannot be converted."""
+        back_to = (
+            repr(".".join(map(str, earlier))) if earlier else "the state dict itself"
+        )
+        return (
+            f"{'.'.join(map(str, path))!r} refers back to {back_to}: "
+            "a state dict that contains itself has no end"
+        )
 
     @staticmethod
     def _ties(flat):
@@ -426,6 +577,11 @@ class KeyMapper:
         groups: dict = {}
         for key, array in flat.items():
             parts = [p for p in key.split(".") if p != "_orig_mod"]
+            if not parts:
+                raise ValueError(
+                    f"{key!r} is only wrapper prefixes (`_orig_mod.` of torch.compile):"
+                    " no tensor name is left after unwrapping"
+                )
             while parts[0] == "module" and len(parts) > 1:
                 parts.pop(0)
             if len(parts) >= 3 and parts[-3] == "parametrizations":
