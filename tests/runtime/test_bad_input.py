@@ -130,3 +130,20 @@ def test_a_folder_named_like_a_safetensors_file_names_the_file(tmp_path: Path) -
     (tmp_path / "m.safetensors").mkdir()
     with pytest.raises(ValueError, match=r"m\.safetensors: not a readable safetensors checkpoint"):
         KeyMapper.from_torch(tmp_path / "m.safetensors")
+
+
+@pytest.mark.parametrize("torch_dtype", [torch.float8_e4m3fn, torch.float8_e5m2])
+def test_fp8_safetensors_file_takes_a_float32_targets_dtype_exactly(
+    tmp_path: Path, torch_dtype: torch.dtype
+) -> None:
+    import flax.linen as nn
+    import jax
+    import jax.numpy as jnp
+
+    state = {"weight": fp8_tensor(torch_dtype, (3, 4)), "bias": fp8_tensor(torch_dtype, (3,))}
+    save_file(state, tmp_path / "m.safetensors")
+    target = nn.Dense(3).init(jax.random.key(0), jnp.zeros((1, 4)))
+    params = KeyMapper.from_torch(tmp_path / "m.safetensors", target=target)["params"]
+    assert np.asarray(params["kernel"]).dtype == np.float32
+    np.testing.assert_array_equal(np.asarray(params["kernel"]), state["weight"].float().T.numpy())
+    np.testing.assert_array_equal(np.asarray(params["bias"]), state["bias"].float().numpy())
