@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 
 from .. import engine  # engine.fix / fix_all load libcst on first use, not at start-up
-from ..engine.model import Finding, FixResult
+from ..engine.model import Edit, Finding, FixResult, Span
 from ..engine.suppress import noqa_edit
 from ..engine.text import line_after_edits
 from .capabilities import REVEAL_CALL_COMMAND
@@ -90,7 +90,7 @@ async def quick_fixes(
         )
         change = DocumentChange(analysis.uri, analysis.version, analysis.text, result.edits, index)
         edit = workspace_edit(ls.support, [change])
-        reveal = reveal_call_command(ls, analysis.uri, result, finding)
+        reveal = reveal_call_command(ls, analysis.uri, result.edits, finding.span)
         actions.append(quick_fix_action(diagnostic, edit, finding, result.title, reveal))
     return actions
 
@@ -139,13 +139,14 @@ def ignore_action(
 
 
 def reveal_call_command(
-    ls: SwitcherooServer, uri: str, result: FixResult, finding: Finding
+    ls: SwitcherooServer, uri: str, edits: Sequence[Edit], call: Span
 ) -> types.Command | None:
-    """The command that shows the rewritten call once the fix is applied (the inserted KeyMapper
-    class above it would push it out of view), for a client that runs it itself; else None."""
+    """The command that shows the rewritten call once ``edits`` are applied to ``uri`` (the
+    inserted KeyMapper class above it would push it out of view), for a client that runs it
+    itself; else None. ``call`` is the call's span in the text before the edits."""
     if not ls.support.reveal_call:
         return None
-    line = line_after_edits(result.edits, finding.span.start, finding.line)
+    line = line_after_edits(edits, call.start, call.start_pos.line)
     return types.Command(
         title="Show the rewritten call", command=REVEAL_CALL_COMMAND, arguments=[uri, line]
     )
