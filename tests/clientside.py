@@ -14,7 +14,7 @@ import re
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import KW_ONLY, dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Union
 
 import pytest
 import pytest_lsp
@@ -141,9 +141,27 @@ class RecordingClient(LanguageClient):
         self.client_name = ""
 
 
+def client_converter() -> Any:
+    """pygls' converter, telling a Command from a CodeAction as LSP does (a string ``command``).
+    lsprotocol reads every object with a ``command`` key as a Command, so a CodeAction that
+    carries a command after its edit would arrive as a garbled Command."""
+    converter = default_converter()
+
+    def command_or_code_action(obj: Any, _: type) -> types.Command | types.CodeAction:
+        if isinstance(obj.get("command"), str):
+            return converter.structure(obj, types.Command)
+        return converter.structure(obj, types.CodeAction)
+
+    converter.register_structure_hook(
+        Union[types.Command, types.CodeAction],  # noqa: UP007 (the hook is keyed on this type)
+        command_or_code_action,
+    )
+    return converter
+
+
 def make_client() -> RecordingClient:
     """A client with pytest-lsp's handlers plus recording ones."""
-    client = RecordingClient(converter_factory=default_converter)
+    client = RecordingClient(converter_factory=client_converter)
     features = dict(DEFAULT_CLIENT_FEATURES)
     for method in (
         types.WORKSPACE_CONFIGURATION,

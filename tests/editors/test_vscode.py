@@ -442,6 +442,21 @@ def test_quick_fix_with_ctrl_dot_then_save_migrates_the_model_call(
     assert MODEL_CALL not in text
     assert 'variables = KeyMapper.from_torch(checkpoint["model"]' in text
 
+    # The view follows the fix: the KeyMapper class went in above the call, yet the rewritten
+    # call is on screen and the cursor on its line.
+    call_line = next(
+        number
+        for number, line in enumerate(text.splitlines(), start=1)
+        if "variables = KeyMapper.from_torch(" in line
+    )
+    assert call_line > 100, "the inserted class is above the call"
+    viewport = report["viewportAfterFix"]
+    assert any("variables = KeyMapper.from_torch(" in line for line in viewport), viewport
+    assert report["cursorAfterFix"].startswith(f"Ln {call_line},"), (
+        report["cursorAfterFix"],
+        call_line,
+    )
+
     shot = Path(report["quickFixShot"])
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(shot, ARTIFACTS / "vscode-quickfix.png")

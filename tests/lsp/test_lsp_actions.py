@@ -364,3 +364,46 @@ async def test_no_hover_away_from_reported_calls(session: Session):
     )
 
     assert hover is None
+
+
+async def test_quick_fix_reveals_the_rewritten_call_for_a_client_that_runs_the_command(
+    session: Session,
+):
+    await session.initialize(settings={"revealCommand": True})
+    session.open(URI, SAMPLE)
+
+    action = quick_fix_of(await session.code_actions(URI, MODEL_LINE))
+
+    assert action.command is not None
+    assert action.command.command == "switcheroo.revealCall"
+    assert session.apply(action.edit)
+    uri, line = action.command.arguments or []
+    assert uri == URI
+    assert line > MODEL_LINE + 100  # below the inserted KeyMapper class
+    assert (
+        session.texts[URI].splitlines()[line]
+        == "variables = KeyMapper.from_torch(torch.load(path))"
+    )
+
+
+async def test_quick_fix_carries_no_command_unless_the_client_asks_for_it(session: Session):
+    await session.initialize()
+    session.open(URI, SAMPLE)
+
+    action = quick_fix_of(await session.code_actions(URI, MODEL_LINE))
+
+    assert action.command is None
+
+
+async def test_reveal_command_option_is_not_a_setting_and_settings_beside_it_count(
+    session: Session,
+):
+    await session.initialize(settings={"revealCommand": True, "severity": "error"})
+    session.open(URI, SAMPLE)
+
+    diagnostics = await session.diagnostics(URI)
+
+    assert [d.severity for d in diagnostics if d.code == "checkpoint-keys"] == [
+        types.DiagnosticSeverity.Error
+    ]
+    assert not any("revealCommand" in m.message for m in session.client.log_messages)

@@ -315,3 +315,30 @@ async def test_cells_are_pushed_to_a_pulling_client_until_it_pulls_one(editor: N
     assert len(await editor.diagnostics(MODEL_CELL)) == 2
     await asyncio.sleep(0.5)  # time for a (wrong) push to arrive
     assert len(editor.client.published) == publishes
+
+
+async def test_quick_fix_reveals_the_call_below_the_keymapper_in_its_own_cell(
+    editor: NotebookEditor,
+):
+    await editor.initialize(settings={"revealCommand": True})
+    editor.open([f"import torch\nmodel = Net()\n{MODEL_CALL}"])
+
+    action, _ = await editor.code_actions(0, 2)
+
+    assert action.command is not None and action.command.command == "switcheroo.revealCall"
+    assert editor.apply(action.edit)
+    uri, line = action.command.arguments or []
+    assert uri == editor.cells[0].uri
+    assert line > 100  # below the KeyMapper class the fix put into this cell
+    assert editor.text(0).splitlines()[line].startswith("variables = KeyMapper.from_torch(")
+
+
+async def test_cell_quick_fix_carries_no_command_unless_the_client_asks_for_it(
+    editor: NotebookEditor,
+):
+    await editor.initialize()
+    editor.open(NOTEBOOK)
+
+    action, _ = await editor.code_actions(MODEL_CELL, 1)
+
+    assert action.command is None

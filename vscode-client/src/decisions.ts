@@ -440,3 +440,28 @@ export function commandReportMessage(result: unknown): { text: string; failed: b
   const message = result["message"].trim().replace(/^switcheroo:\s*/i, "");
   return { text: `Switcheroo: ${message}`, failed };
 }
+
+/**
+ * The client-side command a quick fix runs once its edit is in: arguments `[uri, line]`, the
+ * rewritten call's 0-based line in the fixed text. The inserted KeyMapper class would otherwise
+ * push the call out of view. The server adds it only for a client that says it runs it
+ * ({@link REVEAL_CALL_OPTION}); it is not a server command (not in executeCommandProvider).
+ */
+export const REVEAL_CALL_COMMAND = "switcheroo.revealCall";
+
+/** The initializationOptions key by which the extension says it runs {@link REVEAL_CALL_COMMAND}. */
+export const REVEAL_CALL_OPTION = "revealCommand";
+
+/** initializationOptions: the user's server settings and the client's own capability beside them. */
+export function initializationOptions(settings: Partial<ServerSettings>): Record<string, unknown> {
+  return { ...settings, [REVEAL_CALL_OPTION]: true };
+}
+
+/** The `[uri, line]` of a {@link REVEAL_CALL_COMMAND} call, or undefined when they are malformed. */
+export function revealCallTarget(args: readonly unknown[]): { uri: string; line: number } | undefined {
+  const [uri, line] = args;
+  if (typeof uri !== "string" || uri === "" || typeof line !== "number" || !Number.isInteger(line) || line < 0) {
+    return undefined;
+  }
+  return { uri, line };
+}

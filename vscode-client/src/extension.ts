@@ -28,11 +28,14 @@ import {
   chooseInterpreter,
   classifyConfigurationChange,
   commandReportMessage,
+  initializationOptions,
   type InterpreterChoice,
   interpreterFromPythonApi,
   migrateFileArguments,
   moduleProbeArgs,
   parsePythonIdentity,
+  REVEAL_CALL_COMMAND,
+  revealCallTarget,
   type PythonIdentity,
   pipInstallCommandLine,
   type ProbeOutcome,
@@ -173,7 +176,7 @@ class SwitcherooServer implements vscode.Disposable {
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       // The window's settings (user and workspace): a folder's own values come with its
       // workspace/configuration answer, which the server lays over these.
-      initializationOptions: userSettings(undefined),
+      initializationOptions: initializationOptions(userSettings(undefined)),
       initializationFailedHandler: (error: unknown) => {
         this.log(`the server failed to initialize: ${describe(error)}`);
         return false;
@@ -405,6 +408,27 @@ class SwitcherooServer implements vscode.Disposable {
   }
 }
 
+/**
+ * Show the call a quick fix rewrote (see REVEAL_CALL_COMMAND): scroll it to the middle of its
+ * editor when it is out of view and put the cursor at its start. Nothing happens when no
+ * visible editor shows that document or the line is gone (the text changed meanwhile).
+ */
+function revealCall(args: readonly unknown[]): void {
+  const target = revealCallTarget(args);
+  if (target === undefined) {
+    return;
+  }
+  const editors = [vscode.window.activeTextEditor, ...vscode.window.visibleTextEditors];
+  const editor = editors.find((candidate) => candidate?.document.uri.toString() === target.uri);
+  if (editor === undefined || target.line >= editor.document.lineCount) {
+    return;
+  }
+  const line = editor.document.lineAt(target.line);
+  const start = new vscode.Position(target.line, line.firstNonWhitespaceCharacterIndex);
+  editor.selection = new vscode.Selection(start, start);
+  editor.revealRange(line.range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+}
+
 /** The server settings the user set for `scope` (a folder or file; undefined: the window). */
 function userSettings(scope: vscode.Uri | undefined): Partial<ServerSettings> {
   const config = vscode.workspace.getConfiguration(SECTION, scope);
@@ -517,6 +541,7 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     vscode.commands.registerCommand("switcheroo.restartServer", () => instance.restart("Switcheroo: Restart Server")),
     vscode.commands.registerCommand("switcheroo.showOutput", () => output.show(true)),
+    vscode.commands.registerCommand(REVEAL_CALL_COMMAND, (...args: unknown[]) => revealCall(args)),
     vscode.workspace.onDidChangeConfiguration((event) => {
       const change = classifyConfigurationChange((section) => event.affectsConfiguration(section));
       if (change === "restart" || (change === "python-interpreter" && instance.interpreterSource !== "setting")) {

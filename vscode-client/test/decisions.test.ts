@@ -15,9 +15,11 @@ import {
   classifyConfigurationChange,
   commandReportMessage,
   expandInterpreterPath,
+  initializationOptions,
   FALLBACK_INTERPRETER,
   interpreterFromPythonApi,
   migrateFileArguments,
+  revealCallTarget,
   MODULE_MISSING_EXIT,
   moduleProbeArgs,
   parsePythonIdentity,
@@ -447,4 +449,27 @@ describe("the bundled server (interpreter without switcheroo_lsp)", () => {
     assert.equal(bundledPythonPath(["/b/libs", "/b/native/cp311"], "/mine", ":"), "/b/libs:/b/native/cp311:/mine");
     assert.equal(bundledPythonPath(["C:\\b\\libs"], "", ";"), "C:\\b\\libs");
   });
+});
+
+describe("initializationOptions", () => {
+  it("says the client runs switcheroo.revealCall, beside the user's settings", () => {
+    assert.deepEqual(initializationOptions({ severity: "error" }), { severity: "error", revealCommand: true });
+  });
+});
+
+describe("revealCallTarget", () => {
+  const cases: [string, unknown[], { uri: string; line: number } | undefined][] = [
+    ["a uri and a line", ["file:///p/train.py", 1312], { uri: "file:///p/train.py", line: 1312 }],
+    ["line 0", ["file:///p/train.py", 0], { uri: "file:///p/train.py", line: 0 }],
+    ["no arguments", [], undefined],
+    ["a negative line", ["file:///p/train.py", -1], undefined],
+    ["a fractional line", ["file:///p/train.py", 1.5], undefined],
+    ["the line as a string", ["file:///p/train.py", "3"], undefined],
+    ["an empty uri", ["", 3], undefined],
+  ];
+  for (const [name, args, expected] of cases) {
+    it(name, () => {
+      assert.deepEqual(revealCallTarget(args), expected);
+    });
+  }
 });

@@ -95,6 +95,22 @@ def apply_edits(text: str, edits: Sequence[Edit]) -> str:
     return "".join(pieces)
 
 
+def line_after_edits(edits: Sequence[Edit], offset: int, line: int) -> int:
+    """The 0-based line that the text at ``offset`` (on ``line``) of the ORIGINAL text is on
+    once ``edits`` are applied. Edits ending at or before ``offset`` move it by the lines they
+    add or remove (an insertion right at ``offset`` pushes it down); an edit replacing the text
+    around ``offset`` puts it where that edit starts."""
+    anchor = line
+    shift = 0
+    for edit in edits:
+        if edit.end <= offset:
+            removed = edit.end_pos.line - edit.start_pos.line
+            shift += len(_LINE_BREAK.findall(edit.new_text)) - removed
+        elif edit.start < offset:
+            anchor = min(anchor, edit.start_pos.line)
+    return anchor + shift
+
+
 def detect_newline(text: str) -> str:
     """The text's line break: that of its first line (``\\n`` when it has none)."""
     match = _LINE_BREAK.search(text)

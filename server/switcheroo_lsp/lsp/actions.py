@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 
 from .. import engine  # engine.fix / fix_all load libcst on first use, not at start-up
-from ..engine.model import Finding, FixResult
+from ..engine.model import Edit, Finding, FixResult, Span
 from ..engine.suppress import noqa_edit
+from ..engine.text import line_after_edits
+from .capabilities import REVEAL_CALL_COMMAND
 from .diagnostics import Analysis, diagnostic_for
 from .documents import LspTextDocument
 from .edits import DocumentChange, text_edits, workspace_edit
@@ -88,7 +90,8 @@ async def quick_fixes(
         )
         change = DocumentChange(analysis.uri, analysis.version, analysis.text, result.edits, index)
         edit = workspace_edit(ls.support, [change])
-        actions.append(quick_fix_action(diagnostic, edit, finding, result.title))
+        reveal = reveal_call_command(ls, analysis.uri, result.edits, finding.span)
+        actions.append(quick_fix_action(diagnostic, edit, finding, result.title, reveal))
     return actions
 
 
@@ -135,16 +138,32 @@ def ignore_action(
     )
 
 
+def reveal_call_command(
+    ls: SwitcherooServer, uri: str, edits: Sequence[Edit], call: Span
+) -> types.Command | None:
+    """The command that shows the rewritten call once ``edits`` are applied to ``uri`` (the
+    inserted KeyMapper class above it would push it out of view), for a client that runs it
+    itself; else None. ``call`` is the call's span in the text before the edits."""
+    if not ls.support.reveal_call:
+        return None
+    line = line_after_edits(edits, call.start, call.start_pos.line)
+    return types.Command(
+        title="Show the rewritten call", command=REVEAL_CALL_COMMAND, arguments=[uri, line]
+    )
+
+
 def quick_fix_action(
     diagnostic: types.Diagnostic | None,
     edit: types.WorkspaceEdit,
     finding: Finding,
     title: str | None = None,
+    command: types.Command | None = None,
 ) -> types.CodeAction:
     """The quick fix for one call, in a file or a notebook cell (same kind everywhere, so
     clients and keybindings find it the same way). The title says when the fix does more than
     convert the call ("... and return the tree"); a call whose receiver may not be a model says
-    so in the title and is not the preferred fix (no blind auto-apply)."""
+    so in the title and is not the preferred fix (no blind auto-apply). ``command`` runs in the
+    client after the edit (see reveal_call_command)."""
     sure = finding.confidence.is_sure
     title = title or QUICKFIX_TITLE
     return types.CodeAction(
@@ -153,6 +172,7 @@ def quick_fix_action(
         is_preferred=sure,
         diagnostics=[diagnostic] if diagnostic is not None else None,
         edit=edit,
+        command=command,
     )
 
 

@@ -9,6 +9,21 @@ from pygls.capabilities import get_capability
 
 from .positions import Encoding
 
+# The client-side command a quick fix runs after its edit: arguments [uri, 0-based line].
+REVEAL_CALL_COMMAND = "switcheroo.revealCall"
+# The initializationOptions key by which a client says it has REVEAL_CALL_COMMAND. It is a
+# client capability, not a setting: it is taken out before the options are read as settings.
+REVEAL_CALL_OPTION = "revealCommand"
+
+
+def client_options(raw: object) -> tuple[object, bool]:
+    """initializationOptions split into the settings part and whether the client runs
+    REVEAL_CALL_COMMAND (``"revealCommand": true`` beside the settings, bare or wrapped)."""
+    if not isinstance(raw, dict) or REVEAL_CALL_OPTION not in raw:
+        return raw, False
+    settings = {key: value for key, value in raw.items() if key != REVEAL_CALL_OPTION}
+    return settings, raw[REVEAL_CALL_OPTION] is True
+
 
 @dataclass(frozen=True)
 class ClientSupport:
@@ -26,6 +41,9 @@ class ClientSupport:
     watched_files_registration: bool = False  # didChangeWatchedFiles via client/registerCapability
     work_done_progress: bool = False  # window/workDoneProgress/create
     show_message: bool = True
+    # The client runs REVEAL_CALL_COMMAND itself (initializationOptions {"revealCommand": true},
+    # sent only by the VS Code extension; other clients would send it back as executeCommand).
+    reveal_call: bool = False
 
     @classmethod
     def from_capabilities(

@@ -37,7 +37,13 @@ from ..engine.text import make_edit
 from ..files import SourceError
 from ..ipynb import NotebookError, parse_notebook
 from ..settings import RunMode, Settings
-from .actions import QUICKFIX_KIND, ignore_action, kind_requested, quick_fix_action
+from .actions import (
+    QUICKFIX_KIND,
+    ignore_action,
+    kind_requested,
+    quick_fix_action,
+    reveal_call_command,
+)
 from .diagnostics import diagnostic_for, result_id_of
 from .edits import DocumentChange, workspace_edit
 from .positions import Encoding, LineIndex
@@ -438,11 +444,11 @@ async def _quick_fixes(
         diagnostic = diagnostic_for(
             finding, line_index, ls.support.encoding, ls.settings_for(snapshot.uri)
         )
-        actions.append(
-            quick_fix_action(
-                diagnostic, workspace_edit(ls.support, snapshot.changes(result)), finding
-            )
+        edit = workspace_edit(ls.support, snapshot.changes(result))
+        reveal = reveal_call_command(
+            ls, snapshot.cells[cell].uri, result.edits.get(cell, ()), finding.span
         )
+        actions.append(quick_fix_action(diagnostic, edit, finding, command=reveal))
     return actions
 
 

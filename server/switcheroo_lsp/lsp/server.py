@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import dataclasses
 import logging
 from collections.abc import Callable, Generator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +30,7 @@ from .. import __version__
 from ..config import CONFIG_FILE, ConfigFile, find_config, merge_settings
 from ..engine.model import FixResult
 from ..settings import Settings
-from .capabilities import ClientSupport
+from .capabilities import ClientSupport, client_options
 from .documents import LspTextDocument, LspWorkspace
 
 if TYPE_CHECKING:
@@ -428,10 +429,11 @@ def register_lifecycle(server: SwitcherooServer) -> None:
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: SwitcherooServer, params: types.InitializeParams) -> None:
-        ls.support = ClientSupport.from_capabilities(
-            params.capabilities, ls.workspace.position_encoding
+        options, reveal_call = client_options(params.initialization_options)
+        ls.support = dataclasses.replace(
+            ClientSupport.from_capabilities(params.capabilities, ls.workspace.position_encoding),
+            reveal_call=reveal_call,
         )
-        options = params.initialization_options
         section = settings_section(options)
         if options is not None and section is None:
             ls.apply_settings({None: options}, origin="initializationOptions")

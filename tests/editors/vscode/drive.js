@@ -16,6 +16,7 @@ const { chromium } = require("playwright-core");
 
 const MODEL_SEVERITIES = ["squiggly-error", "squiggly-warning", "squiggly-info"];
 const QUICK_FIX_TITLE = "Convert to KeyMapper.from_torch";
+const REWRITTEN_CALL = "variables = KeyMapper.from_torch(";
 /** Code editors: a file's, in the editor part; a notebook's cells, in the overlay VS Code lays over it. */
 const CODE_EDITORS = ".part.editor .monaco-editor, .notebookOverlay .monaco-editor";
 
@@ -90,6 +91,36 @@ async function squigglesByLine(page) {
     }
     return found;
   }, CODE_EDITORS);
+}
+
+/**
+ * The text lines inside the visible part of the first code editor (Monaco also renders a few
+ * lines just outside its viewport: those are left out), and the status bar's cursor position.
+ */
+async function viewportLines(page) {
+  return page.evaluate((codeEditors) => {
+    const editor = document.querySelector(codeEditors);
+    const viewport = editor?.querySelector(".lines-content")?.closest(".monaco-scrollable-element");
+    if (!editor || !viewport) {
+      return [];
+    }
+    const box = viewport.getBoundingClientRect();
+    return [...editor.querySelectorAll(".view-lines .view-line")]
+      .filter((element) => {
+        const rect = element.getBoundingClientRect();
+        return rect.top >= box.top - 1 && rect.bottom <= box.bottom + 1;
+      })
+      .sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top)
+      .map((element) => (element.textContent || "").replace(/\u00a0/g, " "));
+  }, CODE_EDITORS);
+}
+
+async function cursorPosition(page) {
+  return page
+    .locator(".statusbar-item", { hasText: /Ln \d+, Col \d+/ })
+    .first()
+    .innerText({ timeout: 2000 })
+    .catch(() => "");
 }
 
 async function openWorkbench(page, config) {
@@ -224,6 +255,13 @@ async function quickFixScenario(page, config, report) {
     async () => (await dirtyTabCount(page)) > 0 || fs.readFileSync(config.file, "utf8") !== before,
   );
   report.dirtyAfterEnter = (await dirtyTabCount(page)) > 0;
+  // The view follows the fix: the rewritten call is scrolled into view (the KeyMapper class went
+  // in above it) and the cursor is on it. Waited for, since the reveal runs after the edit.
+  await waitUntil("the rewritten call did not come into view after the quick fix", config.stepTimeoutMs, async () =>
+    (await viewportLines(page)).some((line) => line.includes(REWRITTEN_CALL)),
+  ).catch(() => undefined);
+  report.viewportAfterFix = await viewportLines(page);
+  report.cursorAfterFix = await cursorPosition(page);
   await shot(page, config, "fix-applied");
 
   await saveAndWaitForDisk(page, config, "KeyMapper.from_torch(");
