@@ -5,26 +5,12 @@ call rewrite alone (the preamble has its own tests)."""
 
 from __future__ import annotations
 
-import ast
 import sys
 
 import pytest
+from migrate_helper import HEADER, migrate
 
 from switcheroo_lsp.engine import apply_edits, fix, fix_all, scan
-from switcheroo_lsp.settings import Settings
-
-HEADER = "from switcheroo_lsp.runtime import KeyMapper\n\n"
-
-
-def migrate(body: str, **settings: object) -> str:
-    text = HEADER + body
-    result = fix_all(text, Settings.from_dict(settings)[0])
-    assert result.error is None, result.error
-    out = apply_edits(text, result.edits)
-    ast.parse(out)
-    assert out.startswith(HEADER)
-    return out[len(HEADER) :]
-
 
 REWRITES = [
     (

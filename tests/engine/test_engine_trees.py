@@ -10,20 +10,10 @@ from __future__ import annotations
 import ast
 
 import pytest
+from migrate_helper import HEADER, migrate
 
-from switcheroo_lsp.engine import apply_edits, explain, fix, fix_all, scan
+from switcheroo_lsp.engine import apply_edits, explain, fix, scan
 from switcheroo_lsp.settings import Settings
-
-HEADER = "from switcheroo_lsp.runtime import KeyMapper\n\n"
-
-
-def migrate(body: str, **settings: object) -> str:
-    text = HEADER + body
-    result = fix_all(text, Settings.from_dict(settings)[0])
-    assert result.error is None, result.error
-    out = apply_edits(text, result.edits)
-    ast.parse(out)
-    return out[len(HEADER) :]
 
 
 def bound_names(code: str) -> list[str]:
