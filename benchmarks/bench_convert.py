@@ -83,15 +83,9 @@ def random_state(torch_model_cls: type, config: object) -> dict[str, torch.Tenso
 
 def plan(state: dict[str, torch.Tensor], target: object = None) -> list[tuple[np.ndarray, tuple]]:
     """Every Flax leaf KeyMapper makes for this state (and target): (source array, transpose).
-    Recorded from KeyMapper itself, so that the baselines produce exactly the same layout."""
-    jobs: list = []
-    make = KeyMapper._make
-    KeyMapper._make = staticmethod(lambda batch: jobs.extend(batch) or make(batch))  # type: ignore
-    try:
-        KeyMapper.from_torch(state, target=target)
-    finally:
-        KeyMapper._make = make  # type: ignore
-    return [(leaf.array, leaf.perm) for leaf, _, _ in jobs]
+    Read from KeyMapper's own plan, so that the baselines produce exactly the same layout."""
+    entries = KeyMapper.plan(state, target=target).entries
+    return [(entry.leaf.array, entry.leaf.perm) for entry in entries]
 
 
 def cases(sizes: list[str]):

@@ -90,15 +90,24 @@ class KeyMapper:
         """One Flax array to be: the torch array, the axis order it takes (None: as it
         is), the torch key it comes from, its collection, whether its axes may be
         regrouped (attention heads: False never, True as the target has them, a shape
-        when there is no target) and the dtype it keeps (a bias sum is computed in a
-        wider one)."""
+        when there is no target), the dtype it keeps (a bias sum is computed in a
+        wider one) and, when it is a part of the torch tensor, the rows it takes
+        (start, stop) of the first axis (attention's in_proj, an RNN's gates)."""
 
         def __init__(
-            self, array, key, perm=None, collection="params", reshape=False, dtype=None
+            self,
+            array,
+            key,
+            perm=None,
+            collection="params",
+            reshape=False,
+            dtype=None,
+            rows=None,
         ):
             self.array, self.key, self.perm = array, key, perm
             self.collection, self.reshape = collection, reshape
             self.dtype = array.dtype if dtype is None else dtype
+            self.rows = rows
 
         @property
         def shape(self) -> tuple:
@@ -106,6 +115,18 @@ class KeyMapper:
             if self.perm is None:
                 return tuple(self.array.shape)
             return tuple(self.array.shape[axis] for axis in self.perm)
+
+        def planned_shape(self) -> tuple:
+            """The shape it takes with no target: after the transpose, and split into
+            heads where num_heads said how."""
+            import math
+
+            shape = self.shape
+            if not isinstance(self.reshape, tuple):
+                return shape
+            known = math.prod(n for n in self.reshape if n != -1)
+            rest = math.prod(shape) // known if known else 0
+            return tuple(rest if n == -1 else n for n in self.reshape)
 
         def fits(self, slot) -> bool:
             """The target's slot has this shape, or (attention) the same axes split or
@@ -173,6 +194,85 @@ class KeyMapper:
             self.units: list = []
             self.children: dict = {}
 
+    class Entry:
+        """One Flax leaf of a plan: where it goes, which torch key(s) it comes from, how
+        it is laid out (axis order, shape) and the dtype and sharding it takes."""
+
+        def __init__(self, path, leaf, shape=None, dtype=None, sharding=None):
+            self.path, self.leaf, self.sharding = tuple(path), leaf, sharding
+            self.shape = leaf.planned_shape() if shape is None else tuple(shape)
+            self.dtype = leaf.dtype if dtype is None else dtype
+
+        @property
+        def key(self) -> str:
+            """The torch key (a+b for a sum of two tensors)."""
+            return self.leaf.key
+
+        @property
+        def transform(self) -> str:
+            """What happens to the torch tensor on the way, in words."""
+            import numpy as np
+
+            steps = []
+            if self.leaf.rows is not None:
+                steps.append("rows {}:{}".format(*self.leaf.rows))
+            if self.leaf.perm is not None:
+                steps.append(f"transpose{tuple(self.leaf.perm)}")
+            if self.shape != self.leaf.shape:
+                steps.append(f"reshape{self.shape}")
+            if np.dtype(self.dtype) != np.dtype(self.leaf.array.dtype):
+                steps.append(f"as {np.dtype(self.dtype).name}")
+            return ", ".join(steps) or "as is"
+
+        def __repr__(self) -> str:
+            import numpy as np
+
+            path = "/".join(map(str, self.path))
+            shape = "x".join(map(str, self.shape)) or "scalar"
+            return (
+                f"{path} <- {self.key} [{self.transform}]"
+                f" {shape} {np.dtype(self.dtype).name}"
+            )
+
+    class Plan:
+        """What from_torch will do, decided from the checkpoint's names, shapes and
+        dtypes before any array is made: `entries` (one per Flax leaf, in the order
+        of the result) and `report`. `execute()` makes the variables."""
+
+        def __init__(self, mapper, entries, report, layout, order=None):
+            self.mapper, self.entries, self.report = mapper, entries, report
+            self.layout = layout
+            # [(path, entry or None, the target's own value)] when there is a target
+            self._order = order
+
+        def __repr__(self) -> str:
+            lines = [f"KeyMapper plan ({self.layout}): {len(self.entries)} Flax leaves"]
+            lines += [f"  {entry!r}" for entry in self.entries]
+            if self.report:
+                lines += [
+                    "problems:",
+                    *(f"  {line}" for line in repr(self.report).splitlines()),
+                ]
+            return "\n".join(lines)
+
+        def execute(self):
+            """The Flax variables: every entry's array made and put in place."""
+            values = self.mapper._make(self.entries)
+            tree: dict = {}
+            if self._order is None:
+                for entry, value in zip(self.entries, values, strict=True):
+                    self.mapper._insert(tree, entry.path, value, entry.key)
+                return tree
+            import jax
+
+            made = dict(zip(map(id, self.entries), values, strict=True))
+            for path, entry, value in self._order:
+                if entry is not None:
+                    value = made[id(entry)]
+                if not isinstance(value, jax.ShapeDtypeStruct):
+                    self.mapper._insert(tree, path, value, "")
+            return tree
+
     # ------------------------------------------------------------------ public API
     @classmethod
     def from_torch(
@@ -194,9 +294,24 @@ class KeyMapper:
         and dtypes; its own arrays stay where the checkpoint has nothing. strict=True
         raises one error listing every problem, else they are warned once. num_heads
         shapes attention kernels when there is no target. return_report=True returns
-        (variables, report): `missing, unexpected = report` as in torch."""
+        (variables, report): `missing, unexpected = report` as in torch. It is
+        `KeyMapper.plan(...)` then `.execute()`: a strict failure reads no array."""
         import warnings
 
+        plan = cls.plan(state, target=target, layout=layout, num_heads=num_heads)
+        report = plan.report
+        if strict and report:
+            raise ValueError(f"checkpoint does not fit the model:\n{report!r}")
+        if report:
+            warnings.warn(f"KeyMapper.from_torch:\n{report!r}", stacklevel=2)
+        tree = plan.execute()
+        return (tree, report) if return_report else tree
+
+    @classmethod
+    def plan(cls, state, *, target=None, layout="linen", num_heads=None):
+        """What from_torch(state, ...) would make, as a KeyMapper.Plan: print it to
+        see every torch key's Flax path, transform, shape and dtype, and what does not
+        fit."""
         if layout not in ("linen", "nnx"):
             raise ValueError(f'layout must be "linen" or "nnx", not {layout!r}')
         target, layout = cls._pure_target(target, layout)
@@ -204,14 +319,10 @@ class KeyMapper:
         flat = cls._load(state, report)
         units = cls._units(flat, layout, num_heads, report, check=target is None)
         if target is None:
-            tree = cls._place(units, layout, report)
-        else:
-            tree = cls._place_in_target(units, target, layout, report, cls._ties(flat))
-        if strict and report:
-            raise ValueError(f"checkpoint does not fit the model:\n{report!r}")
-        if report:
-            warnings.warn(f"KeyMapper.from_torch:\n{report!r}", stacklevel=2)
-        return (tree, report) if return_report else tree
+            return cls.Plan(cls, cls._place(units, layout, report), report, layout)
+        return cls._place_in_target(
+            units, target, layout, report, lambda: cls._ties(flat)
+        )
 
     @classmethod
     def map_name(cls, key, ndim=2, *, layout="linen"):
@@ -230,7 +341,8 @@ class KeyMapper:
         report = cls.Report()
         out: dict = {}
         units = cls._units({key: cls._array(key, value)}, layout, None, report)
-        cls._walk(cls._place(units, layout, report), (), out.__setitem__)
+        plan = cls.Plan(cls, cls._place(units, layout, report), report, layout)
+        cls._walk(plan.execute(), (), out.__setitem__)
         return out
 
     # ----------------------------------------------------------- reading the checkpoint
@@ -750,6 +862,7 @@ class KeyMapper:
         import numpy as np
 
         group, name = dict(group), ".".join(module)
+        rows: dict = {}  # the part of in_proj each of q, k, v takes
         for suffix in ("weight", "bias"):
             if f"in_proj_{suffix}" not in group:
                 continue
@@ -759,8 +872,12 @@ class KeyMapper:
                     f"{key!r}: shape {packed.shape} does not split into"
                     " query, key, value"
                 )
-            for letter, third in zip("qkv", np.split(packed, 3), strict=True):
+            size = packed.shape[0] // 3
+            for i, (letter, third) in enumerate(
+                zip("qkv", np.split(packed, 3), strict=True)
+            ):
                 group[f"{letter}_proj_{suffix}"] = (key, third)
+                rows[f"{letter}_proj_{suffix}"] = (i * size, (i + 1) * size)
         embed = group["q_proj_weight"][1].shape[0]
         if heads and embed % heads:
             raise ValueError(
@@ -790,7 +907,11 @@ class KeyMapper:
                         else (heads, -1)
                     )
                 leaves[(flax_name, flax_leaf)] = cls._Leaf(
-                    array, key, perm, reshape=shape
+                    array,
+                    key,
+                    perm,
+                    reshape=shape,
+                    rows=rows.get(torch_prefix + suffix),
                 )
         report.unexpected_keys.extend(
             f"{group[n][0]} (not in Flax)" for n in ("bias_k", "bias_v") if n in group
@@ -865,15 +986,22 @@ class KeyMapper:
                 "if_" if layout == "nnx" and letter == "f" else f"i{letter}"
             ).strip()
             hidden_dense = f"h{letter}".strip()
-            per_gate[(input_dense, "kernel")] = cls._Leaf(wi[rows[j]], ki, (1, 0))
-            per_gate[(hidden_dense, "kernel")] = cls._Leaf(wh[rows[j]], kh, (1, 0))
+            span = (rows[j].start, rows[j].stop)
+            per_gate[(input_dense, "kernel")] = cls._Leaf(
+                wi[rows[j]], ki, (1, 0), rows=span
+            )
+            per_gate[(hidden_dense, "kernel")] = cls._Leaf(
+                wh[rows[j]], kh, (1, 0), rows=span
+            )
             if side == "*":
-                per_gate[(input_dense, "bias")] = cls._Leaf(bi[rows[j]], kbi)
-                per_gate[(hidden_dense, "bias")] = cls._Leaf(bh[rows[j]], kbh)
+                per_gate[(input_dense, "bias")] = cls._Leaf(bi[rows[j]], kbi, rows=span)
+                per_gate[(hidden_dense, "bias")] = cls._Leaf(
+                    bh[rows[j]], kbh, rows=span
+                )
             else:
                 dense = input_dense if side == "i" else hidden_dense
                 per_gate[(dense, "bias")] = cls._Leaf(
-                    summed[rows[j]], summed_key, dtype=bi.dtype
+                    summed[rows[j]], summed_key, dtype=bi.dtype, rows=span
                 )
         if layout == "linen":
             return [cls._Form(per_gate)]
@@ -961,7 +1089,7 @@ class KeyMapper:
             return None if unit.kernel == "conv1d" else (1, 0)
 
         orders = cls._orient_squares(units, report, perm_read, has_target=False)
-        paths, leaves = [], []
+        entries = []
         for unit in units:
             form = (
                 cls._with_kernel_order(unit, orders[unit])
@@ -973,33 +1101,28 @@ class KeyMapper:
                 report.ambiguous.append(unit.doubt)
             for rel, leaf in form.leaves.items():
                 collection = (leaf.collection,) if layout == "linen" else ()
-                paths.append((*collection, *unit.prefix, *rel))
-                leaves.append(leaf)
-        tree: dict = {}
-        values = cls._make([(leaf, None, None) for leaf in leaves])
-        for path, leaf, value in zip(paths, leaves, values, strict=True):
-            cls._insert(tree, path, value, leaf.key)
-        return tree
+                entries.append(cls.Entry((*collection, *unit.prefix, *rel), leaf))
+        skeleton: dict = {}  # two tensors at one place are an error before any is read
+        for entry in entries:
+            cls._insert(skeleton, entry.path, None, entry.key)
+        return entries
 
     @staticmethod
-    def _make(jobs):
-        """Flax arrays for [(leaf, shape, dtype)], sent to the device in one batch:
-        copying a transposed view there is the transpose (PJRT's strided copy beats
-        numpy and jnp)."""
+    def _make(entries):
+        """Flax arrays for plan entries, sent to the device in one batch: copying a
+        transposed view there is the transpose (PJRT's strided copy beats numpy and
+        jnp)."""
         import jax
 
-        out = [leaf.value(shape, dtype) for leaf, shape, dtype in jobs]
+        out = [entry.leaf.value(entry.shape, entry.dtype) for entry in entries]
         fits = [
             i
             for i, x in enumerate(out)
             if jax.dtypes.canonicalize_dtype(x.dtype) == x.dtype
         ]
+        # (64-bit arrays stay numpy unless jax_enable_x64: their values are kept)
         for i, x in zip(fits, jax.device_put([out[i] for i in fits]), strict=True):
-            out[i] = (
-                # (64-bit arrays stay numpy unless jax_enable_x64: their values are
-                # kept)
-                x
-            )
+            out[i] = x
         return out
 
     @staticmethod
@@ -1041,14 +1164,14 @@ class KeyMapper:
             if unit not in placement.placed:
                 placement.pending.extend(unit.keys)
         placement.account(units, ties)
-        return placement.tree()
+        return placement.plan()
 
     class _Placement:
         """The state of placing units in one target: its slots (leaf shapes by path,
         linen's collections merged), what went where, and the evidence for it."""
 
         def __init__(self, mapper, target, layout, report):
-            self.mapper, self.report = mapper, report
+            self.mapper, self.report, self.layout = mapper, report, layout
             # (full path, value) of every target leaf, in the target's order
             self.order: list = []
             mapper._walk(
@@ -1151,6 +1274,8 @@ class KeyMapper:
                     for leaf in form.leaves.values():
                         arrays.setdefault(leaf.key, leaf.array)
             seen = set(self.report.unexpected_keys)
+            # whether a tensor repeats another is read from values: only when needed
+            ties = ties() if self.pending else {}
             for key in self.pending:
                 if key in seen:
                     continue
@@ -1470,23 +1595,27 @@ class KeyMapper:
             self.match(node, path, sub)
 
         # ---------------------------------------------------------- the result
-        def tree(self):
-            """The target's structure and dtypes with the placed arrays; the target's
-            own arrays stay where nothing came (and count as missing)."""
-            import jax
-
-            jobs = []
+        def plan(self):
+            """The plan: the target's structure and dtypes with an entry wherever a
+            tensor was placed; the target's own arrays stay where nothing came (and
+            count as missing)."""
+            entries, order = [], []
             for path, slot in self.order:
                 leaf = self.chosen.get(path[self.skip :])
                 if leaf is not None:
-                    jobs.append((leaf, slot.shape, slot.dtype))
-            made = iter(self.mapper._make(jobs))
-            tree: dict = {}
-            for path, value in self.order:
-                if path[self.skip :] in self.chosen:
-                    value = next(made)
-                elif hasattr(value, "shape"):
+                    entry = self.mapper.Entry(
+                        path,
+                        leaf,
+                        slot.shape,
+                        slot.dtype,
+                        getattr(slot, "sharding", None),
+                    )
+                    entries.append(entry)
+                    order.append((path, entry, None))
+                    continue
+                if hasattr(slot, "shape"):
                     self.report.missing_keys.append("/".join(map(str, path)))
-                if not isinstance(value, jax.ShapeDtypeStruct):
-                    self.mapper._insert(tree, path, value, "")
-            return tree
+                order.append((path, None, slot))
+            return self.mapper.Plan(
+                self.mapper, entries, self.report, self.layout, order
+            )
