@@ -9,10 +9,10 @@ from lsprotocol import types
 
 from ..engine.explain import explain
 from ..engine.rules import RULES, rule_markdown
-from .diagnostics import diagnostic_for
+from .diagnostics import DocumentDiagnostics, diagnostic_for
 
 if TYPE_CHECKING:
-    from .server import SwitcherooServer
+    from .state import SwitcherooServer
 
 
 async def hover(ls: SwitcherooServer, params: types.HoverParams) -> types.Hover | None:
@@ -21,7 +21,7 @@ async def hover(ls: SwitcherooServer, params: types.HoverParams) -> types.Hover 
     document = ls.open_document(uri)
     if document is None:
         return None
-    analysis = await ls.diagnostics.analysis_for(document)
+    analysis = await ls.feature_state(DocumentDiagnostics).analysis_for(document)
     index = document.line_index
     if analysis.scan is None or index.text is not analysis.text:
         return None

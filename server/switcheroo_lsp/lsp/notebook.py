@@ -46,11 +46,11 @@ from .actions import (
 )
 from .diagnostics import diagnostic_for, result_id_of
 from .edits import DocumentChange, workspace_edit
+from .migration import Migration, disk_text
 from .positions import Encoding, LineIndex
 
 if TYPE_CHECKING:
-    from .commands import Migration
-    from .server import SwitcherooServer
+    from .state import SwitcherooServer
 
 NOTEBOOK_FIX_ALL_KIND = "notebook.source.fixAll.switcheroo"
 NOTEBOOK_FIX_ALL_TITLE = "Migrate all load_state_dict calls in this notebook"
@@ -387,7 +387,7 @@ async def cell_code_actions(
     when ``only`` asks for ``notebook.source.fixAll`` (never unasked: no lightbulb everywhere)."""
     if not ls.settings_for(notebook_uri).enable:
         return None
-    state: NotebookDiagnostics = ls.notebooks  # type: ignore[attr-defined]
+    state = ls.feature_state(NotebookDiagnostics)
     only = params.context.only
     for _ in range(MAX_ATTEMPTS):
         analysis = await state.current(notebook_uri)
@@ -507,7 +507,7 @@ def route_cells(server: SwitcherooServer, method: str, for_cells: CellHandler) -
 def register(server: SwitcherooServer) -> None:
     """Notebook sync, per-cell diagnostics and actions; call after the file features."""
     state = NotebookDiagnostics(server)
-    server.notebooks = state  # type: ignore[attr-defined]
+    server.add_feature_state(state)
     # pygls reads this when it answers initialize (a LanguageServer constructor argument).
     server._notebook_document_sync = NOTEBOOK_SYNC
     server.settings_listeners.append(state.settings_changed)
@@ -602,7 +602,6 @@ def _fix_notebook_file(text: str, settings: Settings) -> tuple[NotebookFix, str 
 async def migrate_notebook(ls: SwitcherooServer, uri: str, path: Path | None) -> Migration:
     """Fix-all on a notebook: cell edits when it is open in the editor, else one edit of the
     ``.ipynb`` file's text (only the changed cells' sources differ)."""
-    from .commands import Migration
 
     def skipped_of(result: NotebookFix, cell_uri: Callable[[int], str]) -> list[dict[str, Any]]:
         return [
@@ -629,8 +628,6 @@ async def migrate_notebook_text(ls: SwitcherooServer, uri: str, path: Path | Non
     """Fix-all on an ``.ipynb`` as JSON text: the editor's buffer when it is open as a text
     document (unsaved cells included, versioned edit), else the file on disk (without its byte
     order mark, which the editor does not show)."""
-    from .commands import Migration, disk_text
-
     document = ls.open_document(uri)
     version: int | None = None
     if document is not None:
