@@ -33,7 +33,7 @@ from .module_mode import (
     plan_workspace,
     write_modules,
 )
-from .notebook import migrate_notebook
+from .notebook_actions import migrate_notebook
 
 # Imported at run time: pygls reads command handlers' annotations with get_type_hints.
 from .state import EXECUTE_COMMAND_PARAMS, SwitcherooServer

@@ -10,6 +10,7 @@ from lsprotocol import types
 from ..engine.explain import explain
 from ..engine.rules import RULES, rule_markdown
 from .diagnostics import DocumentDiagnostics, diagnostic_for
+from .notebook_sync import route_cells
 
 if TYPE_CHECKING:
     from .state import SwitcherooServer
@@ -44,6 +45,14 @@ async def hover(ls: SwitcherooServer, params: types.HoverParams) -> types.Hover 
     return None
 
 
+async def cell_hover(
+    ls: SwitcherooServer, params: types.HoverParams, notebook_uri: str
+) -> types.Hover | None:
+    """textDocument/hover in a notebook cell."""
+    return None  # a cell alone is not what the notebook's diagnostics were computed from
+
+
 def register(server: SwitcherooServer) -> None:
-    """textDocument/hover."""
+    """textDocument/hover, in files and notebook cells."""
     server.feature(types.TEXT_DOCUMENT_HOVER)(hover)
+    route_cells(server, types.TEXT_DOCUMENT_HOVER, cell_hover)

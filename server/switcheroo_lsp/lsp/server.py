@@ -113,7 +113,15 @@ def register_settings(server: SwitcherooServer) -> None:
 
 def create_server() -> SwitcherooServer:
     """A server with every feature registered."""
-    from . import actions, commands, diagnostics, hover, notebook
+    from . import (
+        actions,
+        commands,
+        diagnostics,
+        hover,
+        notebook_actions,
+        notebook_diagnostics,
+        notebook_sync,
+    )
 
     server = SwitcherooServer()
     register_lifecycle(server)
@@ -122,5 +130,8 @@ def create_server() -> SwitcherooServer:
     actions.register(server)
     commands.register(server)
     hover.register(server)
-    notebook.register(server)  # last: routes cell URIs of the handlers above to notebooks
+    # Last: they route cell URIs of the handlers above to notebooks.
+    notebook_sync.register(server)
+    notebook_diagnostics.register(server)
+    notebook_actions.register(server)
     return server
