@@ -16,6 +16,7 @@ from clientside import (
     RecordingClient,
     apply_text_edits,
     client_offset,
+    client_position,
     code_actions_at,
     edits_by_document,
     end_position,
@@ -26,7 +27,8 @@ from clientside import (
 TIMEOUT = 15.0  # seconds before a wait fails the test (never an assertion about speed)
 NOTEBOOK_URI = "file:///work/project/train.ipynb"
 # Two ways an editor can be set up: VS Code's (push, UTF-16, versioned edits) and a pulling
-# UTF-8 client with plain `changes` edits.
+# UTF-8 client with plain `changes` edits. "neovim" (Neovim's own capability set) is a third, for
+# suites that name it: Neovim has no notebooks of its own, a notebook plugin's client would be it.
 CLIENTS = ["vscode-push", "pull-utf8"]
 
 
@@ -60,13 +62,18 @@ class NotebookEditor:
     result: types.InitializeResult | None = None
 
     def __post_init__(self) -> None:
-        caps = copy.deepcopy(client_capabilities("visual-studio-code"))
-        # VS Code 1.65's recorded set predates LSP 3.17; today's VS Code sends these too.
+        recorded = "neovim" if self.client_name == "neovim" else "visual-studio-code"
+        caps = copy.deepcopy(client_capabilities(recorded))
+        # Neither recorded set syncs notebooks: VS Code 1.65's predates LSP 3.17 (today's VS Code
+        # sends these), and Neovim has none of its own (a notebook plugin's client would send them).
         caps.notebook_document = types.NotebookDocumentClientCapabilities(
             synchronization=types.NotebookDocumentSyncClientCapabilities(
                 dynamic_registration=True, execution_summary_support=True
             )
         )
+        if self.client_name == "neovim":  # as recorded: UTF-8 first, pull, plain `changes`
+            self.capabilities = caps
+            return
         caps.general = caps.general or types.GeneralClientCapabilities()
         if self.client_name == "pull-utf8":
             caps.general.position_encodings = [types.PositionEncodingKind.Utf8]
@@ -253,6 +260,16 @@ class NotebookEditor:
         text = self.cells[index].text
         start = client_offset(text, range_.start, self.encoding)
         return text[start : client_offset(text, range_.end, self.encoding)]
+
+    async def hover(self, index: int, offset: int) -> types.Hover | None:
+        """textDocument/hover in a cell, at a code-point offset of its text."""
+        position = client_position(self.cells[index].text, offset, self.encoding)
+        return await self.client.text_document_hover_async(
+            types.HoverParams(
+                text_document=types.TextDocumentIdentifier(uri=self.cells[index].uri),
+                position=position,
+            )
+        )
 
     async def code_actions(
         self, index: int, line: int, *, only: list[str] | None = None

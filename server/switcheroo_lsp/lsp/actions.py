@@ -16,13 +16,13 @@ from ..engine.model import Edit, Finding, FixResult, Span
 from ..engine.suppress import noqa_edit
 from ..engine.text import line_after_edits
 from .capabilities import REVEAL_CALL_COMMAND
-from .diagnostics import Analysis, diagnostic_for
+from .diagnostics import Analysis, DocumentDiagnostics, diagnostic_for
 from .documents import LspTextDocument
 from .edits import DocumentChange, text_edits, workspace_edit
 from .module_mode import fix_settings
 
 if TYPE_CHECKING:
-    from .server import SwitcherooServer
+    from .state import SwitcherooServer
 
 QUICKFIX_TITLE = "Convert to KeyMapper.from_torch"
 UNSURE_SUFFIX = " (receiver may not be a model)"  # unsure judgements: fix-all leaves them
@@ -49,7 +49,7 @@ async def current_analysis(ls: SwitcherooServer, uri: str) -> Analysis | None:
         document = ls.open_document(uri)
         if document is None or not ls.settings_for(uri).enable:
             return None
-        analysis = await ls.diagnostics.analysis_for(document)
+        analysis = await ls.feature_state(DocumentDiagnostics).analysis_for(document)
         current = ls.open_document(uri)
         if current is not None and current.source is analysis.text:
             return analysis
@@ -258,7 +258,11 @@ async def will_save_wait_until(
     if params.reason != types.TextDocumentSaveReason.Manual:
         return []
     settings = ls.settings_for(uri)
-    if not settings.fix_on_save or not settings.enable or ls.diagnostics.excluded(uri):
+    if (
+        not settings.fix_on_save
+        or not settings.enable
+        or ls.feature_state(DocumentDiagnostics).excluded(uri)
+    ):
         return []
     for _ in range(MAX_ATTEMPTS):
         document = ls.open_document(uri)

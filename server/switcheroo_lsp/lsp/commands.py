@@ -22,9 +22,10 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from .. import engine  # engine.fix_all loads libcst on first use, not at start-up
 from ..engine.model import FixResult
-from ..files import SourceError, iter_python_files, read_source
+from ..files import SourceError, iter_python_files
 from ..settings import Settings
 from .edits import DocumentChange, workspace_edit
+from .migration import Migration, disk_text
 from .module_mode import (
     fix_settings,
     module_mode,
@@ -32,9 +33,10 @@ from .module_mode import (
     plan_workspace,
     write_modules,
 )
+from .notebook_actions import migrate_notebook
 
 # Imported at run time: pygls reads command handlers' annotations with get_type_hints.
-from .server import EXECUTE_COMMAND_PARAMS, SwitcherooServer
+from .state import EXECUTE_COMMAND_PARAMS, SwitcherooServer
 
 MIGRATE_FILE = "switcheroo.migrateFile"
 MIGRATE_WORKSPACE = "switcheroo.migrateWorkspace"
@@ -71,24 +73,6 @@ class MigrationReport:
         return text
 
 
-@dataclass(frozen=True)
-class Migration:
-    """A fix-all result for one document, or why there is none."""
-
-    change: DocumentChange | None
-    fixed: int
-    skipped: list[dict[str, Any]]
-    more: tuple[DocumentChange, ...] = ()  # a notebook's other changed cells
-    notebook_uri: str | None = None  # set when the changes are a notebook's cells
-
-    @property
-    def document_uri(self) -> str:
-        """The document (file or notebook) this migration is for."""
-        if self.notebook_uri is not None:
-            return self.notebook_uri
-        return self.change.uri if self.change is not None else ""
-
-
 def migrate_text(uri: str, version: int | None, text: str, result: FixResult) -> Migration:
     """Translate one fix-all result into a document change plus skip notes."""
     skipped: list[dict[str, Any]] = [
@@ -99,13 +83,6 @@ def migrate_text(uri: str, version: int | None, text: str, result: FixResult) ->
     if not result.edits:
         return Migration(None, 0, skipped)
     return Migration(DocumentChange(uri, version, text, result.edits), result.fixed, skipped)
-
-
-def disk_text(path: Path, max_bytes: int | None) -> str:
-    """A closed file's text as an editor would show it: bounded read (regular files only, see
-    :func:`read_source`), and without a UTF-8 byte order mark, which editors hide from the
-    document (positions must not count it, and an edit must not write it a second time)."""
-    return read_source(path, max_bytes).removeprefix("\ufeff")
 
 
 async def source_of(ls: SwitcherooServer, uri: str, path: Path | None) -> tuple[str, int | None]:
@@ -130,8 +107,6 @@ async def migrate_one(
 ) -> Migration:
     """Fix-all for one document or file; never raises for bad input."""
     if uri.endswith(".ipynb") or ls.workspace.get_notebook_document(notebook_uri=uri) is not None:
-        from .notebook import migrate_notebook
-
         return await migrate_notebook(ls, uri, path)
     try:
         text, version = await source_of(ls, uri, path)

@@ -35,7 +35,7 @@ from .documents import LspTextDocument
 from .positions import Encoding, LineIndex
 
 if TYPE_CHECKING:
-    from .server import SwitcherooServer
+    from .state import SwitcherooServer
 
 logger = logging.getLogger(__name__)
 
@@ -400,7 +400,7 @@ class DocumentDiagnostics:
 def register(server: SwitcherooServer) -> None:
     """Document sync and diagnostics (push, or pull when the client can)."""
     state = DocumentDiagnostics(server)
-    server.diagnostics = state
+    server.add_feature_state(state)
     server.settings_listeners.append(state.settings_changed)
     server.close_listeners.append(state.clear)
     server.shutdown_listeners.append(state.cancel_all)
@@ -409,21 +409,21 @@ def register(server: SwitcherooServer) -> None:
     def did_open(ls: SwitcherooServer, params: types.DidOpenTextDocumentParams) -> None:
         uri = params.text_document.uri
         if ls.settings_for(uri).run is RunMode.ON_SAVE:
-            ls.diagnostics.saved.pop(uri, None)
-            asyncio.ensure_future(ls.diagnostics.on_save(uri, refresh=False))
+            state.saved.pop(uri, None)
+            asyncio.ensure_future(state.on_save(uri, refresh=False))
         else:
-            ls.diagnostics.schedule(uri)
+            state.schedule(uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: SwitcherooServer, params: types.DidChangeTextDocumentParams) -> None:
         uri = params.text_document.uri
         if ls.settings_for(uri).run is RunMode.ON_TYPE:
-            ls.diagnostics.schedule(uri, ls.diagnostics.change_delay(uri))
+            state.schedule(uri, state.change_delay(uri))
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     async def did_save(ls: SwitcherooServer, params: types.DidSaveTextDocumentParams) -> None:
         if ls.settings_for(params.text_document.uri).run is RunMode.ON_SAVE:
-            await ls.diagnostics.on_save(params.text_document.uri)
+            await state.on_save(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: SwitcherooServer, params: types.DidCloseTextDocumentParams) -> None:
@@ -438,4 +438,4 @@ def register(server: SwitcherooServer) -> None:
     async def document_diagnostic(
         ls: SwitcherooServer, params: types.DocumentDiagnosticParams
     ) -> types.DocumentDiagnosticReport:
-        return await ls.diagnostics.report(params.text_document.uri, params.previous_result_id)
+        return await state.report(params.text_document.uri, params.previous_result_id)

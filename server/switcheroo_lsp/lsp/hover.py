@@ -1,36 +1,40 @@
 """textDocument/hover on a reported call: the diagnostic's message and its rule's documentation
-(the same text as `switcheroo rule CODE`)."""
+(the same text as `switcheroo rule CODE`), in files and in notebook cells alike."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
 from ..engine.explain import explain
+from ..engine.model import Finding
 from ..engine.rules import RULES, rule_markdown
-from .diagnostics import diagnostic_for
+from ..settings import Settings
+from .diagnostics import DocumentDiagnostics, diagnostic_for
+from .notebook_diagnostics import NotebookDiagnostics
+from .notebook_sync import route_cells
+from .positions import Encoding, LineIndex
 
 if TYPE_CHECKING:
-    from .server import SwitcherooServer
+    from .state import SwitcherooServer
 
 
-async def hover(ls: SwitcherooServer, params: types.HoverParams) -> types.Hover | None:
-    """The hover for the reported call under the cursor, or None elsewhere."""
-    uri = params.text_document.uri
-    document = ls.open_document(uri)
-    if document is None:
-        return None
-    analysis = await ls.diagnostics.analysis_for(document)
-    index = document.line_index
-    if analysis.scan is None or index.text is not analysis.text:
-        return None
-    offset = index.offset(params.position, document.encoding)
-    settings = ls.settings_for(uri)
-    for finding in analysis.scan.findings:
+def hover_at(
+    findings: Sequence[Finding],
+    index: LineIndex,
+    encoding: Encoding,
+    settings: Settings,
+    position: types.Position,
+) -> types.Hover | None:
+    """The hover for the reported call at ``position`` among ``findings`` (a file's, or one
+    notebook cell's in that cell's offsets, ``index`` being its text), or None elsewhere."""
+    offset = index.offset(position, encoding)
+    for finding in findings:
         if not finding.span.start <= offset <= finding.span.end:
             continue
-        diagnostic = diagnostic_for(finding, index, document.encoding, settings)
+        diagnostic = diagnostic_for(finding, index, encoding, settings)
         rule = RULES.get(finding.code)
         if diagnostic is None or rule is None:
             continue
@@ -44,6 +48,42 @@ async def hover(ls: SwitcherooServer, params: types.HoverParams) -> types.Hover 
     return None
 
 
+async def hover(ls: SwitcherooServer, params: types.HoverParams) -> types.Hover | None:
+    """textDocument/hover in a file."""
+    uri = params.text_document.uri
+    document = ls.open_document(uri)
+    if document is None:
+        return None
+    analysis = await ls.feature_state(DocumentDiagnostics).analysis_for(document)
+    index = document.line_index
+    if analysis.scan is None or index.text is not analysis.text:
+        return None
+    return hover_at(
+        analysis.scan.findings, index, document.encoding, ls.settings_for(uri), params.position
+    )
+
+
+async def cell_hover(
+    ls: SwitcherooServer, params: types.HoverParams, notebook_uri: str
+) -> types.Hover | None:
+    """textDocument/hover in a notebook cell: the cell's findings come from the whole notebook's
+    analysis (what its diagnostics show: a receiver assigned in another cell counts)."""
+    analysis = await ls.feature_state(NotebookDiagnostics).current(notebook_uri)
+    if analysis is None or analysis.scan is None:
+        return None
+    cell = analysis.snapshot.index_of(params.text_document.uri)
+    if cell is None:
+        return None
+    return hover_at(
+        analysis.scan.in_cell(cell),
+        LineIndex(analysis.snapshot.cells[cell].text),
+        ls.support.encoding,
+        ls.settings_for(notebook_uri),
+        params.position,
+    )
+
+
 def register(server: SwitcherooServer) -> None:
-    """textDocument/hover."""
+    """textDocument/hover, in files and notebook cells."""
     server.feature(types.TEXT_DOCUMENT_HOVER)(hover)
+    route_cells(server, types.TEXT_DOCUMENT_HOVER, cell_hover)

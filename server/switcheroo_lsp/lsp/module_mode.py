@@ -29,7 +29,7 @@ from ..project import (
 from ..settings import PreambleMode, Settings
 
 if TYPE_CHECKING:
-    from .server import SwitcherooServer
+    from .state import SwitcherooServer
 
 
 async def fix_settings(ls: SwitcherooServer, uri: str, text: str) -> Settings:
