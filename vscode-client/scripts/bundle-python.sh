@@ -50,8 +50,9 @@ for version in "${CPYTHONS[@]}"; do
     --platform "$PLATFORM" --target "$OUT/native/$tag" "${native[@]}" \
     || fail "no ${native[*]} wheels for CPython $version on $PLATFORM"
 done
-# Console scripts, caches and libcst's own test suite are of no use inside the extension.
-rm -rf "$OUT"/libs/bin "$OUT"/native/*/bin
+# Console scripts, caches, libcst's own test suite and the start-up hook (a .pth file works only in
+# site-packages; the extension never puts the workspace on sys.path) are of no use here.
+rm -rf "$OUT"/libs/bin "$OUT"/native/*/bin "$OUT"/libs/*.pth
 find "$OUT" -name __pycache__ -prune -exec rm -rf {} +
 find "$OUT"/native/*/libcst -type d -name tests -prune -exec rm -rf {} +
 [ -f "$OUT/libs/switcheroo_lsp/__main__.py" ] || fail "switcheroo_lsp is missing from $OUT/libs"
