@@ -95,6 +95,14 @@ EXT=$work/vsix/extension
 grep -q '"targetPlatform" *: *"linux-x64"\|TargetPlatform="linux-x64"' "$work/vsix/extension.vsixmanifest" \
   || fail "$VSIX does not declare the linux-x64 target platform"
 [ -f "$EXT/bundled/libs/switcheroo_lsp/__main__.py" ] || fail "$VSIX does not carry bundled/libs/switcheroo_lsp"
+# The wheel the Install button pip-installs (src/install.ts), installed the way the button does it.
+vsix_wheels=("$EXT"/bundled/switcheroo_lsp-*-py3-none-any.whl)
+[ -f "${vsix_wheels[0]}" ] || fail "$VSIX does not carry bundled/switcheroo_lsp-*.whl for its Install button"
+"$PYTHON" -m venv "$work/button" || fail "python -m venv failed"
+(cd "$EXT" && timeout 600 "$work/button/bin/python" -m pip install -q "${vsix_wheels[0]}") \
+  || fail "pip could not install the wheel ${vsix_wheels[0]##*/} that $VSIX carries"
+(cd "$work" && "$work/button/bin/python" -m switcheroo_lsp --version) \
+  || fail "the server installed from the .vsix's wheel does not run"
 # The bundled server, run the way the extension runs it: an interpreter without switcheroo-lsp
 # (a fresh venv without pip) and PYTHONPATH on the bundle.
 "$PYTHON" -m venv --without-pip "$work/bare" || fail "python -m venv failed"
