@@ -16,6 +16,7 @@ those modules at start-up (any ``.pth`` file of its site-packages can), which wo
 from __future__ import annotations
 
 import builtins
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -137,8 +138,7 @@ def venv_purelib(python: Path) -> Path:
 
 
 def pip_install(python: Path, *args: str) -> None:
-    """This suite's pip installs into the venv (which has none); the build backend (setuptools)
-    comes from the package index, as for a user."""
+    """This suite's pip installs into the venv (which has none)."""
     done = subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", *args],
         capture_output=True,
@@ -148,6 +148,31 @@ def pip_install(python: Path, *args: str) -> None:
         env=clean_env(),
     )
     assert done.returncode == 0, f"pip install {' '.join(args)} failed:\n{done.stderr[-3000:]}"
+
+
+def install(python: Path, source: Path, editable: bool, out: Path) -> None:
+    """pip installs ``source`` into the venv as a wheel or editable. The wheel is built by this
+    suite's setuptools through the PEP 517/660 hook pip itself calls (seconds); without
+    setuptools here, pip builds it in an isolated environment (setuptools from the index)."""
+    if importlib.util.find_spec("setuptools") is None:
+        pip_install(python, *(["-e"] if editable else []), str(source))
+        return
+    hook = "build_editable" if editable else "build_wheel"
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"from setuptools import build_meta; print(build_meta.{hook}({str(out)!r}))",
+        ],
+        cwd=source,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env=clean_env(),
+    )
+    assert built.returncode == 0, f"{hook} failed:\n{built.stderr[-3000:]}"
+    pip_install(python, str(out / built.stdout.strip().splitlines()[-1]))
 
 
 @pytest.fixture(scope="module", params=["wheel", "editable"])
@@ -171,7 +196,7 @@ def installed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         capture_output=True,
     )
     python = root / "venv" / "bin" / "python"
-    pip_install(python, *(["-e"] if request.param == "editable" else []), str(source))
+    install(python, source, request.param == "editable", root / "dist")
     deps = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
     purelib = venv_purelib(python)
     (purelib / "zz-test-dependencies.pth").write_text("\n".join(sorted(deps)) + "\n")
