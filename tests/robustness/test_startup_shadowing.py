@@ -177,8 +177,8 @@ def install(python: Path, source: Path, editable: bool, out: Path) -> None:
 
 @pytest.fixture(scope="module", params=["wheel", "editable"])
 def installed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bin directory of a fresh venv holding this checkout, built and installed by pip as a
-    wheel or as an editable install. Its dependencies (pygls, lsprotocol, libcst...) are this
+    """The bin directory of a fresh venv holding this checkout, installed by pip as a wheel or as
+    an editable install (see :func:`install`). Its dependencies (pygls, lsprotocol, libcst...) are this
     suite's, made visible by a path entry: a path entry's own .pth files are not run."""
     root = tmp_path_factory.mktemp(f"install-{request.param}")
     source = root / "source"
