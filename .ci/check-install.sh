@@ -23,11 +23,13 @@ wheels=("$DIST"/switcheroo_lsp-*-py3-none-any.whl)
 sdists=("$DIST"/switcheroo_lsp-*.tar.gz)
 [ -f "${wheels[0]}" ] || fail "no wheel in $DIST: $(ls "$DIST")"
 [ -f "${sdists[0]}" ] || fail "no sdist in $DIST: $(ls "$DIST")"
-# The wheel must carry the runtime (its source is the inlined KeyMapper) and the type marker.
+# The wheel must carry the runtime (its source is the inlined KeyMapper), the type marker and the
+# start-up hook at its top (switcheroo-lsp-startup.pth: `python -m switcheroo_lsp` in a folder
+# holding types.py or warnings.py must not run them; tests/robustness/test_startup_shadowing.py).
 "$PYTHON" - "${wheels[0]}" <<'PY' || fail "the wheel lacks files the package needs (see above)"
 import sys, zipfile
 names = set(zipfile.ZipFile(sys.argv[1]).namelist())
-needed = {"switcheroo_lsp/__main__.py", "switcheroo_lsp/cli.py", "switcheroo_lsp/runtime/keymapper.py", "switcheroo_lsp/py.typed"}
+needed = {"switcheroo_lsp/__main__.py", "switcheroo_lsp/cli.py", "switcheroo_lsp/runtime/keymapper.py", "switcheroo_lsp/py.typed", "switcheroo-lsp-startup.pth"}
 missing = sorted(needed - names)
 if missing:
     sys.exit(f"missing from {sys.argv[1]}: {missing}")
@@ -41,6 +43,8 @@ unset PYTHONPATH
 timeout 600 "$VENV_BIN/python" -m pip install -q "${wheels[0]}" \
   || fail "pip install ${wheels[0]} into a fresh venv failed or took over 10 minutes"
 origin=$(cd "$work" && "$VENV_BIN/python" -c 'import switcheroo_lsp; print(switcheroo_lsp.__file__)')
+purelib=$("$VENV_BIN/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
+[ -f "$purelib/switcheroo-lsp-startup.pth" ] || fail "pip did not put switcheroo-lsp-startup.pth in $purelib"
 case "$origin" in
   "$work/venv/"*) ;;
   *) fail "switcheroo_lsp was imported from $origin, not from the fresh venv" ;;
@@ -69,6 +73,15 @@ step "switcheroo-lsp: initialize/shutdown/exit over stdio"
 timeout 120 "$VENV_BIN/python" "$ROOT/.ci/lsp_smoke.py" "$VENV_BIN/switcheroo-lsp" \
   || fail "the installed switcheroo-lsp did not answer initialize/shutdown over stdio"
 
+step "python -m switcheroo_lsp in a folder holding types.py and warnings.py runs neither"
+mkdir "$work/shadowing"
+for name in types warnings functools; do
+  printf 'open(%s, "w").close()\n' "'$work/shadowing/RAN_$name'" >"$work/shadowing/$name.py"
+done
+(cd "$work/shadowing" && timeout 120 "$VENV_BIN/python" "$ROOT/.ci/lsp_smoke.py" "$VENV_BIN/python" -m switcheroo_lsp) \
+  || fail "python -m switcheroo_lsp did not start in a folder shadowing the standard library"
+ls "$work/shadowing"/RAN_* >/dev/null 2>&1 && fail "python -m switcheroo_lsp ran $(ls "$work/shadowing" | grep RAN_)"
+
 step "the Linux x64 .vsix with the bundled server (vscode-client: npm run package:linux-x64)"
 VSIX=$DIST/switcheroo-lsp-linux-x64.vsix
 [ -d "$ROOT/vscode-client/node_modules" ] || fail "vscode-client/node_modules is missing (npm ci in vscode-client; .ci/setup-vscode.sh does it)"
@@ -82,6 +95,14 @@ EXT=$work/vsix/extension
 grep -q '"targetPlatform" *: *"linux-x64"\|TargetPlatform="linux-x64"' "$work/vsix/extension.vsixmanifest" \
   || fail "$VSIX does not declare the linux-x64 target platform"
 [ -f "$EXT/bundled/libs/switcheroo_lsp/__main__.py" ] || fail "$VSIX does not carry bundled/libs/switcheroo_lsp"
+# The wheel the Install button pip-installs (src/install.ts), installed the way the button does it.
+vsix_wheels=("$EXT"/bundled/switcheroo_lsp-*-py3-none-any.whl)
+[ -f "${vsix_wheels[0]}" ] || fail "$VSIX does not carry bundled/switcheroo_lsp-*.whl for its Install button"
+"$PYTHON" -m venv "$work/button" || fail "python -m venv failed"
+(cd "$EXT" && timeout 600 "$work/button/bin/python" -m pip install -q "${vsix_wheels[0]}") \
+  || fail "pip could not install the wheel ${vsix_wheels[0]##*/} that $VSIX carries"
+(cd "$work" && "$work/button/bin/python" -m switcheroo_lsp --version) \
+  || fail "the server installed from the .vsix's wheel does not run"
 # The bundled server, run the way the extension runs it: an interpreter without switcheroo-lsp
 # (a fresh venv without pip) and PYTHONPATH on the bundle.
 "$PYTHON" -m venv --without-pip "$work/bare" || fail "python -m venv failed"

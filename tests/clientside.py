@@ -114,8 +114,11 @@ def edits_by_document(
 
 
 def server_command() -> list[str]:
-    """The server as editors start it."""
-    return [sys.executable, "-m", "switcheroo_lsp"]
+    """The server in the form the README gives editors: like the ``switcheroo-lsp`` console
+    script, it never puts the working directory on ``sys.path`` (``-P``, Python 3.11+; on 3.10 the
+    package's own guard does it). tests/robustness/test_no_user_code.py starts the plain form."""
+    safe_path = ["-P"] if sys.version_info >= (3, 11) else []
+    return [sys.executable, *safe_path, "-m", "switcheroo_lsp"]
 
 
 def negotiated_encoding(result: types.InitializeResult) -> str:

@@ -7,13 +7,13 @@ __version__ = "0.1.0"
 
 
 def _launched_with_dash_m() -> bool:
-    """True for ``python -m switcheroo_lsp[.x]`` (how editors start the server)."""
-    argv = getattr(sys, "orig_argv", [])
-    for i, arg in enumerate(argv[1:], 1):
-        if arg.startswith("-m"):
-            name = arg[2:] or (argv[i + 1] if i + 1 < len(argv) else "")
-            return name.split(".")[0] == __name__
-    return False
+    """True while ``python -m switcheroo_lsp[.sub]`` (how editors start the server) locates the
+    module: until then the interpreter sets ``sys.argv[0]`` to ``-m``, and the module's name is the
+    word before the program's own arguments. switcheroo-lsp-startup.pth makes the same test."""
+    if sys.argv[:1] != ["-m"]:
+        return False
+    module = "".join(sys.orig_argv[-len(sys.argv) :][:1])
+    return module.partition(".")[0] in (__name__, "-m" + __name__)
 
 
 # `python -m` puts the working directory (the user's project, where editors start the server)

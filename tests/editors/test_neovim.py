@@ -3,7 +3,8 @@
 Each test writes a Python file into a temporary project, runs one Lua script from
 tests/editors/neovim/ in its own Neovim (state directories isolated, at most NVIM_TIMEOUT_S seconds),
 and asserts on what Neovim saw. The server is started exactly as the shipped setup says
-(`switcheroo-lsp` on PATH), through a wrapper that runs this interpreter's `python -m switcheroo_lsp`.
+(`switcheroo-lsp` on PATH), through a wrapper that runs this interpreter's `python -P -m switcheroo_lsp`
+(like the console script, it leaves the project folder off sys.path; no -P before Python 3.11).
 Outside CI a missing `nvim` skips; with CI=true it fails.
 """
 
@@ -205,7 +206,8 @@ def isolated_env(root: Path) -> dict[str, str]:
     bin_dir = root / "bin"
     bin_dir.mkdir()
     wrapper = bin_dir / "switcheroo-lsp"
-    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m switcheroo_lsp "$@"\n')
+    safe_path = " -P" if sys.version_info >= (3, 11) else ""
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}"{safe_path} -m switcheroo_lsp "$@"\n')
     wrapper.chmod(0o755)
     env = {
         key: value

@@ -24,7 +24,6 @@ import signal
 import socket
 import subprocess
 import sys
-import sysconfig
 import time
 import urllib.error
 import urllib.request
@@ -477,54 +476,75 @@ def test_code_actions_on_save_fix_all_migrates_the_whole_file_on_ctrl_s(
     assert "# saved from VS Code" in text, "the user's own edit is saved along with the fix"
 
 
-def test_interpreter_without_the_server_module_gets_a_notification_offering_pip_then_starts(
+def _without_pythonpath() -> dict[str, str]:
+    """This environment without PYTHONPATH (which points at the work tree in development)."""
+    return {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+
+
+def _venv(root: Path, with_pip: bool) -> Path:
+    """A fresh venv (no system site-packages) in which switcheroo_lsp is not importable."""
+    subprocess.run(
+        [sys.executable, "-m", "venv", *([] if with_pip else ["--without-pip"]), str(root)],
+        check=True,
+        timeout=120,
+    )
+    python = root / "bin" / "python"
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    probe = subprocess.run(
+        [str(python), "-c", "import switcheroo_lsp"], capture_output=True, env=env
+    )
+    assert probe.returncode != 0, "the fresh venv must not see switcheroo_lsp"
+    return python
+
+
+BUNDLED_WHEEL = re.compile(r"bundled/switcheroo_lsp-[^/\s]+-py3-none-any\.whl")
+
+
+def test_install_button_pip_installs_the_wheel_the_extension_carries_then_the_server_starts(
     code_server: CodeServer, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    venv = tmp_path / "bare-venv"
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=60
-    )
-    python = venv / "bin" / "python"
-    probe = subprocess.run([str(python), "-c", "import switcheroo_lsp"], capture_output=True)
-    assert probe.returncode != 0, "the bare venv must not see switcheroo_lsp"
+    """switcheroo-lsp is not on PyPI: the button installs the .vsix's own wheel (its
+    dependencies come from the index, as for a user), then the server starts by itself."""
+    python = _venv(tmp_path / "venv", with_pip=True)
+    target = _workspace(tmp_path, "install", TRAIN, {"switcheroo.interpreter": str(python)})
+    report = _drive(code_server, request, "moduleMissing", target, install="succeeds")
 
+    assert "switcheroo_lsp" in report["notification"], report
+    assert report.get("startedAfterInstall"), "the server starts by itself once pip is done"
+    installed = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import importlib.metadata as m; print(m.distribution('switcheroo-lsp').read_text('direct_url.json'))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_without_pythonpath(),
+    ).stdout
+    assert BUNDLED_WHEEL.search(installed), f"not installed from the bundled wheel: {installed}"
+
+
+def test_install_button_failure_says_why_and_what_to_run_by_hand(
+    code_server: CodeServer, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """An interpreter without pip: the error carries pip's last line, the exact command and a
+    button to the output channel; the file is left alone."""
+    python = _venv(tmp_path / "bare-venv", with_pip=False)
     target = _workspace(tmp_path, "missing", TRAIN, {"switcheroo.interpreter": str(python)})
-    # What `pip install` would do, done by the driver once Install was clicked: a .pth file that
-    # makes this checkout's server (and its dependencies) importable in the bare venv.
-    site_packages = Path(
-        subprocess.run(
-            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    )
-    # Where this interpreter finds the server's dependencies (a venv may see them through
-    # --system-site-packages, so ask the modules themselves rather than sysconfig alone).
-    import libcst
-    import lsprotocol
-    import pygls
-
-    server_paths = {str(REPO / "server"), sysconfig.get_paths()["purelib"]}
-    server_paths |= {str(Path(m.__file__).parent.parent) for m in (pygls, lsprotocol, libcst)}
-    report = _drive(
-        code_server,
-        request,
-        "moduleMissing",
-        target,
-        simulateInstall={
-            "file": str(site_packages / "switcheroo_installed.pth"),
-            "content": "\n".join(sorted(server_paths)) + "\n",
-        },
-    )
+    report = _drive(code_server, request, "moduleMissing", target, install="fails")
 
     assert "switcheroo_lsp" in report["notification"], report
     assert str(python) in report["notification"], report
-    # The terminal wraps long lines: compare without whitespace.
-    typed = "".join(report["terminal"].split())
-    assert f"{python}-mpipinstallswitcheroo-lsp" in typed, report
+    error = report["installError"]
+    assert "pip exited with code 1" in error, error
+    assert "No module named pip" in error, error
+    by_hand = error.partition("Run it by hand: ")[2]
+    assert by_hand.startswith(f"{python} -m pip install "), error
+    assert BUNDLED_WHEEL.search(by_hand), error
+    assert "Show Output" in report["installErrorButtons"], report
+    assert report.get("outputShown"), report
     assert target.read_text() == TRAIN, "nothing touches the file when the server cannot run"
-    assert report.get("startedAfterInstall"), "the server starts by itself once the module is there"
 
 
 def test_changing_a_setting_reaches_the_server(

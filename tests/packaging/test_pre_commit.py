@@ -2,8 +2,8 @@
 
 pre-commit builds a virtualenv and pip-installs this project into it (pygls, lsprotocol and libcst
 come from the package index), so the tests are slow and need the index. The hook repository is a
-temporary git repository holding a copy of the files a build needs (pyproject.toml, README.md,
-server/, .pre-commit-hooks.yaml) committed once: try-repo only sees committed and modified
+temporary git repository holding a copy of the files a build needs (pyproject.toml, setup.py,
+MANIFEST.in, README.md, server/, .pre-commit-hooks.yaml) committed once: try-repo only sees committed and modified
 tracked files, and a work tree (or a clean clone in CI) need not have the hook file committed.
 Both tests share one pre-commit cache, so the hook environment is built once per worker.
 """
@@ -21,7 +21,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
-BUILD_FILES = ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml")
+BUILD_FILES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", ".pre-commit-hooks.yaml")
 TRY_REPO_TIMEOUT_S = 600
 
 MODEL_CALL = 'model.load_state_dict(torch.load("checkpoint.pt"))'

@@ -1,6 +1,6 @@
 """A real language-server process driven by pytest-lsp's client, for abuse tests and benchmarks.
 
-The server is started as editors start it (``python -m switcheroo_lsp``, stdio) with a log file,
+The server is started as editors start it (``python -P -m switcheroo_lsp``, stdio) with a log file,
 so tests can read what it logged, and its process id, so they can read its memory from /proc.
 """
 
@@ -216,13 +216,15 @@ async def running_server(
     workspace: Path | None = None,
     refuse_progress: bool = False,
     pull: bool = False,
+    command: list[str] | None = None,
 ) -> AsyncIterator[ServerUnderTest]:
-    """Start ``python -m switcheroo_lsp`` (stdio, log level INFO into a file) and initialize it
-    with a real editor's capabilities (push diagnostics unless ``pull``)."""
+    """Start the server (``command``, default :func:`clientside.server_command`; stdio, log level
+    INFO into a file) and initialize it with a real editor's capabilities (push diagnostics unless
+    ``pull``)."""
     log_file = tmp / f"server-{os.getpid()}-{id(tmp)}.log"
     client, seen = _client(refuse_progress)
     await client.start_io(
-        *server_command(),
+        *(command or server_command()),
         "--log-file",
         str(log_file),
         "--log-level",

@@ -134,7 +134,11 @@ def test_server_started_inside_a_trapped_project_runs_no_user_code(tmp_path: Pat
     uri = script.as_uri()
 
     async def session() -> None:
-        async with running_server(tmp_path, cwd=project, workspace=project) as server:
+        # The plain `python -m` form, the one that puts the project first on sys.path.
+        plain = [sys.executable, "-m", "switcheroo_lsp"]
+        async with running_server(
+            tmp_path, cwd=project, workspace=project, command=plain
+        ) as server:
             server.open(uri, script.read_text())
             published = await server.wait_for_publish(uri, lambda p: len(p.diagnostics) > 0)
             assert len(published.diagnostics) == 3

@@ -2,7 +2,9 @@
 # Fill vscode-client/bundled/ with the server and its dependencies, so the .vsix runs the server
 # with the user's own Python when that Python lacks switcheroo-lsp (the extension then sets
 # PYTHONPATH to these folders; decisions.ts: bundledLaunch):
-#   bundled/libs/           switcheroo_lsp (built from this source tree) and its pure-Python
+#   bundled/switcheroo_lsp-*.whl   the wheel built from this source tree (scripts/bundle-wheel.sh),
+#                           which the Install button pip-installs when the bundle cannot run
+#   bundled/libs/           switcheroo_lsp (that wheel, unpacked) and its pure-Python
 #                           dependencies: pygls, lsprotocol, attrs, cattrs, typing_extensions,
 #                           and for Python 3.10 exceptiongroup and tomli
 #   bundled/native/cp3XX/   libcst and pyyaml, whose wheels are native, one folder per CPython
@@ -31,6 +33,8 @@ pip_quiet() { timeout 600 "$PYTHON" -m pip "$@" --disable-pip-version-check --ro
 
 rm -rf "$OUT"
 mkdir -p "$OUT/libs" "$OUT/native"
+bash "$CLIENT/scripts/bundle-wheel.sh"
+wheels=("$OUT"/switcheroo_lsp-*-py3-none-any.whl)
 pure=("$(pin pygls)" "$(pin lsprotocol)" "attrs==$("$PYTHON" -c 'import importlib.metadata as m; print(m.version("attrs"))')"
   "cattrs==$("$PYTHON" -c 'import importlib.metadata as m; print(m.version("cattrs"))')"
   "typing_extensions==$("$PYTHON" -c 'import importlib.metadata as m; print(m.version("typing_extensions"))')"
@@ -42,7 +46,7 @@ native=("$(pin libcst)" "pyyaml==$("$PYTHON" -c 'import importlib.metadata as m;
 echo "bundling ${pure[*]} and switcheroo-lsp from $ROOT into $OUT/libs"
 pip_quiet install --no-deps --no-compile --only-binary :all: --target "$OUT/libs" "${pure[@]}" \
   || fail "pip could not fetch ${pure[*]}"
-pip_quiet install --no-deps --no-compile --target "$OUT/libs" "$ROOT" || fail "pip could not build $ROOT"
+pip_quiet install --no-deps --no-compile --target "$OUT/libs" "${wheels[0]}" || fail "pip could not install ${wheels[0]}"
 for version in "${CPYTHONS[@]}"; do
   tag=cp${version/./}
   echo "bundling ${native[*]} for CPython $version ($PLATFORM) into $OUT/native/$tag"
@@ -50,8 +54,9 @@ for version in "${CPYTHONS[@]}"; do
     --platform "$PLATFORM" --target "$OUT/native/$tag" "${native[@]}" \
     || fail "no ${native[*]} wheels for CPython $version on $PLATFORM"
 done
-# Console scripts, caches and libcst's own test suite are of no use inside the extension.
-rm -rf "$OUT"/libs/bin "$OUT"/native/*/bin
+# Console scripts, caches, libcst's own test suite and the start-up hook (a .pth file works only in
+# site-packages; the extension never puts the workspace on sys.path) are of no use here.
+rm -rf "$OUT"/libs/bin "$OUT"/native/*/bin "$OUT"/libs/*.pth
 find "$OUT" -name __pycache__ -prune -exec rm -rf {} +
 find "$OUT"/native/*/libcst -type d -name tests -prune -exec rm -rf {} +
 [ -f "$OUT/libs/switcheroo_lsp/__main__.py" ] || fail "switcheroo_lsp is missing from $OUT/libs"

@@ -12,8 +12,6 @@ export const SECTION = "switcheroo";
 /** The Python module that is the language server. */
 export const SERVER_MODULE = "switcheroo_lsp";
 
-/** The PyPI distribution that provides {@link SERVER_MODULE}. */
-export const PYPI_PACKAGE = "switcheroo-lsp";
 
 /** Used when neither the setting nor the Python extension names an interpreter. */
 export const FALLBACK_INTERPRETER = "python3";
@@ -258,12 +256,60 @@ export function quoteForShell(word: string, platform: NodeJS.Platform): string {
   return /^[A-Za-z0-9_\-.,:/=+@%]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The line typed into a terminal to install the server into the chosen interpreter. */
-export function pipInstallCommandLine(python: string, platform: NodeJS.Platform): string {
+/**
+ * The wheel of switcheroo-lsp the .vsix carries in bundled/ (scripts/bundle-wheel.sh), among the
+ * names in that folder; the newest version if there are several. switcheroo-lsp is not on PyPI,
+ * so this wheel is what the Install button installs.
+ */
+export function bundledWheelName(names: readonly string[]): string | undefined {
+  const wheels = names.filter((name) => /^switcheroo_lsp-[^-]+-py3-none-any\.whl$/.test(name));
+  // Numeric collation: 0.10.0 is newer than 0.9.0.
+  return wheels.sort((a, b) => a.localeCompare(b, "en", { numeric: true })).at(-1);
+}
+
+/** pip's arguments to install the server from a wheel file (its dependencies come from the index pip uses). */
+export function pipInstallArgs(wheel: string): string[] {
+  return ["-m", "pip", "install", wheel];
+}
+
+/** The same install as one line for the user's shell, to run by hand when the button's pip failed. */
+export function pipInstallCommandLine(python: string, wheel: string, platform: NodeJS.Platform): string {
   const quoted = quoteForShell(python, platform);
   // PowerShell needs the call operator to run a quoted path.
   const invoke = platform === "win32" && quoted.startsWith("'") ? `& ${quoted}` : quoted;
-  return `${invoke} -m pip install ${PYPI_PACKAGE}`;
+  return [invoke, ...pipInstallArgs(wheel).map((word) => quoteForShell(word, platform))].join(" ");
+}
+
+/** How a child process ended: its exit code, or why it did not run or was stopped, and what it printed. */
+export interface ProcessResult {
+  exitCode: number | null;
+  /** ENOENT (no such interpreter), "timed out", ... */
+  errorCode?: string | undefined;
+  /** stdout and stderr, in the order they came. */
+  output: string;
+}
+
+/** The last `lines` non-empty lines of a process's output, at most `maxChars` characters. */
+export function outputTail(output: string, lines = 4, maxChars = 600): string {
+  const tail = output
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== "")
+    .slice(-lines)
+    .join(" / ");
+  return tail.length > maxChars ? `...${tail.slice(-maxChars)}` : tail;
+}
+
+/** What the user reads when the Install button's pip failed: why, pip's last words, and the command to run by hand. */
+export function installFailureMessage(python: string, commandLine: string, result: ProcessResult): string {
+  const why =
+    result.errorCode === "ENOENT"
+      ? `the interpreter "${python}" was not found`
+      : result.errorCode !== undefined
+        ? `pip ${result.errorCode}`
+        : `pip exited with code ${result.exitCode ?? "unknown"}`;
+  const tail = outputTail(result.output);
+  return `Switcheroo: installing the server into ${python} failed (${why})${tail ? `: ${tail}` : ""}. Run it by hand: ${commandLine}`;
 }
 
 /**

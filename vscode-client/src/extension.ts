@@ -1,7 +1,8 @@
 /**
  * VS Code entry point: starts `<python> -m switcheroo_lsp` with vscode-languageclient, keeps it
  * in step with the interpreter and the settings, and tells the user plainly when it cannot run.
- * The decisions themselves live in decisions.ts (unit-tested without VS Code).
+ * The decisions themselves live in decisions.ts, the Install button in install.ts (both
+ * unit-tested without VS Code).
  */
 
 import { execFile } from "node:child_process";
@@ -37,7 +38,6 @@ import {
   REVEAL_CALL_COMMAND,
   revealCallTarget,
   type PythonIdentity,
-  pipInstallCommandLine,
   type ProbeOutcome,
   probeOutcome,
   SECTION,
@@ -46,6 +46,7 @@ import {
   type ServerSettings,
   toServerSettings,
 } from "./decisions";
+import { findBundledWheel, installServer } from "./install";
 
 const CLIENT_ID = "switcheroo"; // also makes `switcheroo.trace.server` work
 const CLIENT_NAME = "Switcheroo";
@@ -67,7 +68,6 @@ class SwitcherooServer implements vscode.Disposable {
   private standIns: vscode.Disposable[] = [];
   /** Serialises start/stop so rapid setting changes cannot start two servers. */
   private queue: Promise<void> = Promise.resolve();
-  private installWatch: NodeJS.Timeout | undefined;
   private disposed = false;
   /** "Switcheroo" in the language status of Python editors: running, or why not. */
   private readonly status = vscode.languages.createLanguageStatusItem("switcheroo.status", { language: "python" });
@@ -108,7 +108,6 @@ class SwitcherooServer implements vscode.Disposable {
   async dispose(): Promise<void> {
     this.disposed = true;
     this.status.dispose();
-    this.stopInstallWatch();
     this.disposeStandIns();
     await this.stopClient();
   }
@@ -283,7 +282,7 @@ class SwitcherooServer implements vscode.Disposable {
   private async explain(outcome: Exclude<ProbeOutcome, { kind: "ok" }>, choice: InterpreterChoice): Promise<void> {
     if (outcome.kind === "module-missing") {
       const picked = await vscode.window.showWarningMessage(
-        `${outcome.message} Install it with pip?`,
+        `${outcome.message} Install it with pip, from the switcheroo-lsp wheel this extension carries?`,
         "Install",
         "Choose Interpreter",
         "Show Log",
@@ -298,7 +297,7 @@ class SwitcherooServer implements vscode.Disposable {
   private async onNotificationChoice(picked: string | undefined, choice: InterpreterChoice): Promise<void> {
     switch (picked) {
       case "Install":
-        this.installInTerminal(choice);
+        await this.install(choice);
         break;
       case "Choose Interpreter":
         await vscode.commands.executeCommand("workbench.action.openSettings", `${SECTION}.interpreter`);
@@ -314,36 +313,20 @@ class SwitcherooServer implements vscode.Disposable {
     }
   }
 
-  /** Run pip in a visible terminal, then start the server as soon as the module is importable. */
-  private installInTerminal(choice: InterpreterChoice): void {
-    const terminal = vscode.window.createTerminal({ name: "Switcheroo: install server" });
-    terminal.show();
-    const line = pipInstallCommandLine(choice.python, process.platform);
-    terminal.sendText(line, true);
-    this.log(`install requested in a terminal: ${line}`);
-    this.stopInstallWatch();
-    const started = Date.now();
-    const tick = async (): Promise<void> => {
-      this.installWatch = undefined;
-      if (this.disposed || Date.now() - started > 15 * 60_000) {
-        return;
-      }
-      const { outcome } = await probe(choice, this.safeCwd);
-      if (outcome.kind === "ok") {
-        this.log("the server module is now installed");
-        await this.restart("installed");
-        return;
-      }
-      this.installWatch = setTimeout(() => void tick(), 3000);
-    };
-    this.installWatch = setTimeout(() => void tick(), 3000);
-  }
-
-  private stopInstallWatch(): void {
-    if (this.installWatch !== undefined) {
-      clearTimeout(this.installWatch);
-      this.installWatch = undefined;
-    }
+  /** pip-install the bundled wheel into the interpreter (install.ts), then restart the server. */
+  private async install(choice: InterpreterChoice): Promise<void> {
+    await installServer(
+      { python: choice.python, wheel: findBundledWheel(this.safeCwd), cwd: this.safeCwd, platform: process.platform },
+      {
+        log: (line) => this.log(line),
+        append: (chunk) => this.output.append(chunk),
+        progress: (title, task) => Promise.resolve(vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, task)),
+        showError: (message, ...items) => Promise.resolve(vscode.window.showErrorMessage(message, ...items)),
+        showOutput: () => this.output.show(true),
+        copy: (text) => Promise.resolve(vscode.env.clipboard.writeText(text)),
+        restart: () => this.restart("installed"),
+      },
+    );
   }
 
   private async stopClient(): Promise<void> {

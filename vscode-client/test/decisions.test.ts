@@ -23,6 +23,10 @@ import {
   MODULE_MISSING_EXIT,
   moduleProbeArgs,
   parsePythonIdentity,
+  bundledWheelName,
+  installFailureMessage,
+  outputTail,
+  pipInstallArgs,
   pipInstallCommandLine,
   probeOutcome,
   type InspectedSetting,
@@ -147,16 +151,69 @@ describe("server command line", () => {
     assert.match(args[1] ?? "", new RegExp(`else ${MODULE_MISSING_EXIT}\\)`));
   });
 
-  it("installs into the chosen interpreter with pip, quoting paths with spaces", () => {
-    assert.equal(pipInstallCommandLine("/venv/bin/python", "linux"), "/venv/bin/python -m pip install switcheroo-lsp");
+  it("installs the wheel the extension carries, never the name alone (switcheroo-lsp is not on PyPI)", () => {
+    const wheel = "/ext/bundled/switcheroo_lsp-0.1.0-py3-none-any.whl";
+    assert.deepEqual(pipInstallArgs(wheel), ["-m", "pip", "install", wheel]);
+    assert.equal(pipInstallCommandLine("/venv/bin/python", wheel, "linux"), `/venv/bin/python -m pip install ${wheel}`);
+  });
+
+  it("quotes the interpreter and the wheel for the user's shell", () => {
     assert.equal(
-      pipInstallCommandLine("/Users/a b/it's/python", "darwin"),
-      `'/Users/a b/it'\\''s/python' -m pip install switcheroo-lsp`,
+      pipInstallCommandLine("/Users/a b/it's/python", "/Users/a b/.vscode/ext/bundled/switcheroo_lsp-0.1.0-py3-none-any.whl", "darwin"),
+      `'/Users/a b/it'\\''s/python' -m pip install '/Users/a b/.vscode/ext/bundled/switcheroo_lsp-0.1.0-py3-none-any.whl'`,
     );
     assert.equal(
-      pipInstallCommandLine("C:\\Program Files\\Python\\python.exe", "win32"),
-      "& 'C:\\Program Files\\Python\\python.exe' -m pip install switcheroo-lsp",
+      pipInstallCommandLine("C:\\Program Files\\Python\\python.exe", "C:\\ext\\bundled\\switcheroo_lsp-0.1.0-py3-none-any.whl", "win32"),
+      "& 'C:\\Program Files\\Python\\python.exe' -m pip install C:\\ext\\bundled\\switcheroo_lsp-0.1.0-py3-none-any.whl",
     );
+  });
+});
+
+describe("the bundled wheel", () => {
+  it("is the switcheroo_lsp wheel among the bundle's files, the newest when there are several", () => {
+    assert.equal(bundledWheelName(["libs", "native", "switcheroo_lsp-0.1.0-py3-none-any.whl"]), "switcheroo_lsp-0.1.0-py3-none-any.whl");
+    assert.equal(
+      bundledWheelName(["switcheroo_lsp-0.10.0-py3-none-any.whl", "switcheroo_lsp-0.9.0-py3-none-any.whl"]),
+      "switcheroo_lsp-0.10.0-py3-none-any.whl",
+    );
+  });
+
+  it("is none when the bundle has only other files", () => {
+    assert.equal(bundledWheelName(["libs", "pygls-2.1.1-py3-none-any.whl", "switcheroo_lsp-0.1.0.tar.gz"]), undefined);
+    assert.equal(bundledWheelName([]), undefined);
+  });
+});
+
+describe("a failed install", () => {
+  const command = "/venv/bin/python -m pip install /ext/bundled/switcheroo_lsp-0.1.0-py3-none-any.whl";
+  const pipOutput = [
+    "Processing /ext/bundled/switcheroo_lsp-0.1.0-py3-none-any.whl",
+    "Collecting pygls<3,>=2.0 (from switcheroo-lsp==0.1.0)",
+    "INFO: pip is looking at multiple versions of switcheroo-lsp to determine which version is compatible.",
+    "",
+    "ERROR: Could not find a version that satisfies the requirement pygls<3,>=2.0 (from switcheroo-lsp) (from versions: none)",
+    "ERROR: No matching distribution found for pygls<3,>=2.0",
+    "",
+  ].join("\n");
+
+  it("says pip's exit code, ends with pip's last lines and gives the command to run by hand", () => {
+    const message = installFailureMessage("/venv/bin/python", command, { exitCode: 1, output: pipOutput });
+    assert.match(message, /^Switcheroo: installing the server into \/venv\/bin\/python failed \(pip exited with code 1\)/);
+    assert.ok(message.includes("ERROR: No matching distribution found for pygls<3,>=2.0"), message);
+    assert.ok(message.includes("(from versions: none)"), message);
+    assert.ok(message.endsWith(`Run it by hand: ${command}`), message);
+    assert.ok(!message.includes("Processing"), "only the end of pip's output");
+  });
+
+  it("says the interpreter is missing when it could not be started", () => {
+    const message = installFailureMessage("python3", "python3 -m pip install x.whl", { exitCode: null, errorCode: "ENOENT", output: "" });
+    assert.match(message, /the interpreter "python3" was not found\)\. Run it by hand: python3 -m pip install x\.whl$/);
+  });
+
+  it("keeps at most the last 600 characters of pip's output", () => {
+    const tail = outputTail(`${"x".repeat(2000)}\nERROR: last line`);
+    assert.ok(tail.length <= 603, String(tail.length));
+    assert.ok(tail.endsWith("ERROR: last line"));
   });
 });
 
