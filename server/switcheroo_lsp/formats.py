@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import urllib.parse
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from switcheroo_lsp import __version__
 from switcheroo_lsp.engine.explain import explain
 from switcheroo_lsp.engine.model import CODE_NON_MODEL, Edit, Finding
-from switcheroo_lsp.engine.rules import RULES, rule_markdown
+from switcheroo_lsp.engine.rules import FIX_TITLE, RULES, UNSURE_SUFFIX, rule_markdown
 from switcheroo_lsp.reports import FileReport
 from switcheroo_lsp.settings import Settings
 
@@ -241,7 +244,16 @@ def _region(start_line: int, start_column: int, end_line: int, end_column: int) 
 
 
 def _artifact(path: str) -> dict[str, str]:
-    return {"uri": path.replace("\\", "/")}
+    """A SARIF ``artifactLocation``: its ``uri`` must be an RFC 3986 URI reference, so a relative
+    path is percent-encoded with forward slashes and an absolute one becomes a ``file:`` URI."""
+    if os.path.isabs(path):
+        return {"uri": Path(path).as_uri()}
+    return {"uri": urllib.parse.quote(path.replace("\\", "/"))}
+
+
+def _fix_description(finding: Finding) -> str:
+    """What a SARIF viewer shows for the fix: the editor's quick-fix title, unsure ones marked."""
+    return FIX_TITLE if finding.confidence.is_sure else FIX_TITLE + UNSURE_SUFFIX
 
 
 def sarif(reports: Sequence[FileReport], settings: Settings, out: TextIO, fix_of: FixOf) -> None:
@@ -283,7 +295,7 @@ def sarif(reports: Sequence[FileReport], settings: Settings, out: TextIO, fix_of
         if edits:
             result["fixes"] = [
                 {
-                    "description": {"text": "Convert to KeyMapper.from_torch"},
+                    "description": {"text": _fix_description(f)},
                     "artifactChanges": [
                         {
                             "artifactLocation": _artifact(path),
