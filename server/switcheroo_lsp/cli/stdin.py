@@ -62,7 +62,7 @@ def run_stdin(
     if mode == "check":
         code = report_check(
             [report],
-            settings,
+            lambda _: settings,
             output_format(args),
             out,
             err,

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TextIO
 
-from switcheroo_lsp.cli.output.selection import cell_number, shown_findings
+from switcheroo_lsp.cli.output.selection import SettingsOf, cell_number, shown_findings
 from switcheroo_lsp.cli.reports import FileReport
 from switcheroo_lsp.engine.explain import explain
-from switcheroo_lsp.settings import Settings
 
 
 def _escape_data(value: str) -> str:
@@ -19,10 +18,10 @@ def _escape_property(value: str) -> str:
     return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
 
 
-def github(reports: Sequence[FileReport], settings: Settings, out: TextIO) -> None:
+def github(reports: Sequence[FileReport], settings_of: SettingsOf, out: TextIO) -> None:
     """GitHub Actions workflow commands: an annotation on the pull request per call (error for
     a model call, notice for a hint) and per file that could not be checked."""
-    for path, f in shown_findings(reports, settings):
+    for path, f in shown_findings(reports, settings_of):
         level = "error" if f.kind.is_model else "notice"
         start, end = f.span.start_pos, f.span.end_pos
         cell = cell_number(f)

@@ -7,19 +7,18 @@ import json
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from switcheroo_lsp.cli.output.selection import cell_number, shown_findings
+from switcheroo_lsp.cli.output.selection import SettingsOf, cell_number, shown_findings
 from switcheroo_lsp.cli.reports import FileReport
 from switcheroo_lsp.engine.explain import explain
-from switcheroo_lsp.settings import Settings
 
 
-def gitlab(reports: Sequence[FileReport], settings: Settings, out: TextIO) -> None:
+def gitlab(reports: Sequence[FileReport], settings_of: SettingsOf, out: TextIO) -> None:
     """GitLab Code Quality: a JSON array of issues (description, check_name, fingerprint,
     severity, location.path, location.lines.begin). The fingerprint does not move with the
     line: it hashes the path, code, call text and its occurrence count in the file."""
     issues: list[dict[str, Any]] = []
     seen: dict[tuple[str, str, str], int] = {}
-    for path, f in shown_findings(reports, settings):
+    for path, f in shown_findings(reports, settings_of):
         key = (path, f.code, f"{cell_number(f)}:{f.receiver}:{f.state}")
         occurrence = seen[key] = seen.get(key, 0) + 1
         digest = hashlib.sha256("\0".join([*key, str(occurrence)]).encode("utf-8")).hexdigest()

@@ -6,11 +6,10 @@ import json
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from switcheroo_lsp.cli.output.selection import cell_number, shown_findings
+from switcheroo_lsp.cli.output.selection import SettingsOf, cell_number, shown_findings
 from switcheroo_lsp.cli.reports import FileReport
 from switcheroo_lsp.engine.explain import explain
 from switcheroo_lsp.engine.model import Finding
-from switcheroo_lsp.settings import Settings
 
 
 def finding_json(path: str, finding: Finding) -> dict[str, Any]:
@@ -36,14 +35,14 @@ def finding_json(path: str, finding: Finding) -> dict[str, Any]:
     }
 
 
-def json_document(reports: Sequence[FileReport], settings: Settings, out: TextIO) -> None:
+def json_document(reports: Sequence[FileReport], settings_of: SettingsOf, out: TextIO) -> None:
     """One JSON object: findings, errors, warnings (notebook cells left out) and a summary."""
     sites = [f for r in reports for f in r.findings if f.kind.is_model]
     hints = [f for r in reports for f in r.findings if not f.kind.is_model]
     errors = [r for r in reports if r.error is not None]
     json.dump(
         {
-            "findings": [finding_json(p, f) for p, f in shown_findings(reports, settings)],
+            "findings": [finding_json(p, f) for p, f in shown_findings(reports, settings_of)],
             "errors": [
                 {
                     "path": r.path,
@@ -68,7 +67,7 @@ def json_document(reports: Sequence[FileReport], settings: Settings, out: TextIO
     out.write("\n")
 
 
-def json_lines(reports: Sequence[FileReport], settings: Settings, out: TextIO) -> None:
+def json_lines(reports: Sequence[FileReport], settings_of: SettingsOf, out: TextIO) -> None:
     """One JSON object per finding per line (the json format's ``findings`` items)."""
-    for path, f in shown_findings(reports, settings):
+    for path, f in shown_findings(reports, settings_of):
         out.write(json.dumps(finding_json(path, f)) + "\n")

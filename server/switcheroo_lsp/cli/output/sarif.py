@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from switcheroo_lsp import __version__
-from switcheroo_lsp.cli.output.selection import FixOf, cell_number, shown_findings
+from switcheroo_lsp.cli.output.selection import FixOf, SettingsOf, cell_number, shown_findings
 from switcheroo_lsp.cli.reports import FileReport
 from switcheroo_lsp.engine.explain import explain
 from switcheroo_lsp.engine.model import CODE_NON_MODEL, Finding
 from switcheroo_lsp.engine.rules import FIX_TITLE, RULES, UNSURE_SUFFIX, rule_markdown
-from switcheroo_lsp.settings import Settings
 
 INFORMATION_URI = "https://github.com/switcheroo-lsp/switcheroo-lsp#readme"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -46,7 +45,9 @@ def _fix_description(finding: Finding) -> str:
     return FIX_TITLE if finding.confidence.is_sure else FIX_TITLE + UNSURE_SUFFIX
 
 
-def sarif(reports: Sequence[FileReport], settings: Settings, out: TextIO, fix_of: FixOf) -> None:
+def sarif(
+    reports: Sequence[FileReport], settings_of: SettingsOf, out: TextIO, fix_of: FixOf
+) -> None:
     """SARIF 2.1.0: the rules (with their documentation as help), one result per call with its
     region, and the quick fix's replacements where there is one."""
     codes = list(RULES)
@@ -63,7 +64,7 @@ def sarif(reports: Sequence[FileReport], settings: Settings, out: TextIO, fix_of
         for code, rule in RULES.items()
     ]
     results = []
-    for path, f in shown_findings(reports, settings):
+    for path, f in shown_findings(reports, settings_of):
         start, end = f.span.start_pos, f.span.end_pos
         location: dict[str, Any] = {
             "physicalLocation": {

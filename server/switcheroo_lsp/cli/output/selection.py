@@ -13,6 +13,7 @@ from switcheroo_lsp.engine.model import Edit, Finding
 from switcheroo_lsp.settings import Settings
 
 SourceOf = Callable[[str], "str | None"]  # path -> its text (None: cannot be read)
+SettingsOf = Callable[[str], Settings]  # path -> the settings that govern it
 FixOf = Callable[[str, Finding], "Sequence[Edit] | None"]  # the quick fix's edits, if any
 
 
@@ -28,9 +29,11 @@ def where(path: str, finding: Finding) -> str:
     return f"{path}:{'' if cell is None else f'cell {cell + 1}:'}{pos.line + 1}:{pos.column + 1}"
 
 
-def shown_findings(reports: Sequence[FileReport], settings: Settings) -> list[tuple[str, Finding]]:
-    """(path, finding) for every finding the settings let through, in report order."""
-    return [(r.path, f) for r in reports for f in r.findings if shown(f, settings)]
+def shown_findings(
+    reports: Sequence[FileReport], settings_of: SettingsOf
+) -> list[tuple[str, Finding]]:
+    """(path, finding) for every finding its file's settings let through, in report order."""
+    return [(r.path, f) for r in reports for f in r.findings if shown(f, settings_of(r.path))]
 
 
 def cell_number(finding: Finding) -> int | None:

@@ -5,25 +5,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TextIO
 
-from switcheroo_lsp.cli.output.selection import SourceOf, cell_number, shown_findings, where
+from switcheroo_lsp.cli.output.selection import (
+    SettingsOf,
+    SourceOf,
+    cell_number,
+    shown_findings,
+    where,
+)
 from switcheroo_lsp.cli.reports import FileReport
 from switcheroo_lsp.engine.explain import explain
 from switcheroo_lsp.engine.model import Finding
-from switcheroo_lsp.settings import Settings
 
 
-def concise(reports: Sequence[FileReport], settings: Settings, out: TextIO) -> None:
+def concise(reports: Sequence[FileReport], settings_of: SettingsOf, out: TextIO) -> None:
     """``path:line:col: code message``, one line per call."""
-    for path, f in shown_findings(reports, settings):
+    for path, f in shown_findings(reports, settings_of):
         out.write(f"{where(path, f)}: {f.code} {explain(f)}\n")
 
 
 def full(
-    reports: Sequence[FileReport], settings: Settings, out: TextIO, source_of: SourceOf
+    reports: Sequence[FileReport], settings_of: SettingsOf, out: TextIO, source_of: SourceOf
 ) -> None:
     """The concise line, then the call's source lines with the call underlined, and whether
     `switcheroo fix` can fix it."""
-    for path, f in shown_findings(reports, settings):
+    for path, f in shown_findings(reports, settings_of):
         out.write(f"{where(path, f)}: {f.code} {explain(f)}\n")
         text = None if cell_number(f) is not None else source_of(path)
         if text is not None:
