@@ -36,11 +36,13 @@ class ConfigFile:
 class ConfigFinder:
     """The configuration governing each file, and the settings it makes with ``overrides``
     (command line flags, editor settings) on top: each directory is looked at once, each
-    pyproject.toml read and merged once, however many files it governs."""
+    pyproject.toml read and merged once, however many files it governs. Relative paths are
+    taken from the directory that was current when the finder was made."""
 
     def __init__(self, overrides: Mapping[str, Any] | None = None, *, read_files: bool = True):
         self.overrides: Mapping[str, Any] = overrides or {}
         self.read_files = read_files  # False: --no-config, every file gets the overrides alone
+        self._cwd = os.getcwd()
         self._configs: dict[tuple[str, Path | None], ConfigFile] = {}
         self._read: dict[Path, ConfigFile | None] = {}  # directory -> its own table
         self._settings: dict[Path | None, tuple[Settings, list[str]]] = {}
@@ -53,11 +55,12 @@ class ConfigFinder:
         (``path`` itself with ``directory``), no higher than ``boundary``."""
         if not self.read_files:
             return ConfigFile()
-        start = os.path.abspath(path if directory else os.path.dirname(os.path.abspath(path)))
-        found = self._configs.get((start, boundary))
+        given = os.fspath(path)
+        key = (given if directory else os.path.dirname(given), boundary)  # as written: no syscall
+        found = self._configs.get(key)
         if found is None:
-            found = find_config(Path(start), boundary, self._config_in)
-            self._configs[(start, boundary)] = found
+            start = Path(os.path.normpath(os.path.join(self._cwd, key[0])))
+            found = self._configs[key] = find_config(start, boundary, self._config_in)
         return found
 
     def _config_in(self, directory: Path) -> ConfigFile | None:

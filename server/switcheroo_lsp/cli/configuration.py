@@ -70,14 +70,16 @@ def walk(paths: Sequence[Path], finder: ConfigFinder, force_exclude: bool) -> li
     seen: set[str] = set()
     for top, exclude, config in walks:
         for path in iter_python_files(top, exclude, force_exclude=force_exclude):
-            real = os.path.realpath(path)
-            if real in seen:
-                continue
-            seen.add(real)
+            if len(walks) > 1:  # one walk yields each file once; several may meet again
+                real = os.path.realpath(path)
+                if real in seen:
+                    continue
+                seen.add(real)
             own = finder.config_for(path)
             if (
-                own.path is not None
-                and own.path != config.path
+                own.path != config.path
+                and own.path is not None
+                and finder.own_exclude(own)
                 and (force_exclude or os.path.abspath(path) not in named)
                 and is_excluded(path, own.path.parent, finder.own_exclude(own))
             ):
@@ -92,11 +94,13 @@ def file_jobs(
     """A job per file with the settings of the table governing it; ``max_file_size`` (the flag)
     wins over the table's ``max-file-size``."""
     planned = []
+    limits: dict[Path | None, int | None] = {}  # per table
     for path in files:
         config = finder.config_for(path)
         settings, _ = finder.settings_for(config)
-        max_bytes = max_file_size
-        if max_bytes is None and config.sets("max_file_size"):
-            max_bytes = settings.max_file_size
+        if config.path not in limits:
+            configured = config.sets("max_file_size")
+            limits[config.path] = settings.max_file_size if configured else None
+        max_bytes = max_file_size if max_file_size is not None else limits[config.path]
         planned.append(FileJob(Job(str(path), mode, settings, max_bytes), config))
     return planned
