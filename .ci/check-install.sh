@@ -29,7 +29,7 @@ sdists=("$DIST"/switcheroo_lsp-*.tar.gz)
 "$PYTHON" - "${wheels[0]}" <<'PY' || fail "the wheel lacks files the package needs (see above)"
 import sys, zipfile
 names = set(zipfile.ZipFile(sys.argv[1]).namelist())
-needed = {"switcheroo_lsp/__main__.py", "switcheroo_lsp/cli.py", "switcheroo_lsp/runtime/keymapper.py", "switcheroo_lsp/py.typed", "switcheroo-lsp-startup.pth"}
+needed = {"switcheroo_lsp/__main__.py", "switcheroo_lsp/cli/__init__.py", "switcheroo_lsp/cli/__main__.py", "switcheroo_lsp/cli/output/sarif.py", "switcheroo_lsp/runtime/keymapper.py", "switcheroo_lsp/py.typed", "switcheroo-lsp-startup.pth"}
 missing = sorted(needed - names)
 if missing:
     sys.exit(f"missing from {sys.argv[1]}: {missing}")

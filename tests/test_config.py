@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from switcheroo_lsp.config import find_config, merge_settings
+from switcheroo_lsp.config import ConfigFinder, find_config, merge_settings
 from switcheroo_lsp.settings import PreambleMode
 
 
@@ -90,3 +90,32 @@ def test_overrides_that_are_not_an_object_are_reported():
 
     assert settings.preamble is PreambleMode.IMPORT
     assert problems and "must be an object" in problems[0]
+
+
+def test_a_config_file_says_whether_it_sets_a_setting_in_any_spelling(tmp_path: Path):
+    write(
+        tmp_path / "pyproject.toml", "[tool.switcheroo]\nmax-file-size = 10\nhintNonModel = false\n"
+    )
+
+    found = find_config(tmp_path)
+
+    assert found.sets("max_file_size") and found.sets("hint_non_model")
+    assert not found.sets("preamble")
+
+
+def test_the_finder_gives_each_file_its_nearest_table_with_the_overrides_on_top(tmp_path: Path):
+    write(tmp_path / "pyproject.toml", '[tool.switcheroo]\nassignment-name = "root"\n')
+    write(tmp_path / "pkg" / "pyproject.toml", '[tool.switcheroo]\npreamble = "import"\n')
+    finder = ConfigFinder({"assignment_name": "flag"})
+
+    root = finder.config_for(tmp_path / "train.py")
+    pkg = finder.config_for(tmp_path / "pkg" / "src" / "train.py")
+
+    assert root.path == tmp_path / "pyproject.toml"
+    assert pkg.path == tmp_path / "pkg" / "pyproject.toml"
+    assert finder.config_for(tmp_path / "pkg", directory=True) is pkg  # looked up once
+    pkg_settings, problems = finder.settings_for(pkg)
+    assert problems == [] and pkg_settings.preamble is PreambleMode.IMPORT
+    assert pkg_settings.assignment_name == "flag"
+    assert finder.settings_for(root)[0].assignment_name == "flag"
+    assert ConfigFinder(read_files=False).config_for(tmp_path / "pkg" / "x.py").path is None

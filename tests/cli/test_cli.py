@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from cli_runner import run, write
 
-from switcheroo_lsp import cli
+from switcheroo_lsp.cli import arguments, pool
+from switcheroo_lsp.cli import progress as progress_module
 
 MODEL = "import torch\n\n\ndef restore(ckpt):\n    model = Net()\n    model.load_state_dict(ckpt['model'])\n"
 OPTIMIZER = "def restore(optimizer, ckpt):\n    optimizer.load_state_dict(ckpt['optimizer'])\n"
@@ -202,20 +203,20 @@ def test_directories_are_walked_with_exclusions(tmp_path: Path) -> None:
 
 
 def test_parallel_run_matches_serial_run(tmp_path: Path) -> None:
-    for i in range(cli.PARALLEL_MIN_FILES + 6):
+    for i in range(pool.PARALLEL_MIN_FILES + 6):
         write(tmp_path / f"m{i:03}.py", MODEL if i % 2 else OPTIMIZER)
     serial = run("check", "--jobs", "1", str(tmp_path))
     parallel = run("check", "--jobs", "2", str(tmp_path))
     assert serial == parallel
     assert (
-        serial[0] == 1 and serial[1].count("checkpoint-keys") == (cli.PARALLEL_MIN_FILES + 6) // 2
+        serial[0] == 1 and serial[1].count("checkpoint-keys") == (pool.PARALLEL_MIN_FILES + 6) // 2
     )
 
 
 def test_large_tree_pool_matches_serial_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli, "PARALLEL_MIN_TREE", 8)
+    monkeypatch.setattr(pool, "PARALLEL_MIN_TREE", 8)
     for i in range(12):
         write(tmp_path / f"m{i:03}.py", [MODEL, OPTIMIZER, CLEAN][i % 3])
     (tmp_path / "bad.py").write_bytes(b"\xff load_state_dict")
@@ -226,7 +227,7 @@ def test_large_tree_pool_matches_serial_run(
 
 
 def test_parallel_fix_writes_every_file(tmp_path: Path) -> None:
-    files = [write(tmp_path / f"m{i:03}.py", MODEL) for i in range(cli.PARALLEL_MIN_FILES + 2)]
+    files = [write(tmp_path / f"m{i:03}.py", MODEL) for i in range(pool.PARALLEL_MIN_FILES + 2)]
     code, _, err = run("fix", "--jobs", "2", str(tmp_path))
     assert code == 0
     assert all("KeyMapper.from_torch" in f.read_text() for f in files)
@@ -243,8 +244,8 @@ def test_no_progress_when_not_a_terminal(tmp_path: Path) -> None:
 def test_progress_on_a_terminal_for_long_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     stream = io.StringIO()
     clock = iter([0.0, 1.0, 2.0, 3.0])
-    monkeypatch.setattr(cli.time, "monotonic", lambda: next(clock))
-    progress = cli.Progress(10, stream, enabled=True)
+    monkeypatch.setattr(progress_module.time, "monotonic", lambda: next(clock))
+    progress = progress_module.Progress(10, stream, enabled=True)
     progress.update(5)
     progress.close()
     assert "5/10 files (50%)" in stream.getvalue()
@@ -287,4 +288,4 @@ def test_quick_start_example_diff() -> None:
 
 
 def test_exit_codes_are_documented_in_help() -> None:
-    assert "Exit codes" in cli.build_parser().format_help()
+    assert "Exit codes" in arguments.build_parser().format_help()

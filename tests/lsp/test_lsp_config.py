@@ -10,17 +10,9 @@ import pytest
 from lsp_session import Session, file_uri
 from lsprotocol import types
 
+from monorepo import TRAIN
 from switcheroo_lsp import cli
 
-TRAIN = (
-    "import torch\n"
-    "\n"
-    "model = Net()\n"
-    "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
-    "checkpoint = torch.load('last.pt', map_location='cpu')\n"
-    "model.load_state_dict(checkpoint['model'])\n"
-    "optimizer.load_state_dict(checkpoint['optimizer'])\n"
-)
 IMPORT_PARAMS = '[tool.switcheroo]\npreamble = "import"\nassignment-name = "params"\n'
 
 

@@ -11,6 +11,10 @@ from switcheroo_lsp.engine.model import (
     CODE_NON_MODEL,
 )
 
+# The quick fix's title, the same in the editor and in SARIF's ``fixes``; an unsure one says so.
+FIX_TITLE = "Convert to KeyMapper.from_torch"
+UNSURE_SUFFIX = " (receiver may not be a model)"
+
 
 @dataclass(frozen=True)
 class Rule:

@@ -13,6 +13,7 @@ from lsprotocol import types
 
 from .. import engine  # engine.fix / fix_all load libcst on first use, not at start-up
 from ..engine.model import Edit, Finding, FixResult, Span
+from ..engine.rules import FIX_TITLE, UNSURE_SUFFIX
 from ..engine.suppress import noqa_edit
 from ..engine.text import line_after_edits
 from .capabilities import REVEAL_CALL_COMMAND
@@ -24,8 +25,7 @@ from .module_mode import fix_settings
 if TYPE_CHECKING:
     from .state import SwitcherooServer
 
-QUICKFIX_TITLE = "Convert to KeyMapper.from_torch"
-UNSURE_SUFFIX = " (receiver may not be a model)"  # unsure judgements: fix-all leaves them
+QUICKFIX_TITLE = FIX_TITLE
 IGNORE_TITLE = "Ignore this call (# noqa: {code})"
 FIX_ALL_TITLE = "Migrate all load_state_dict calls in this file"
 FIX_ALL_KIND = "source.fixAll.switcheroo"

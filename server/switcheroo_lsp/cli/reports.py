@@ -1,5 +1,5 @@
-"""What the command line hands to its workers and gets back: plain data, below ``cli``,
-``ipynb`` and the output formats (so none of them imports another for its types)."""
+"""What the command line hands to its workers and gets back: plain data, below every other
+module of the ``cli`` package (so none of them imports another for its types)."""
 
 from __future__ import annotations
 
