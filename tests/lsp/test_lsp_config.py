@@ -4,6 +4,7 @@ command line lays its flags; editor fix-all and `switcheroo fix` then write the 
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -150,13 +151,20 @@ async def test_a_watcher_for_pyproject_is_registered_when_the_client_supports_it
     session.open(file_uri(tmp_path / "x.py"), TRAIN)
     await session.diagnostics(file_uri(tmp_path / "x.py"))
 
-    watchers = [
-        r for r in session.client.registrations if r.method == "workspace/didChangeWatchedFiles"
-    ]
+    def watchers() -> list:
+        return [
+            r for r in session.client.registrations if r.method == "workspace/didChangeWatchedFiles"
+        ]
+
     dynamic = session.capabilities.workspace.did_change_watched_files
     if dynamic is not None and dynamic.dynamic_registration:
-        [registration] = watchers
+        # registered after `initialized`, in its own round trip: it may come after diagnostics
+        for _ in range(600):
+            if watchers():
+                break
+            await asyncio.sleep(0.05)
+        [registration] = watchers()
         globs = [w["globPattern"] for w in registration.register_options["watchers"]]
         assert globs == ["**/pyproject.toml"]
     else:
-        assert watchers == []
+        assert watchers() == []

@@ -27,7 +27,7 @@ from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
 from .. import __version__
-from ..config import ConfigFile, find_config, merge_settings
+from ..config import ConfigFile, ConfigFinder, merge_settings
 from ..engine.model import FixResult
 from ..settings import Settings
 from .capabilities import ClientSupport
@@ -174,7 +174,7 @@ class SwitcherooServer(LanguageServer):
         # Editor settings (loose JSON) per workspace folder path; None: the editor's own.
         self.editor_sections: dict[str | None, Any] = {}
         self._editor_origin = "initializationOptions"
-        self._configs: dict[tuple[Path, Path | None], ConfigFile] = {}  # (directory, folder)
+        self._configs = ConfigFinder()  # the same lookup as the command line's, read once
         self._settings_cache: dict[tuple[str | None, Path | None], Settings] = {}
         self._logged_problems: set[str] = set()
         self.settings_generation = 0  # bumped on every change; caches key on it
@@ -304,12 +304,8 @@ class SwitcherooServer(LanguageServer):
         path = _fs_path(uri) if uri is not None else None
         config = ConfigFile()
         if path is not None:
-            start = path if directory else path.parent
             boundary = Path(folder) if folder is not None else None
-            found = self._configs.get((start, boundary))
-            if found is None:
-                found = self._configs[(start, boundary)] = find_config(start, boundary)
-            config = found
+            config = self._configs.config_for(path, directory=directory, boundary=boundary)
         key = (folder, config.path)
         settings = self._settings_cache.get(key)
         if settings is None:
@@ -354,7 +350,7 @@ class SwitcherooServer(LanguageServer):
 
     def config_files_changed(self) -> None:
         """A pyproject.toml was created, changed or deleted: read them again."""
-        self._configs.clear()
+        self._configs = ConfigFinder()
         self.settings_changed()
 
     def apply_settings(self, sections: Mapping[str | None, Any], *, origin: str) -> None:
