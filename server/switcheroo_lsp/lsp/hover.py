@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 
 async def hover(ls: SwitcherooServer, params: types.HoverParams) -> types.Hover | None:
-    """The hover for the reported call under the cursor, or None elsewhere."""
+    """The hover for the reported call under the cursor and the checkpoint it reads (or a
+    checkpoint literal's preview, see preview.py), or None elsewhere."""
     uri = params.text_document.uri
     document = ls.open_document(uri)
     if document is None:
@@ -27,6 +28,8 @@ async def hover(ls: SwitcherooServer, params: types.HoverParams) -> types.Hover 
         return None
     offset = index.offset(params.position, document.encoding)
     settings = ls.settings_for(uri)
+    parts: list[str] = []
+    where: types.Range | None = None
     for finding in analysis.scan.findings:
         if not finding.span.start <= offset <= finding.span.end:
             continue
@@ -34,14 +37,22 @@ async def hover(ls: SwitcherooServer, params: types.HoverParams) -> types.Hover 
         rule = RULES.get(finding.code)
         if diagnostic is None or rule is None:
             continue
-        return types.Hover(
-            contents=types.MarkupContent(
-                kind=types.MarkupKind.Markdown,
-                value=f"{explain(finding)}\n\n---\n\n{rule_markdown(rule)}",
-            ),
-            range=diagnostic.range,
-        )
-    return None
+        parts.append(f"{explain(finding)}\n\n---\n\n{rule_markdown(rule)}")
+        where = diagnostic.range
+        break
+    checkpoint = await ls.previews.hover(document, offset)
+    if checkpoint is not None:
+        text, start, end = checkpoint
+        parts.insert(0, text)  # what the checkpoint becomes first, the rule's text after
+        where = where or index.range(start, end, document.encoding)
+    if not parts:
+        return None
+    return types.Hover(
+        contents=types.MarkupContent(
+            kind=types.MarkupKind.Markdown, value="\n\n---\n\n".join(parts)
+        ),
+        range=where,
+    )
 
 
 def register(server: SwitcherooServer) -> None:

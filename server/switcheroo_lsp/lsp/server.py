@@ -35,6 +35,7 @@ from .documents import LspTextDocument, LspWorkspace
 
 if TYPE_CHECKING:
     from .diagnostics import DocumentDiagnostics
+    from .preview import CheckpointPreviews
 
 logger = logging.getLogger(__name__)
 
@@ -168,6 +169,7 @@ class SwitcherooServer(LanguageServer):
 
     protocol: SwitcherooProtocol
     diagnostics: DocumentDiagnostics  # set by diagnostics.register
+    previews: CheckpointPreviews  # set by preview.register
 
     def __init__(self) -> None:
         super().__init__(
@@ -513,7 +515,7 @@ def register_settings(server: SwitcherooServer) -> None:
 
 def create_server() -> SwitcherooServer:
     """A server with every feature registered."""
-    from . import actions, commands, diagnostics, hover, notebook
+    from . import actions, commands, diagnostics, hover, notebook, preview
 
     server = SwitcherooServer()
     register_lifecycle(server)
@@ -522,5 +524,6 @@ def create_server() -> SwitcherooServer:
     actions.register(server)
     commands.register(server)
     hover.register(server)
+    preview.register(server)
     notebook.register(server)  # last: routes cell URIs of the handlers above to notebooks
     return server

@@ -558,9 +558,12 @@ class KeyMapper:
         """A numpy array of the same dtype (bf16 and FP8 too: bits reinterpreted, never
         rounded). On CPU this shares the tensor's memory, which is how tied tensors are
         recognised."""
+        import numpy as np
+
+        if isinstance(value, (np.ndarray, np.generic)):
+            return np.asarray(value)
         import jax
         import ml_dtypes
-        import numpy as np
 
         if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
             import torch
@@ -580,7 +583,7 @@ class KeyMapper:
                 raise TypeError(
                     f"{key!r}: cannot read this {value.dtype} tensor: {e}"
                 ) from None
-        if isinstance(value, (np.ndarray, np.generic, jax.Array)):
+        if isinstance(value, jax.Array):
             return np.asarray(value)
         raise TypeError(
             f"{key!r} holds a {type(value).__name__}, not a tensor or array"
