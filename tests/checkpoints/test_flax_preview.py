@@ -121,6 +121,7 @@ def test_hover_lens_and_tree_texts_of_a_small_model(tmp_path: Path) -> None:
     assert "params\n  encoder_0\n    bias  64  bfloat16  <- encoder.0.bias\n" in tree
     assert "    kernel  32×64  bfloat16  <- encoder.0.weight [transpose(1, 0)]\n" in tree
     assert "batch_stats\n  encoder_1\n    mean  64  float32  <- encoder.1.running_mean\n" in tree
+    assert tree.count("params\n") == 1 and tree.index("params\n") < tree.index("batch_stats\n")
     assert "strict=True would raise:\n  ambiguous (1): embed.weight" in tree
 
 

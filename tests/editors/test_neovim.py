@@ -606,7 +606,6 @@ PREVIEW_LINE = 4
 @pytest.mark.editor
 def test_hover_on_a_load_call_shows_the_checkpoint_flax_tree(neovim: NeovimRun) -> None:
     from checkpoint_files import SMALL_MODEL, write_safetensors
-
     from switcheroo_lsp.checkpoints.flax_preview import hover_markdown, lens_title, preview
     from switcheroo_lsp.checkpoints.headers import read_header
 
@@ -619,7 +618,9 @@ def test_hover_on_a_load_call_shows_the_checkpoint_flax_tree(neovim: NeovimRun) 
     assert seen["markdown"].startswith(hover_markdown(expected) + "\n\n---\n\n")
     shown = seen["shown"]
     assert shown[0] == "**Checkpoint** `model.safetensors` (safetensors)"
-    assert "10 tensors -> 9 Flax leaves (linen) · 13.0 kB · bf16 11.9 kB, f32 1.0 kB, i64 8 B" in shown
+    assert (
+        "10 tensors -> 9 Flax leaves (linen) · 13.0 kB · bf16 11.9 kB, f32 1.0 kB, i64 8 B" in shown
+    )
     assert "| `encoder_0` | 2.1 k | bf16 |" in shown
     assert "- `params/encoder_0/kernel` 32×64 bf16" in shown
     assert seen["lenses"] == [

@@ -306,7 +306,11 @@ def tree_text(p: Preview) -> str:
             lines.append(f"{key}  {shape_text(tensor.shape)}  {tensor.dtype}")
     else:
         opened: list[str] = []
+        collections: dict[str, int] = {}  # linen's params / batch_stats, each shown once
         for leaf in p.leaves:
+            collections.setdefault(leaf.path.split("/")[0], len(collections))
+        ordered = sorted(p.leaves, key=lambda leaf: collections[leaf.path.split("/")[0]])
+        for leaf in ordered:
             *parents, name = leaf.path.split("/")
             common = 0
             while common < min(len(opened), len(parents)) and opened[common] == parents[common]:
