@@ -221,3 +221,34 @@ def test_planning_a_file_whose_tensors_are_a_10_gib_hole_reads_none_of_it(tmp_pa
     grown = _status_bytes("VmHWM") - before
     assert not plan.report and len(plan.entries) == 2
     assert grown < 64 << 20, f"planning grew memory by {grown / GiB:.2f} GiB"
+
+
+# ---------------------------------------------------------------- executed by shard
+@pytest.mark.parametrize("kind", ["safetensors", "bin"])
+def test_execution_holds_one_shard_open_at_a_time_except_for_a_layer_across_two(
+    tmp_path: Path, monkeypatch, kind: str
+) -> None:
+    """Entries run grouped by the files they read; each group's files are let go before the
+    next group opens its own. Only a leaf made from two files (a bias sum, weight norm) has
+    two open, and never more."""
+    state = cross_shard_model().state_dict()
+    index = write_sharded(tmp_path / "ckpt", state, count=3, kind=kind)
+    plan = KeyMapper.plan(index, num_heads=2)
+    open_now: set = set()
+    most: list = []
+    arrays, close = KeyMapper._Shard.arrays, KeyMapper._Shard.close
+
+    def tracked_arrays(self):
+        open_now.add(self.path)
+        most.append(len(open_now))
+        return arrays(self)
+
+    def tracked_close(self):
+        open_now.discard(self.path)
+        close(self)
+
+    monkeypatch.setattr(KeyMapper._Shard, "arrays", tracked_arrays)
+    monkeypatch.setattr(KeyMapper._Shard, "close", tracked_close)
+    tree = plan.execute()
+    assert max(most) == 2 and not open_now
+    assert_same_tree(tree, KeyMapper.from_torch(state, num_heads=2))
