@@ -73,7 +73,9 @@ def assert_same_tree(a, b) -> None:
 
 # ---------------------------------------------------------------- the sources
 @pytest.mark.parametrize("layout", ["linen", "nnx"])
-@pytest.mark.parametrize("source", ["index", "folder", "list", "bin index", "bin folder"])
+@pytest.mark.parametrize(
+    "source", ["index", "folder", "list", "reversed list", "bin index", "bin folder"]
+)
 def test_a_sharded_checkpoint_gives_the_tree_of_its_state_dict(
     tmp_path: Path, source: str, layout: str
 ) -> None:
@@ -85,6 +87,7 @@ def test_a_sharded_checkpoint_gives_the_tree_of_its_state_dict(
         "index": index,
         "folder": index.parent,
         "list": sorted(index.parent.glob("*.safetensors")),
+        "reversed list": sorted(index.parent.glob("*.safetensors"))[::-1],  # out_proj first
         "bin index": index,
         "bin folder": index.parent,
     }[source]

@@ -941,7 +941,14 @@ class KeyMapper:
 
         groups = cls._group_by_module(flat)
         units = []
+
+        def attention(module):
+            group = groups.get(module, {})
+            return "in_proj_weight" in group or "q_proj_weight" in group
+
         for module in list(groups):
+            if module[-1:] == ("out_proj",) and attention(module[:-1]):
+                continue  # taken with its attention (a shard may list it first)
             group = groups.pop(module, None)
             if group is None:  # an attention's out_proj, taken with its attention
                 continue
