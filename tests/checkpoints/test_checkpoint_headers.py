@@ -105,14 +105,26 @@ def test_index_json_reads_every_shard_header(tmp_path: Path) -> None:
     assert {key: (t.shape, t.dtype) for key, t in header.tree.items()} == SMALL_MODEL
 
 
-def test_index_json_with_a_missing_shard_says_so_and_keeps_the_rest(tmp_path: Path) -> None:
+def test_index_json_with_a_missing_shard_is_an_error_naming_it(tmp_path: Path) -> None:
     index = write_sharded(tmp_path, SMALL_MODEL, shards=2)
     (tmp_path / "model-00002-of-00002.safetensors").unlink()
 
+    with pytest.raises(FileNotFoundError, match="model-00002-of-00002.safetensors"):
+        read_header(index)
+
+
+def test_index_json_naming_a_shard_outside_its_folder_does_not_read_it(tmp_path: Path) -> None:
+    (tmp_path / "index").mkdir()
+    write_safetensors(tmp_path / "elsewhere.safetensors", {"w": ((2,), "float32")})
+    index = tmp_path / "index" / "model.safetensors.index.json"
+    index.write_text('{"weight_map": {"w": "../elsewhere.safetensors"}}')
+
     header = read_header(index)
 
-    assert header.problems == ("shard model-00002-of-00002.safetensors is missing (5 tensors)",)
-    assert list(header.tree) == list(SMALL_MODEL)[:5]
+    assert header.tree == {} and header.files == (index,)
+    assert header.problems == (
+        f"shard {tmp_path / 'elsewhere.safetensors'} is not beside the index: not read",
+    )
 
 
 def test_the_cache_rereads_only_when_a_file_changes(tmp_path: Path) -> None:

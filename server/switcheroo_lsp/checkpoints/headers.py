@@ -8,7 +8,6 @@ file's path, modification time and size.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import threading
@@ -115,7 +114,7 @@ def read_header(path: Path) -> CheckpointHeader:
 
 def _safetensors_tensors(path: Path) -> dict[str, Tensor]:
     names = KeyMapper._safetensors_dtypes()
-    header = KeyMapper._safetensors_header(os.fspath(path))
+    header, _ = KeyMapper._safetensors_header(os.fspath(path))
     tensors = {}
     for key, entry in header.items():
         begin, end = entry["data_offsets"]
@@ -126,44 +125,27 @@ def _safetensors_tensors(path: Path) -> dict[str, Tensor]:
 
 
 def _read_index(path: Path) -> CheckpointHeader:
-    """A sharded checkpoint: the index's weight_map and each shard's header."""
+    """A sharded checkpoint: the shards KeyMapper's own index reader names (a missing one is
+    its FileNotFoundError), then each shard's header."""
     if path.stat().st_size > MAX_INDEX_BYTES:
         raise ValueError(f"{path.name} is over {MAX_INDEX_BYTES} bytes: not an index")
-    try:
-        index = json.loads(path.read_bytes())
-    except (ValueError, RecursionError) as e:
-        raise ValueError(f"{path.name} is not JSON ({e})") from None
-    weight_map = index.get("weight_map") if isinstance(index, dict) else None
-    if not isinstance(weight_map, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in weight_map.items()
-    ):
-        raise ValueError(f"{path.name} has no weight_map of tensor names to shard files")
     problems: list[str] = []
-    shards: dict[str, list[str]] = {}
-    for key, shard in weight_map.items():
-        shards.setdefault(shard, []).append(key)
     tree: dict[str, Any] = {}
     files = [path]
-    for shard, keys in shards.items():
-        if Path(shard).name != shard:
-            problems.append(f"shard {shard!r} is not a file beside the index: not read")
+    folder = Path(os.path.normpath(path.parent))
+    for shard in KeyMapper._indexed_shards(os.fspath(path)):
+        shard_path = Path(os.path.normpath(shard.path))
+        if shard_path.parent != folder:
+            problems.append(f"shard {shard_path} is not beside the index: not read")
             continue
-        shard_path = path.parent / shard
-        try:
-            tensors = _safetensors_tensors(shard_path)
-        except FileNotFoundError:
-            problems.append(f"shard {shard} is missing ({len(keys)} tensors)")
-            continue
-        except ValueError as e:
-            problems.append(str(e))
-            continue
+        tensors = _safetensors_tensors(shard_path)
         files.append(shard_path)
-        absent = [key for key in keys if key not in tensors]
+        absent = [key for key in shard.listed if key not in tensors]
         if absent:
             problems.append(
-                f"{shard} lacks {len(absent)} tensors the index puts there: {absent[0]}"
+                f"{shard_path.name} lacks {len(absent)} tensors the index puts there: {absent[0]}"
             )
-        for key in keys:
+        for key in shard.listed:
             if key in tensors:
                 tree[key] = tensors[key]
     return CheckpointHeader(path, "sharded safetensors", tree, tuple(files), tuple(problems))
