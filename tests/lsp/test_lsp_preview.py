@@ -5,6 +5,7 @@ figures that matter (paths, counts) spelled out."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,13 @@ from pytest_lsp import ClientServerConfig
 
 from checkpoint_files import SMALL_MODEL, write_safetensors, write_sharded
 from clientside import RecordingClient, client_position, make_client
-from switcheroo_lsp.checkpoints.flax_preview import hover_markdown, lens_title, preview, tree_text
+from switcheroo_lsp.checkpoints.flax_preview import (
+    hover_markdown,
+    lens_title,
+    preview,
+    strict_message,
+    tree_text,
+)
 from switcheroo_lsp.checkpoints.headers import read_header
 
 TRAIN = """\
@@ -269,3 +276,52 @@ async def test_without_numpy_the_hover_is_the_header_summary_and_says_how_to_get
     [first, _] = await lenses(session, uri)
     assert first.command is not None
     assert first.command.title == "10 tensors · 13.0 kB bf16 · no Flax preview"
+
+
+# -- diagnostics from the checkpoint -------------------------------------------------------------
+
+
+async def diagnostics_until(session: Session, uri: str, code: str) -> list[types.Diagnostic]:
+    """The document's diagnostics once one has ``code`` (pushed, or pulled again until then)."""
+    if not session.pull:
+        published = await session.wait_for_publish(
+            uri, lambda p: any(d.code == code for d in p.diagnostics)
+        )
+        return list(published.diagnostics)
+    for _ in range(300):
+        found = await session.diagnostics(uri)
+        if any(d.code == code for d in found):
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no {code} diagnostic was pulled")
+
+
+async def test_checkpoint_diagnostics_say_at_the_call_what_strict_would_raise(
+    session: Session, tmp_path: Path
+) -> None:
+    uri, source = await open_project(session, tmp_path, settings={"checkpointDiagnostics": True})
+    single = preview(read_header(source.parent / "weights" / "model.safetensors"))
+
+    found = await diagnostics_until(session, uri, "checkpoint-strict")
+
+    [strict] = [d for d in found if d.code == "checkpoint-strict"]
+    assert strict.message == f"model.safetensors: {strict_message(single)}"
+    assert (
+        "ambiguous (1): embed.weight (100, 32): Linear or Embedding? (pass target=)"
+        in strict.message
+    )
+    assert session.text_at(uri, strict.range) == SINGLE_CALL
+    assert strict.severity == types.DiagnosticSeverity.Warning
+    # the LayerNorm of last.pt fits: no diagnostic there, nor at calls without a checkpoint
+    assert [d.code for d in found].count("checkpoint-strict") == 1
+
+
+async def test_checkpoint_diagnostics_are_off_by_default(session: Session, tmp_path: Path) -> None:
+    uri, _ = await open_project(session, tmp_path)
+    await hover_at(session, uri, TRAIN.index(SINGLE_CALL) + 3)  # the checkpoint is read now
+    session.set_text(uri, TRAIN + "# changed\n")
+
+    found = await session.diagnostics(uri)
+
+    codes = [d.code for d in found]
+    assert codes == ["checkpoint-keys", "checkpoint-keys", "non-model-state", "checkpoint-keys"]

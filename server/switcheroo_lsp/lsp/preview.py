@@ -22,11 +22,19 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
-from ..checkpoints.flax_preview import Preview, hover_markdown, lens_title, preview, tree_text
+from ..checkpoints.flax_preview import (
+    Preview,
+    hover_markdown,
+    lens_title,
+    preview,
+    strict_message,
+    tree_text,
+)
 from ..checkpoints.headers import HeaderCache
 from ..engine.checkpoint_paths import CheckpointRef, checkpoint_refs, ref_at
 
 if TYPE_CHECKING:
+    from .diagnostics import Analysis
     from .documents import LspTextDocument
     from .server import SwitcherooServer
 
@@ -35,6 +43,8 @@ logger = logging.getLogger(__name__)
 PREVIEW_SCHEME = "switcheroo-preview"
 TREE_SUFFIX = ".flax-tree"
 TREE_COMMAND = "switcheroo.checkpointTree"
+STRICT_CODE = "checkpoint-strict"  # the checkpointDiagnostics diagnostic
+STRICT_URL = "https://github.com/switcheroo-lsp/switcheroo-lsp#preview-the-checkpoint"
 READ_TIMEOUT_SECONDS = 1.5  # a hover or lens waits this long for a checkpoint, then says so
 # A text without any of these cannot name a checkpoint: no parse needed.
 SUFFIX_HINTS = (".safetensors", ".pt", ".pth", ".bin", ".ckpt")
@@ -82,6 +92,9 @@ class CheckpointPreviews:
         self._previews: dict[tuple[Path, tuple[str, ...]], Preview] = {}
         self._reading: dict[tuple[Path, tuple[str, ...]], Future[Preview | str]] = {}
         self._refs: dict[str, tuple[str, tuple[CheckpointRef, ...]]] = {}
+        # Checkpoints without a preview (unreadable): (path, keys) -> the file's (mtime, size)
+        self._unreadable: dict[tuple[Path, tuple[str, ...]], tuple[int, int] | None] = {}
+        self._rechecks: set[tuple[str, Path, tuple[str, ...]]] = set()
         self.timeout = READ_TIMEOUT_SECONDS
 
     # -- where ------------------------------------------------------------------------------------
@@ -160,8 +173,17 @@ class CheckpointPreviews:
         except Exception as error:  # a bug must not take the server down
             logger.exception("preview of %s failed", path)
             return f"`{path.name}` cannot be previewed (internal error: {error!r})"
+        finally:
+            self._unreadable.pop((path, keys), None)
         self._previews[(path, keys)] = made
         return made
+
+    def read(self, path: Path, keys: tuple[str, ...]) -> Preview | str:
+        """compute(), remembering a checkpoint that has no preview until its file changes."""
+        result = self.compute(path, keys)
+        if isinstance(result, str):
+            self._unreadable[(path, keys)] = _stamp(path)
+        return result
 
     async def get(self, path: Path, keys: tuple[str, ...]) -> Preview | str | None:
         """The preview, why there is none, or None when reading takes longer than the timeout
@@ -172,7 +194,7 @@ class CheckpointPreviews:
         key = (path, keys)
         future = self._reading.get(key)
         if future is None:
-            future = self.executor.submit(self.compute, path, keys)
+            future = self.executor.submit(self.read, path, keys)
             self._reading[key] = future
             future.add_done_callback(lambda _: self._reading.pop(key, None))
         try:
@@ -243,6 +265,64 @@ class CheckpointPreviews:
         if self.server.support.code_lens_refresh:
             self.server.workspace_code_lens_refresh(None)
 
+    def strict_diagnostics(self, analysis: Analysis) -> list[types.Diagnostic]:
+        """checkpointDiagnostics: at each load whose checkpoint is previewed, what strict=True
+        would say. A checkpoint not read yet is read in the background, then the document is
+        analysed again (diagnostics never wait for a disk)."""
+        uri = analysis.uri
+        document = self.server.open_document(uri)
+        if (
+            not self.server.settings_for(uri).checkpoint_diagnostics
+            or document is None
+            or document.source is not analysis.text
+            or not any(hint in analysis.text for hint in SUFFIX_HINTS)
+        ):
+            return []
+        fixable = {finding.span.start for finding in analysis.fixable}
+        found = []
+        for ref in checkpoint_refs(analysis.text):
+            if not (ref.call == "from_torch" or (ref.call and ref.start in fixable)):
+                continue
+            located = self.locate(uri, ref.path)
+            if located.path is None:
+                continue
+            known = self.cached(located.path, ref.keys)
+            if known is None:
+                if self._unreadable.get((located.path, ref.keys), False) != _stamp(located.path):
+                    self.recheck_after_reading(uri, located.path, ref.keys)
+                continue
+            message = strict_message(known)
+            if message:
+                found.append(
+                    types.Diagnostic(
+                        range=document.line_index.range(ref.start, ref.end, document.encoding),
+                        message=f"{located.path.name}: {message}",
+                        severity=types.DiagnosticSeverity.Warning,
+                        code=STRICT_CODE,
+                        code_description=types.CodeDescription(href=STRICT_URL),
+                        source="switcheroo",
+                    )
+                )
+        return found
+
+    def recheck_after_reading(self, uri: str, path: Path, keys: tuple[str, ...]) -> None:
+        """Read the checkpoint off the loop, then analyse the document again (once per read)."""
+        key = (uri, path, keys)
+        if key in self._rechecks:
+            return
+        self._rechecks.add(key)
+
+        async def read_then_recheck() -> None:
+            try:
+                while await self.get(path, keys) is None:  # a slow disk: keep waiting
+                    pass
+            finally:
+                self._rechecks.discard(key)
+            if self.server.open_document(uri) is not None:
+                self.server.diagnostics.recheck(uri)
+
+        asyncio.ensure_future(read_then_recheck())
+
     async def tree(self, arguments: list[Any]) -> dict[str, str]:
         """switcheroo.checkpointTree [preview uri, document uri]: the full tree's text."""
         target = (
@@ -279,6 +359,15 @@ class CheckpointPreviews:
         return [f for f in folders if f]
 
 
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """A file's (mtime, size), None when it cannot be read."""
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_mtime_ns, status.st_size
+
+
 def _inside(path: Path, root: Path) -> bool:
     normal = Path(os.path.normpath(path))
     return normal == root or root in normal.parents
@@ -295,6 +384,7 @@ def register(server: SwitcherooServer) -> None:
     """textDocument/codeLens and the switcheroo.checkpointTree command (hover: hover.py)."""
     previews = CheckpointPreviews(server)
     server.previews = previews
+    server.diagnostics.extra.append(previews.strict_diagnostics)
     server.shutdown_listeners.append(
         lambda: previews.executor.shutdown(wait=False, cancel_futures=True)
     )
