@@ -606,7 +606,12 @@ PREVIEW_LINE = 4
 @pytest.mark.editor
 def test_hover_on_a_load_call_shows_the_checkpoint_flax_tree(neovim: NeovimRun) -> None:
     from checkpoint_files import SMALL_MODEL, write_safetensors
-    from switcheroo_lsp.checkpoints.flax_preview import hover_markdown, lens_title, preview
+    from switcheroo_lsp.checkpoints.flax_preview import (
+        hover_markdown,
+        lens_title,
+        preview,
+        tree_text,
+    )
     from switcheroo_lsp.checkpoints.headers import read_header
 
     checkpoint = write_safetensors(neovim.project / "weights" / "model.safetensors", SMALL_MODEL)
@@ -633,3 +638,5 @@ def test_hover_on_a_load_call_shows_the_checkpoint_flax_tree(neovim: NeovimRun) 
     assert lens_title(expected) == (
         "10 tensors -> 9 Flax leaves · 13.0 kB bf16 · 1 ambiguous · 1 dropped"
     )
+    # the lens, run, opens the whole tree in a scratch buffer (the README's Neovim snippet)
+    assert seen["tree"] == tree_text(expected).splitlines()

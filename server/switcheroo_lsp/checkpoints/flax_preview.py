@@ -298,6 +298,7 @@ def tree_text(p: Preview) -> str:
         f"# {p.header.path}{''.join(f'[{key!r}]' for key in p.keys)}",
         f"# {p.header.kind}, {len(p.header.files)} file(s) read: headers only",
         f"# {lens_title(p)}",
+        f"# in a terminal: switcheroo inspect {p.header.path}",
         "",
     ]
     if not p.has_tree:

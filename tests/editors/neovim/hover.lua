@@ -3,6 +3,20 @@
 -- for the hover window, then the code lenses Neovim gets for the buffer (titles and lines).
 local h = dofile(vim.fn.fnamemodify(debug.getinfo(1, "S").source:sub(2), ":h") .. "/harness.lua")
 
+-- The README's snippet: open a checkpoint lens's tree in a read-only scratch buffer.
+vim.lsp.commands["switcheroo.checkpointTree"] = function(command, ctx)
+  local client = assert(vim.lsp.get_client_by_id(ctx.client_id))
+  client:request("workspace/executeCommand", command, function(err, result)
+    if err or not result then
+      vim.notify("switcheroo: " .. vim.inspect(err), vim.log.levels.ERROR)
+      return
+    end
+    vim.cmd("vnew")
+    vim.api.nvim_buf_set_lines(0, 0, -1, false, vim.split(result.text, "\n", { trimempty = true }))
+    vim.bo.buftype, vim.bo.bufhidden, vim.bo.modifiable = "nofile", "wipe", false
+  end)
+end
+
 h.run(function()
   h.load_snippet("switcheroo.lua")
   local buf = h.edit(h.case.file)
@@ -36,4 +50,12 @@ h.run(function()
     seen[#seen + 1] = { line = lens.range.start.line, title = lens.command.title, command = lens.command.command }
   end
   h.record("lenses", seen)
+
+  -- Run the lens on the call's line, as `:lua vim.lsp.codelens.run()` there does.
+  vim.api.nvim_win_set_cursor(0, { lenses[1].range.start.line + 1, 0 })
+  vim.lsp.codelens.run()
+  h.wait_for("the checkpoint tree buffer", function()
+    return vim.bo.buftype == "nofile" and vim.api.nvim_buf_line_count(0) > 3
+  end)
+  h.record("tree", vim.api.nvim_buf_get_lines(0, 0, -1, true))
 end)
