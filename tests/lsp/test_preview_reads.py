@@ -6,18 +6,25 @@ from __future__ import annotations
 import asyncio
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, cast
 
 from checkpoint_files import SMALL_MODEL, write_safetensors
 from switcheroo_lsp.checkpoints.flax_preview import Preview
 from switcheroo_lsp.lsp.preview import CheckpointPreviews, parse_preview_uri, preview_uri
+from switcheroo_lsp.settings import Settings
 
 
 async def test_a_slow_read_times_out_without_blocking_the_loop_and_fills_the_cache(
     tmp_path: Path,
 ) -> None:
     path = write_safetensors(tmp_path / "model.safetensors", SMALL_MODEL)
-    previews = CheckpointPreviews(cast(Any, None))  # get() needs no server
+    # get() of an absolute path asks the server only for settings and workspace folders
+    server = SimpleNamespace(
+        settings=Settings(preview_outside_workspace=True),
+        workspace=SimpleNamespace(folders={}, root_path=None),
+    )
+    previews = CheckpointPreviews(cast(Any, server))
     previews.timeout = 0.3
     gate = threading.Event()
     read = previews.compute
@@ -42,13 +49,14 @@ async def test_a_slow_read_times_out_without_blocking_the_loop_and_fills_the_cac
         again = asyncio.ensure_future(previews.get(path, ()))  # joins the read in flight
         gate.set()
         result = await again
+        assert isinstance(result, Preview) and len(result.leaves) == 9
+        assert previews.headers.reads == 1, "the second request waited for the same read"
+        assert previews.cached(path, ()) is result
+        assert await previews.get(path, ()) is result  # from the cache
     finally:
         ticker.cancel()
+        gate.set()
         previews.executor.shutdown(wait=True)
-
-    assert isinstance(result, Preview) and len(result.leaves) == 9
-    assert previews.headers.reads == 1, "the second request waited for the same read"
-    assert previews.cached(path, ()) is result
 
 
 def test_preview_uris_round_trip_paths_and_keys(tmp_path: Path) -> None:

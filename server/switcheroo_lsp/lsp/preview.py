@@ -72,15 +72,52 @@ def parse_preview_uri(uri: str) -> tuple[Path, tuple[str, ...]] | None:
 
 
 @dataclass(frozen=True)
-class Located:
-    """Where a written path leads: the file, or why it is not previewed."""
+class Scope:
+    """What decides where a document's checkpoints are looked for and whether they may be read,
+    taken on the event loop (settings, workspace folders) for a reader thread to use."""
+
+    bases: tuple[Path, ...]  # relative paths: the document's folder, then its workspace folder
+    roots: tuple[Path, ...]  # read without previewOutsideWorkspace: the workspace folder(s)
+    outside_ok: bool
+
+    def allowed(self, path: Path) -> bool:
+        """Inside a root (lexically: a symlink placed in the workspace counts as inside), or
+        anywhere when the setting says so."""
+        return self.outside_ok or any(_inside(path, root) for root in self.roots)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """Where a written path led (``path``, None when nowhere) and what was found there: the
+    preview, or why there is none."""
 
     path: Path | None
-    problem: str = ""
+    result: Preview | str
+
+
+def locate(scope: Scope, written: str) -> tuple[Path | None, str]:
+    """The file ``written`` names (document folder first), or None and why (runs in a reader
+    thread: it touches the disk)."""
+    given = Path(os.path.expanduser(written))
+    candidates = [given] if given.is_absolute() else [base / given for base in scope.bases]
+    for candidate in candidates:
+        if not scope.allowed(candidate):
+            if candidate.exists():
+                return None, (
+                    f"`{written}` is outside the workspace: set "
+                    "`switcheroo.previewOutsideWorkspace` to preview it"
+                )
+            continue
+        if candidate.exists():
+            return Path(os.path.normpath(candidate)), ""
+    looked = ", ".join(f"`{c.parent}`" for c in candidates) or "no folder (unsaved document)"
+    return None, f"`{written}` not found (looked in {looked})"
 
 
 class CheckpointPreviews:
-    """The server's previews: checkpoint references per document, headers and previews cached."""
+    """The server's previews: checkpoint references per document, headers and previews cached.
+    Everything that touches the disk (finding the file, checking the cache, reading headers)
+    runs in reader threads, bounded by ``timeout`` on the event loop's side."""
 
     def __init__(self, server: SwitcherooServer) -> None:
         self.server = server
@@ -90,11 +127,10 @@ class CheckpointPreviews:
             max_workers=2, thread_name_prefix="switcheroo-checkpoint"
         )
         self._previews: dict[tuple[Path, tuple[str, ...]], Preview] = {}
-        self._reading: dict[tuple[Path, tuple[str, ...]], Future[Preview | str]] = {}
+        self._inflight: dict[tuple[Scope, str, tuple[str, ...]], Future[Lookup]] = {}
         self._refs: dict[str, tuple[str, tuple[CheckpointRef, ...]]] = {}
-        # Checkpoints without a preview (unreadable): (path, keys) -> the file's (mtime, size)
-        self._unreadable: dict[tuple[Path, tuple[str, ...]], tuple[int, int] | None] = {}
-        self._rechecks: set[tuple[str, Path, tuple[str, ...]]] = set()
+        # The last lookup of each (document, written path, keys): what diagnostics use
+        self._last: dict[tuple[str, str, tuple[str, ...]], Lookup] = {}
         self.timeout = READ_TIMEOUT_SECONDS
 
     # -- where ------------------------------------------------------------------------------------
@@ -111,57 +147,34 @@ class CheckpointPreviews:
         self._refs[document.uri] = (text, found)
         return found
 
-    def roots(self, uri: str) -> list[Path]:
-        """Folders whose checkpoints are read without previewOutsideWorkspace: the document's
-        workspace folder, else its own folder."""
-        folder = self.server.folder_of(uri)
-        if folder is not None:
-            return [Path(folder)]
-        path = _fs_path(uri)
-        return [path.parent] if path is not None else []
-
-    def allowed(self, uri: str, path: Path) -> bool:
-        """Inside the roots (lexically: a symlink placed in the workspace counts as inside),
-        or anywhere when the setting says so."""
-        if self.server.settings_for(uri).preview_outside_workspace:
-            return True
-        normal = Path(os.path.normpath(path))
-        return any(normal == root or root in normal.parents for root in self.roots(uri))
-
-    def locate(self, uri: str, written: str) -> Located:
-        """The file ``written`` names, from the document's folder, then the workspace folder."""
-        given = Path(os.path.expanduser(written))
-        document = _fs_path(uri)
+    def scope(self, uri: str | None) -> Scope:
+        """Where ``uri``'s checkpoints are looked for and may be read (None: no document, the
+        workspace folders only)."""
+        settings = self.server.settings_for(uri) if uri else self.server.settings
+        document = _fs_path(uri) if uri else None
+        folder = self.server.folder_of(uri) if uri else None
         bases = [document.parent] if document is not None else []
-        folder = self.server.folder_of(uri)
         if folder is not None and Path(folder) not in bases:
             bases.append(Path(folder))
-        candidates = [given] if given.is_absolute() else [base / given for base in bases]
-        for candidate in candidates:
-            if not self.allowed(uri, candidate):
-                if candidate.exists():
-                    return Located(
-                        None,
-                        f"`{written}` is outside the workspace: set "
-                        "`switcheroo.previewOutsideWorkspace` to preview it",
-                    )
-                continue
-            if candidate.exists():
-                return Located(Path(os.path.normpath(candidate)))
-        looked = ", ".join(f"`{c.parent}`" for c in candidates) or "no folder (unsaved document)"
-        return Located(None, f"`{written}` not found (looked in {looked})")
+        if folder is not None:
+            roots = [Path(folder)]
+        elif uri is None:
+            roots = [Path(f) for f in self.workspace_folders()]
+        else:
+            roots = bases[:1]
+        return Scope(tuple(bases), tuple(roots), settings.preview_outside_workspace)
 
     # -- what --------------------------------------------------------------------------------------
 
     def cached(self, path: Path, keys: tuple[str, ...]) -> Preview | None:
-        """The preview, if its files are unchanged since it was made."""
+        """The preview, if its files are unchanged since it was made (stats them)."""
         found = self._previews.get((path, keys))
         if found is not None and self.headers.cached(path) is found.header:
             return found
         return None
 
     def compute(self, path: Path, keys: tuple[str, ...]) -> Preview | str:
-        """The preview, or why there is none (runs in a reader thread)."""
+        """The preview, or why there is none."""
         try:
             made = preview(self.headers.get(path), keys)
         except FileNotFoundError:
@@ -169,38 +182,50 @@ class CheckpointPreviews:
         except KeyError as error:
             return f"`{path.name}` has no mapping at {error}"
         except (ValueError, OSError) as error:
-            return f"`{path.name}` cannot be previewed ({error}): open it with `switcheroo inspect {path}`"
+            return (
+                f"`{path.name}` cannot be previewed ({error}):"
+                f" open it with `switcheroo inspect {path}`"
+            )
         except Exception as error:  # a bug must not take the server down
             logger.exception("preview of %s failed", path)
             return f"`{path.name}` cannot be previewed (internal error: {error!r})"
-        finally:
-            self._unreadable.pop((path, keys), None)
         self._previews[(path, keys)] = made
         return made
 
-    def read(self, path: Path, keys: tuple[str, ...]) -> Preview | str:
-        """compute(), remembering a checkpoint that has no preview until its file changes."""
-        result = self.compute(path, keys)
-        if isinstance(result, str):
-            self._unreadable[(path, keys)] = _stamp(path)
-        return result
+    def look_up(self, scope: Scope, written: str, keys: tuple[str, ...]) -> Lookup:
+        """Find the file, then its preview from the cache or its headers (a reader thread)."""
+        path, problem = locate(scope, written)
+        if path is None:
+            return Lookup(None, problem)
+        return Lookup(path, self.cached(path, keys) or self.compute(path, keys))
 
-    async def get(self, path: Path, keys: tuple[str, ...]) -> Preview | str | None:
-        """The preview, why there is none, or None when reading takes longer than the timeout
-        (the read goes on, and its result is cached)."""
-        found = self.cached(path, keys)
-        if found is not None:
-            return found
-        key = (path, keys)
-        future = self._reading.get(key)
+    async def lookup(
+        self, uri: str | None, written: str, keys: tuple[str, ...], timeout: float | None = None
+    ) -> Lookup | None:
+        """The lookup, or None when it takes longer than the timeout (it goes on, and fills
+        the cache); one lookup at a time per file and scope."""
+        scope = self.scope(uri)
+        key = (scope, written, keys)
+        future = self._inflight.get(key)
         if future is None:
-            future = self.executor.submit(self.read, path, keys)
-            self._reading[key] = future
-            future.add_done_callback(lambda _: self._reading.pop(key, None))
+            future = self.executor.submit(self.look_up, scope, written, keys)
+            self._inflight[key] = future
+            future.add_done_callback(lambda _: self._inflight.pop(key, None))
         try:
-            return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), self.timeout)
+            found = await asyncio.wait_for(
+                asyncio.shield(asyncio.wrap_future(future)),
+                self.timeout if timeout is None else timeout,
+            )
         except asyncio.TimeoutError:
             return None
+        if uri is not None:
+            self._last[(uri, written, keys)] = found
+        return found
+
+    async def get(self, path: Path, keys: tuple[str, ...]) -> Preview | str | None:
+        """The preview of a file found already (absolute path), None on a timeout."""
+        found = await self.lookup(None, str(path), keys)
+        return None if found is None else found.result
 
     # -- LSP answers ---------------------------------------------------------------------------
 
@@ -209,16 +234,13 @@ class CheckpointPreviews:
         ref = ref_at(await self.refs(document), offset)
         if ref is None:
             return None
-        located = self.locate(document.uri, ref.path)
-        if located.path is None:
-            return f"**Checkpoint** {located.problem}", ref.start, ref.end
-        result = await self.get(located.path, ref.keys)
-        if result is None:
-            text = f"**Checkpoint** `{ref.path}`: still reading its header; hover again in a moment"
-        elif isinstance(result, str):
-            text = f"**Checkpoint** {result}"
+        found = await self.lookup(document.uri, ref.path, ref.keys)
+        if found is None:
+            text = f"**Checkpoint** `{ref.path}`: still reading it; hover again in a moment"
+        elif isinstance(found.result, str):
+            text = f"**Checkpoint** {found.result}"
         else:
-            text = hover_markdown(result)
+            text = hover_markdown(found.result)
         return text, ref.start, ref.end
 
     async def lenses(self, document: LspTextDocument) -> list[types.CodeLens]:
@@ -231,35 +253,35 @@ class CheckpointPreviews:
         lenses = []
         waiting = False
         for ref in await self.refs(document):
-            if ref.call == "from_torch" or (ref.call and ref.start in fixable):
-                located = self.locate(uri, ref.path)
-                if located.path is None:
-                    continue
-                result = await self.get(located.path, ref.keys)
-                if result is None:
-                    waiting = True
-                    title = f"{located.path.name}: reading the header…"
-                elif isinstance(result, str):
-                    title = f"{located.path.name}: no preview (run `switcheroo inspect`)"
-                else:
-                    title = lens_title(result)
-                lenses.append(
-                    types.CodeLens(
-                        range=document.line_index.range(ref.start, ref.start, document.encoding),
-                        command=types.Command(
-                            title=title,
-                            command=TREE_COMMAND,
-                            arguments=[preview_uri(located.path, ref.keys), uri],
-                        ),
-                    )
+            if not (ref.call == "from_torch" or (ref.call and ref.start in fixable)):
+                continue
+            found = await self.lookup(uri, ref.path, ref.keys)
+            if found is None:
+                waiting = True
+                continue
+            if found.path is None:
+                continue
+            if isinstance(found.result, str):
+                title = f"{found.path.name}: no preview (run `switcheroo inspect`)"
+            else:
+                title = lens_title(found.result)
+            lenses.append(
+                types.CodeLens(
+                    range=document.line_index.range(ref.start, ref.start, document.encoding),
+                    command=types.Command(
+                        title=title,
+                        command=TREE_COMMAND,
+                        arguments=[preview_uri(found.path, ref.keys), uri],
+                    ),
                 )
+            )
         if waiting:
             asyncio.ensure_future(self.refresh_lenses_when_read())
         return lenses
 
     async def refresh_lenses_when_read(self) -> None:
-        """Ask the client for lenses again once the reads in flight are done."""
-        pending = [asyncio.wrap_future(f) for f in list(self._reading.values())]
+        """Ask the client for lenses again once the lookups in flight are done."""
+        pending = [asyncio.wrap_future(f) for f in list(self._inflight.values())]
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
         if self.server.support.code_lens_refresh:
@@ -267,8 +289,8 @@ class CheckpointPreviews:
 
     def strict_diagnostics(self, analysis: Analysis) -> list[types.Diagnostic]:
         """checkpointDiagnostics: at each load whose checkpoint is previewed, what strict=True
-        would say. A checkpoint not read yet is read in the background, then the document is
-        analysed again (diagnostics never wait for a disk)."""
+        would say, from the last lookup; a fresh lookup runs in the background and the document
+        is analysed again when it finds something else (diagnostics never wait for a disk)."""
         uri = analysis.uri
         document = self.server.open_document(uri)
         if (
@@ -283,20 +305,16 @@ class CheckpointPreviews:
         for ref in checkpoint_refs(analysis.text):
             if not (ref.call == "from_torch" or (ref.call and ref.start in fixable)):
                 continue
-            located = self.locate(uri, ref.path)
-            if located.path is None:
+            last = self._last.get((uri, ref.path, ref.keys))
+            self.recheck_if_changed(uri, ref, last)
+            if last is None or last.path is None or isinstance(last.result, str):
                 continue
-            known = self.cached(located.path, ref.keys)
-            if known is None:
-                if self._unreadable.get((located.path, ref.keys), False) != _stamp(located.path):
-                    self.recheck_after_reading(uri, located.path, ref.keys)
-                continue
-            message = strict_message(known)
+            message = strict_message(last.result)
             if message:
                 found.append(
                     types.Diagnostic(
                         range=document.line_index.range(ref.start, ref.end, document.encoding),
-                        message=f"{located.path.name}: {message}",
+                        message=f"{last.path.name}: {message}",
                         severity=types.DiagnosticSeverity.Warning,
                         code=STRICT_CODE,
                         code_description=types.CodeDescription(href=STRICT_URL),
@@ -305,23 +323,19 @@ class CheckpointPreviews:
                 )
         return found
 
-    def recheck_after_reading(self, uri: str, path: Path, keys: tuple[str, ...]) -> None:
-        """Read the checkpoint off the loop, then analyse the document again (once per read)."""
-        key = (uri, path, keys)
-        if key in self._rechecks:
-            return
-        self._rechecks.add(key)
+    def recheck_if_changed(self, uri: str, ref: CheckpointRef, last: Lookup | None) -> None:
+        """Look the checkpoint up off the loop; analyse the document again if what is found
+        differs from ``last`` (a cached preview is the same object: no loop)."""
 
-        async def read_then_recheck() -> None:
-            try:
-                while await self.get(path, keys) is None:  # a slow disk: keep waiting
-                    pass
-            finally:
-                self._rechecks.discard(key)
-            if self.server.open_document(uri) is not None:
+        async def look_then_recheck() -> None:
+            found = await self.lookup(uri, ref.path, ref.keys, timeout=3600.0)
+            if found is None or self.server.open_document(uri) is None:
+                return
+            same = last is not None and last.path == found.path and last.result == found.result
+            if not same:
                 self.server.diagnostics.recheck(uri)
 
-        asyncio.ensure_future(read_then_recheck())
+        asyncio.ensure_future(look_then_recheck())
 
     async def tree(self, arguments: list[Any]) -> dict[str, str]:
         """switcheroo.checkpointTree [preview uri, document uri]: the full tree's text."""
@@ -333,39 +347,24 @@ class CheckpointPreviews:
             return {"uri": "", "text": f"# not a {PREVIEW_SCHEME}: uri: {arguments[:1]!r}\n"}
         path, keys = target
         uri = preview_uri(path, keys)
-        allowed = (
-            self.allowed(document, path)
-            if document is not None
-            else self.server.settings.preview_outside_workspace
-            or any(_inside(path, Path(f)) for f in self.workspace_folders())
-        )
-        if not allowed:
+        if not self.scope(document).allowed(path):
             return {"uri": uri, "text": f"# {path} is outside the workspace: not read\n"}
-        result = await self.get(path, keys)
-        if result is None:
-            future = self._reading.get((path, keys))
-            result = (
-                await asyncio.wrap_future(future)
-                if future is not None
-                else self.compute(path, keys)
-            )
+        found = await self.lookup(document, str(path), keys, timeout=3600.0)
+        result = found.result if found is not None else f"{path}: no answer"
         text = tree_text(result) if not isinstance(result, str) else f"# {result}\n"
         return {"uri": uri, "text": text}
+
+    def forget(self, uri: str) -> None:
+        """A document closed: drop what was kept for it."""
+        self._refs.pop(uri, None)
+        for key in [key for key in self._last if key[0] == uri]:
+            del self._last[key]
 
     def workspace_folders(self) -> list[str]:
         folders = [to_fs_path(f.uri) for f in self.server.workspace.folders.values()]
         if self.server.workspace.root_path:
             folders.append(self.server.workspace.root_path)
         return [f for f in folders if f]
-
-
-def _stamp(path: Path) -> tuple[int, int] | None:
-    """A file's (mtime, size), None when it cannot be read."""
-    try:
-        status = path.stat()
-    except OSError:
-        return None
-    return status.st_mtime_ns, status.st_size
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -385,6 +384,7 @@ def register(server: SwitcherooServer) -> None:
     previews = CheckpointPreviews(server)
     server.previews = previews
     server.diagnostics.extra.append(previews.strict_diagnostics)
+    server.close_listeners.append(previews.forget)
     server.shutdown_listeners.append(
         lambda: previews.executor.shutdown(wait=False, cancel_futures=True)
     )
