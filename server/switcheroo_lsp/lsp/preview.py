@@ -391,9 +391,10 @@ def register(server: SwitcherooServer) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions(resolve_provider=False))
     async def code_lens(ls: SwitcherooServer, params: types.CodeLensParams) -> list[types.CodeLens]:
-        document = ls.open_document(params.text_document.uri)
-        if document is None:
-            return []
+        uri = params.text_document.uri
+        document = ls.open_document(uri)
+        if document is None or ls.workspace.get_notebook_document(cell_uri=uri) is not None:
+            return []  # notebook cells: not previewed yet
         return await ls.previews.lenses(document)
 
     # Annotated with pygls' class: pygls reads command handlers' annotations at run time.
