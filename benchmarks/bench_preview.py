@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -132,6 +133,13 @@ class Bench:
         return int(line.split()[1]) / 1024
 
 
+def numpy_import_ms() -> float:
+    """What the server pays once for the Flax preview's imports, in a fresh interpreter."""
+    code = "import time; t = time.perf_counter(); import numpy, ml_dtypes; print(time.perf_counter() - t)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(done.stdout) * 1000
+
+
 async def run(quick: bool) -> None:
     runs = 5 if quick else 20
     with tempfile.TemporaryDirectory() as temp:
@@ -187,6 +195,10 @@ async def run(quick: bool) -> None:
         second_first, _ = await hover_task
 
         print(f"hover, call without a checkpoint (baseline): {baseline:7.1f} ms median of {runs}")
+        print(
+            f"import numpy + ml_dtypes, fresh process:      {numpy_import_ms():7.1f} ms  (paid once,"
+            " in a reader thread, when a document naming a checkpoint is opened)"
+        )
         print(
             f"hover, 100-shard index, first time:          {first:7.1f} ms  ({first / baseline:.1f}x baseline)"
         )

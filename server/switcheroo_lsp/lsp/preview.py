@@ -9,6 +9,7 @@ by a timeout; a read that outlives it keeps going and fills the cache for the ne
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -132,6 +133,7 @@ class CheckpointPreviews:
         # The last lookup of each (document, written path, keys): what diagnostics use
         self._last: dict[tuple[str, str, tuple[str, ...]], Lookup] = {}
         self.timeout = READ_TIMEOUT_SECONDS
+        self._warmed = False
 
     # -- where ------------------------------------------------------------------------------------
 
@@ -144,6 +146,11 @@ class CheckpointPreviews:
         found: tuple[CheckpointRef, ...] = ()
         if any(hint in text for hint in SUFFIX_HINTS):
             found = await self.server.run_engine(checkpoint_refs, text)
+        if found and not self._warmed:
+            # numpy takes a few hundred ms to import: a document naming a checkpoint pays it
+            # now, in a reader thread, rather than its first hover
+            self._warmed = True
+            self.executor.submit(_import_numpy)
         self._refs[document.uri] = (text, found)
         return found
 
@@ -365,6 +372,13 @@ class CheckpointPreviews:
         if self.server.workspace.root_path:
             folders.append(self.server.workspace.root_path)
         return [f for f in folders if f]
+
+
+def _import_numpy() -> None:
+    """Import what the Flax preview needs, if it is installed."""
+    with contextlib.suppress(ImportError):
+        import ml_dtypes  # noqa: F401
+        import numpy  # noqa: F401
 
 
 def _inside(path: Path, root: Path) -> bool:
