@@ -325,3 +325,21 @@ async def test_checkpoint_diagnostics_are_off_by_default(session: Session, tmp_p
 
     codes = [d.code for d in found]
     assert codes == ["checkpoint-keys", "checkpoint-keys", "non-model-state", "checkpoint-keys"]
+
+
+async def test_a_migrated_from_torch_call_keeps_its_lens_and_hover(
+    session: Session, tmp_path: Path
+) -> None:
+    migrated = 'variables = KeyMapper.from_torch("weights/model.safetensors", strict=True)\n'
+    checkpoint = write_safetensors(tmp_path / "weights" / "model.safetensors", SMALL_MODEL)
+    (tmp_path / "run.py").write_text(migrated)
+    await session.initialize(workspace=file_uri(tmp_path))
+    uri = file_uri(tmp_path / "run.py")
+    session.open(uri, migrated)
+    expected = preview(read_header(checkpoint))
+
+    [lens] = await lenses(session, uri)
+    text = hover_text(await hover_at(session, uri, migrated.index("from_torch")))
+
+    assert lens.command is not None and lens.command.title == lens_title(expected)
+    assert text == hover_markdown(expected)  # no rule text: the call is migrated already
