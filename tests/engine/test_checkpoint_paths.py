@@ -35,6 +35,22 @@ def refs_of(source: str) -> list[tuple[str, str, tuple[str, ...], str]]:
             [('os.path.join("ckpt", "m.pth")', "ckpt/m.pth", (), "")],
         ),
         ('w = Path("ckpt", "m.bin")\n', [('Path("ckpt", "m.bin")', "ckpt/m.bin", (), "")]),
+        (
+            'w = Path(__file__).resolve().parent / "ckpt" / "m.pt"\n',
+            [('Path(__file__).resolve().parent / "ckpt" / "m.pt"', "./ckpt/m.pt", (), "")],
+        ),
+        (
+            'w = os.path.join(os.path.dirname(os.path.abspath(__file__)), "m.safetensors")\n',
+            [
+                (
+                    'os.path.join(os.path.dirname(os.path.abspath(__file__)), "m.safetensors")',
+                    "./m.safetensors",
+                    (),
+                    "",
+                )
+            ],
+        ),
+        ('w = Path(cfg).parent / "m.pt"\nv = os.path.join(root, "m.pt")\n', []),
         ('w = "notes.txt"\nx = "model.pt.bak"\n', []),
         ('w = f"{run}/model.pt"\n', []),
     ],

@@ -104,6 +104,9 @@ class _Finder:
                 start, end = self.span(node)
                 self.refs.append(CheckpointRef(start, end, found[0], found[1], call=method))
         path = _literal_path(node)
+        if path is None and _is_joining(node):
+            # Path(cfg) / "m.pt": the literal is a part of a path that is not known
+            self.seen_literals.add(self.span(node))
         if path is not None and is_checkpoint_name(path):
             where = self.span(node)
             if not any(s <= where[0] and where[1] <= e for s, e in self.seen_literals):
@@ -176,9 +179,12 @@ def _load_method(node: ast.expr) -> str:
 
 def _literal_path(node: ast.expr) -> str | None:
     """The path a literal expression spells: ``"a/b.pt"``, ``Path("a") / "b.pt"``,
-    ``os.path.join("a", "b.pt")``, ``Path("a", "b.pt")``; None for anything else."""
+    ``os.path.join("a", "b.pt")``, ``Path("a", "b.pt")``, with the document's own folder
+    (``Path(__file__).parent``, ``os.path.dirname(__file__)``) as ``.``; None for anything else."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
+    if _is_document_folder(node):
+        return "."
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
         left, right = _literal_path(node.left), _literal_path(node.right)
         if left is None or right is None or not _is_path_expression(node.left):
@@ -200,11 +206,62 @@ def _literal_path(node: ast.expr) -> str | None:
     return None
 
 
+def _is_joining(node: ast.expr) -> bool:
+    """``a / b``, ``Path(...)`` or ``os.path.join(...)``: an expression putting a path together."""
+    if isinstance(node, ast.BinOp):
+        return isinstance(node.op, ast.Div)
+    if isinstance(node, ast.Call):
+        name = _dotted(node.func)
+        return name.split(".")[-1] in PATH_CONSTRUCTORS or name in (
+            "os.path.join",
+            "path.join",
+            "osp.join",
+        )
+    return False
+
+
 def _is_path_expression(node: ast.expr) -> bool:
-    """The left side of ``/`` is a path (a Path(...) call or another ``/``), not a string."""
+    """The left side of ``/`` is a path (a Path(...) call, the document's folder or another
+    ``/``), not a string."""
     if isinstance(node, ast.BinOp):
         return _is_path_expression(node.left)
-    return isinstance(node, ast.Call)
+    return isinstance(node, ast.Call) or _is_document_folder(node)
+
+
+def _is_document_folder(node: ast.expr) -> bool:
+    """``Path(__file__).parent`` (``.resolve()``/``.absolute()`` on the way allowed) or
+    ``os.path.dirname(__file__)`` (of ``os.path.abspath``/``realpath`` of it)."""
+    if isinstance(node, ast.Attribute) and node.attr == "parent":
+        inner = node.value
+        while (
+            isinstance(inner, ast.Call)
+            and isinstance(inner.func, ast.Attribute)
+            and inner.func.attr in ("resolve", "absolute")
+            and not inner.args
+        ):
+            inner = inner.func.value
+        return (
+            isinstance(inner, ast.Call)
+            and _dotted(inner.func).split(".")[-1] in PATH_CONSTRUCTORS
+            and len(inner.args) == 1
+            and _is_dunder_file(inner.args[0])
+        )
+    if isinstance(node, ast.Call) and _dotted(node.func) in ("os.path.dirname", "path.dirname"):
+        if len(node.args) != 1:
+            return False
+        arg = node.args[0]
+        while (
+            isinstance(arg, ast.Call)
+            and _dotted(arg.func) in ("os.path.abspath", "os.path.realpath")
+            and len(arg.args) == 1
+        ):
+            arg = arg.args[0]
+        return _is_dunder_file(arg)
+    return False
+
+
+def _is_dunder_file(node: ast.expr) -> bool:
+    return isinstance(node, ast.Name) and node.id == "__file__"
 
 
 def _join(left: str, right: str) -> str:
