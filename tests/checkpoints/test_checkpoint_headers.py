@@ -3,6 +3,7 @@ checked against torch's own loader; hostile pickles refused; the cache keyed on 
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import zipfile
@@ -125,6 +126,26 @@ def test_index_json_naming_a_shard_outside_its_folder_does_not_read_it(tmp_path:
     assert header.problems == (
         f"shard {tmp_path / 'elsewhere.safetensors'} is not beside the index: not read",
     )
+
+
+def test_a_torch_index_reads_each_torch_shard_like_torch_load(tmp_path: Path) -> None:
+    state = torch_model().state_dict()
+    keys = list(state)
+    shards = {
+        "pytorch_model-00001-of-00002.bin": keys[:3],
+        "pytorch_model-00002-of-00002.bin": keys[3:],
+    }
+    for name, part in shards.items():
+        torch.save({key: state[key] for key in part}, tmp_path / name)
+    index = tmp_path / "pytorch_model.bin.index.json"
+    weight_map = {key: name for name, part in shards.items() for key in part}
+    index.write_text(json.dumps({"weight_map": weight_map}))
+
+    header = read_header(index)
+
+    assert header.kind == "sharded torch" and len(header.files) == 3
+    expected = {k: (tuple(v.shape), TORCH_DTYPES[v.dtype]) for k, v in state.items()}
+    assert {k: (t.shape, t.dtype) for k, t in header.tree.items()} == expected
 
 
 def test_the_cache_rereads_only_when_a_file_changes(tmp_path: Path) -> None:

@@ -51,7 +51,11 @@ def refs_of(source: str) -> list[tuple[str, str, tuple[str, ...], str]]:
             ],
         ),
         ('w = Path(cfg).parent / "m.pt"\nv = os.path.join(root, "m.pt")\n', []),
-        ('w = "notes.txt"\nx = "model.pt.bak"\n', []),
+        (
+            'w = "pytorch_model.bin.index.json"\n',
+            [('"pytorch_model.bin.index.json"', "pytorch_model.bin.index.json", (), "")],
+        ),
+        ('w = "notes.txt"\nx = "model.pt.bak"\ny = "config.index.json"\n', []),
         ('w = f"{run}/model.pt"\n', []),
     ],
 )

@@ -229,7 +229,7 @@ def shape_text(shape: tuple[int, ...]) -> str:
 def source_text(p: Preview) -> str:
     """`ckpt/model.pt` ["model"] (torch zip)."""
     where = "".join(f"[{key!r}]" for key in p.keys)
-    files = len(p.header.files) - 1 if p.header.kind == "sharded safetensors" else 0
+    files = len(p.header.files) - 1 if p.header.kind.startswith("sharded") else 0
     shards = f", {files} shards" if files else ""
     return f"`{p.header.path.name}`{where} ({p.header.kind}{shards})"
 

@@ -19,7 +19,7 @@ from typing import Any
 from ..runtime.keymapper import KeyMapper
 from .torch_zip import TensorStub, read_torch_zip
 
-INDEX_SUFFIX = ".safetensors.index.json"
+INDEX_SUFFIX = ".index.json"  # model.safetensors.index.json, pytorch_model.bin.index.json
 MAX_INDEX_BYTES = 64 * 1024 * 1024
 # Bytes per element of the dtypes checkpoints hold (numpy / ml_dtypes names).
 ITEMSIZES = {
@@ -138,7 +138,7 @@ def _read_index(path: Path) -> CheckpointHeader:
         if shard_path.parent != folder:
             problems.append(f"shard {shard_path} is not beside the index: not read")
             continue
-        tensors = _safetensors_tensors(shard_path)
+        tensors = _shard_tensors(shard_path)
         files.append(shard_path)
         absent = [key for key in shard.listed if key not in tensors]
         if absent:
@@ -148,7 +148,20 @@ def _read_index(path: Path) -> CheckpointHeader:
         for key in shard.listed:
             if key in tensors:
                 tree[key] = tensors[key]
-    return CheckpointHeader(path, "sharded safetensors", tree, tuple(files), tuple(problems))
+    kind = (
+        "sharded safetensors" if path.name.endswith(".safetensors.index.json") else "sharded torch"
+    )
+    return CheckpointHeader(path, kind, tree, tuple(files), tuple(problems))
+
+
+def _shard_tensors(path: Path) -> dict[str, Tensor]:
+    """{key: Tensor} of one shard: a safetensors file, or a torch zip holding a flat state dict."""
+    if path.name.lower().endswith(".safetensors"):
+        return _safetensors_tensors(path)
+    tree = _with_tensors(read_torch_zip(path))
+    if not isinstance(tree, dict):
+        raise ValueError(f"{path.name} holds a {type(tree).__name__}, not a state dict")
+    return tensors_of(tree)
 
 
 def _with_tensors(node: Any) -> Any:

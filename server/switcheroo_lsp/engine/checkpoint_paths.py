@@ -15,7 +15,15 @@ from switcheroo_lsp.engine.syntax import SCOPES, statement_nodes
 from switcheroo_lsp.engine.text import LineIndex
 
 # File names a checkpoint has: safetensors (single or the index of a sharded one) and torch's.
-CHECKPOINT_SUFFIXES = (".safetensors", ".safetensors.index.json", ".pt", ".pth", ".bin", ".ckpt")
+CHECKPOINT_SUFFIXES = (
+    ".safetensors",
+    ".safetensors.index.json",
+    ".bin.index.json",
+    ".pt",
+    ".pth",
+    ".bin",
+    ".ckpt",
+)
 PATH_CONSTRUCTORS = frozenset({"Path", "PurePath", "PosixPath", "WindowsPath"})
 LOAD_METHODS = frozenset({"load_state_dict"})
 MAX_HOPS = 8  # name -> assignment -> name ...: a chain longer than this is not followed
