@@ -70,3 +70,20 @@ def test_tree_names_setting_accepts_receiver_and_single() -> None:
     assert settings.tree_names is TreeNames.SINGLE and problems == []
     settings, problems = Settings.from_dict({"tree_names": "per-call"})
     assert settings.tree_names is TreeNames.RECEIVER and "receiver, single" in problems[0]
+
+
+def test_preview_settings_default_to_lenses_on_and_reading_only_the_workspace() -> None:
+    settings, problems = Settings.from_dict(
+        {"codeLens": False, "preview_outside_workspace": True, "checkpoint-diagnostics": True}
+    )
+
+    assert problems == []
+    assert (settings.code_lens, settings.preview_outside_workspace) == (False, True)
+    assert settings.checkpoint_diagnostics is True
+    default = Settings()
+    assert (default.code_lens, default.preview_outside_workspace) == (True, False)
+    assert default.checkpoint_diagnostics is False
+    _, wrong = Settings.from_dict({"codeLens": "yes"})
+    assert wrong == [
+        "invalid value 'yes' for 'codeLens' (expected true or false); using the default"
+    ]

@@ -86,6 +86,9 @@ class Settings:
     max_file_size: int = 2_000_000  # bytes; larger documents are skipped
     hint_non_model: bool = True  # a hint (different code, no fix) on optimizer/scheduler calls
     unsafe_fixes: bool = False  # fix-all also rewrites calls whose receiver may not be a model
+    code_lens: bool = True  # a lens above each load whose checkpoint exists (clients with lenses)
+    preview_outside_workspace: bool = False  # hover/lens may read checkpoints outside the folder
+    checkpoint_diagnostics: bool = False  # say at the call what strict=True would say
     keymapper_module: str = ""  # module mode: the module's path from the project root ("" = found)
     # module mode, filled in by the shell per file (not a user setting): the import line to insert
     keymapper_import: str = ""
@@ -191,6 +194,9 @@ _CONVERTERS: dict[str, Any] = {
     "hint_non_model": _bool,
     "unsafe_fixes": _bool,
     "keymapper_module": _module_path,
+    "code_lens": _bool,
+    "preview_outside_workspace": _bool,
+    "checkpoint_diagnostics": _bool,
 }
 
 # camelCase as clients send it, and snake_case as Python users write it.
@@ -204,6 +210,9 @@ _ALIASES.update(
         "hintNonModel": "hint_non_model",
         "unsafeFixes": "unsafe_fixes",
         "keymapperModule": "keymapper_module",
+        "codeLens": "code_lens",
+        "previewOutsideWorkspace": "preview_outside_workspace",
+        "checkpointDiagnostics": "checkpoint_diagnostics",
     }
 )
 

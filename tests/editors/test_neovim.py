@@ -591,3 +591,54 @@ def test_readme_neovim_section_shows_the_shipped_files_verbatim() -> None:
         assert content in lua_blocks, (
             f"README's Neovim section does not show editors/neovim/{shipped} verbatim"
         )
+
+
+# --- checkpoint preview ------------------------------------------------------------------------
+
+PREVIEW_SOURCE = """\
+import torch
+from safetensors.torch import load_file
+
+model = torch.nn.Linear(2, 2)
+model.load_state_dict(load_file("weights/model.safetensors"))
+"""
+PREVIEW_LINE = 4
+
+
+@pytest.mark.editor
+def test_hover_on_a_load_call_shows_the_checkpoint_flax_tree(neovim: NeovimRun) -> None:
+    from checkpoint_files import SMALL_MODEL, write_safetensors
+    from switcheroo_lsp.checkpoints.flax_preview import (
+        hover_markdown,
+        lens_title,
+        preview,
+        tree_text,
+    )
+    from switcheroo_lsp.checkpoints.headers import read_header
+
+    checkpoint = write_safetensors(neovim.project / "weights" / "model.safetensors", SMALL_MODEL)
+    path = write_source(neovim, "train.py", PREVIEW_SOURCE)
+
+    seen = neovim.run("hover.lua", file=str(path), cursor=[PREVIEW_LINE + 1, 2])
+
+    expected = preview(read_header(checkpoint))
+    assert seen["markdown"].startswith(hover_markdown(expected) + "\n\n---\n\n")
+    shown = seen["shown"]
+    assert shown[0] == "**Checkpoint** `model.safetensors` (safetensors)"
+    assert (
+        "10 tensors -> 9 Flax leaves (linen) · 13.0 kB · bf16 11.9 kB, f32 1.0 kB, i64 8 B" in shown
+    )
+    assert "| `encoder_0` | 2.1 k | bf16 |" in shown
+    assert "- `params/encoder_0/kernel` 32×64 bf16" in shown
+    assert seen["lenses"] == [
+        {
+            "line": PREVIEW_LINE,
+            "title": lens_title(expected),
+            "command": "switcheroo.checkpointTree",
+        }
+    ]
+    assert lens_title(expected) == (
+        "10 tensors -> 9 Flax leaves · 13.0 kB bf16 · 1 ambiguous · 1 dropped"
+    )
+    # the lens, run, opens the whole tree in a scratch buffer (the README's Neovim snippet)
+    assert seen["tree"] == tree_text(expected).splitlines()

@@ -660,3 +660,65 @@ def test_notebook_quick_fix_migrates_the_cell_and_puts_the_key_mapper_in_the_fir
             compile(_without_magics(source), f"{target.name}[code cell {index}]", "exec")
         except SyntaxError as exc:
             pytest.fail(f"code cell {index} does not compile after the fix: {exc}\n{source}")
+
+
+PREVIEW_CALL = 'model.load_state_dict(load_file("weights/model.safetensors"))'
+PREVIEW_TRAIN = f"""\
+import torch
+from safetensors.torch import load_file
+
+model = torch.nn.Linear(2, 2)
+{PREVIEW_CALL}
+"""
+
+
+def test_hover_and_code_lens_show_the_checkpoint_and_the_lens_opens_its_flax_tree(
+    code_server: CodeServer, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    from checkpoint_files import SMALL_MODEL, write_safetensors
+    from switcheroo_lsp.checkpoints.flax_preview import lens_title, preview
+    from switcheroo_lsp.checkpoints.headers import read_header
+
+    # The server of this checkout (a worktree's too, not only the installed one): an interpreter
+    # wrapper that puts REPO/server first on sys.path.
+    python = tmp_path / "python-this-checkout"
+    python.write_text(f'#!/bin/sh\nPYTHONPATH="{REPO / "server"}" exec "{sys.executable}" "$@"\n')
+    python.chmod(0o755)
+    target = _workspace(tmp_path, "preview", PREVIEW_TRAIN, {"switcheroo.interpreter": str(python)})
+    checkpoint = write_safetensors(target.parent / "weights" / "model.safetensors", SMALL_MODEL)
+    expected = preview(read_header(checkpoint))
+
+    report = _drive(
+        code_server,
+        request,
+        "checkpointPreview",
+        target,
+        modelCall=PREVIEW_CALL,
+        treeText="encoder_0",
+    )
+
+    assert report["lenses"] == [lens_title(expected)], report
+    hover = report["hover"]
+    assert "Checkpoint model.safetensors (safetensors)" in hover, hover
+    assert (
+        "10 tensors -> 9 Flax leaves (linen) · 13.0 kB · bf16 11.9 kB, f32 1.0 kB, i64 8 B" in hover
+    )
+    assert "params/encoder_0/kernel 32×64 bf16" in hover, hover
+    assert "embed.weight (100, 32): Linear or Embedding? (pass target=)" in hover, hover
+    assert any("model.safetensors.flax-tree" in tab for tab in report["tabs"]), report["tabs"]
+    tree = "\n".join(report["treeLines"])
+    assert "kernel  32×64  bfloat16  <- encoder.0.weight [transpose(1, 0)]" in tree, tree
+    # The screenshots stay with the test (hover and lens together, then the tree document), and
+    # in tests/editors/_artifacts/ (docs/images/ with SWITCHEROO_UPDATE_SCREENSHOTS=1).
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for name, picture in (
+        ("previewShot", "vscode-preview-hover.png"),
+        ("treeShot", "vscode-preview-tree.png"),
+    ):
+        kept = tmp_path / Path(report[name]).name
+        shutil.copyfile(report[name], kept)
+        assert kept.stat().st_size > 10_000, f"{kept} is not a screenshot"
+        shutil.copyfile(kept, ARTIFACTS / picture)
+        if os.environ.get("SWITCHEROO_UPDATE_SCREENSHOTS") == "1":
+            README_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(kept, README_SCREENSHOT.parent / picture)

@@ -30,6 +30,9 @@ export interface ServerSettings {
   hintNonModel: boolean;
   unsafeFixes: boolean;
   keymapperModule: string;
+  codeLens: boolean;
+  previewOutsideWorkspace: boolean;
+  checkpointDiagnostics: boolean;
 }
 
 /**
@@ -50,6 +53,9 @@ export const SERVER_DEFAULTS: Readonly<ServerSettings> = Object.freeze({
   hintNonModel: true,
   unsafeFixes: false,
   keymapperModule: "",
+  codeLens: true,
+  previewOutsideWorkspace: false,
+  checkpointDiagnostics: false,
 });
 
 /** Keys of the server's settings, in a stable order. */
@@ -510,4 +516,31 @@ export function revealCallTarget(args: readonly unknown[]): { uri: string; line:
     return undefined;
   }
   return { uri, line };
+}
+
+/**
+ * The server command a checkpoint code lens runs: `[preview uri, document uri]`, answered with
+ * `{uri, text}` (the full Flax tree). The extension opens the preview uri as a read-only document
+ * instead, whose content provider asks the server for the text.
+ */
+export const CHECKPOINT_TREE_COMMAND = "switcheroo.checkpointTree";
+
+/** The uri scheme of those read-only documents. */
+export const PREVIEW_SCHEME = "switcheroo-preview";
+
+/** The `[preview uri, document uri]` of a {@link CHECKPOINT_TREE_COMMAND} call, or undefined. */
+export function checkpointTreeTarget(args: readonly unknown[]): { preview: string; document: string | undefined } | undefined {
+  const [preview, document] = args;
+  if (typeof preview !== "string" || !preview.startsWith(`${PREVIEW_SCHEME}:`)) {
+    return undefined;
+  }
+  return { preview, document: typeof document === "string" && document !== "" ? document : undefined };
+}
+
+/** The text of a {@link CHECKPOINT_TREE_COMMAND} answer, or a line saying the answer was not one. */
+export function checkpointTreeText(answer: unknown): string {
+  if (typeof answer === "object" && answer !== null && typeof (answer as { text?: unknown }).text === "string") {
+    return (answer as { text: string }).text;
+  }
+  return "# the server sent no checkpoint tree (is it running?)\n";
 }

@@ -11,6 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import {
+  ExecuteCommandRequest,
   type ExecuteCommandSignature,
   LanguageClient,
   type LanguageClientOptions,
@@ -25,6 +26,9 @@ import {
   BUNDLED_LIBS,
   BUNDLED_NATIVE,
   bundledLaunch,
+  CHECKPOINT_TREE_COMMAND,
+  checkpointTreeTarget,
+  checkpointTreeText,
   bundledPythonPath,
   chooseInterpreter,
   classifyConfigurationChange,
@@ -38,6 +42,7 @@ import {
   REVEAL_CALL_COMMAND,
   revealCallTarget,
   type PythonIdentity,
+  PREVIEW_SCHEME,
   type ProbeOutcome,
   probeOutcome,
   SECTION,
@@ -54,7 +59,7 @@ const PYTHON_EXTENSION_ID = "ms-python.python";
 const MIGRATE_FILE = "switcheroo.migrateFile";
 const MIGRATE_WORKSPACE = "switcheroo.migrateWorkspace";
 /** Commands the server registers through executeCommandProvider (vscode-languageclient registers them). */
-const SERVER_COMMANDS = [MIGRATE_FILE, MIGRATE_WORKSPACE];
+const SERVER_COMMANDS = [MIGRATE_FILE, MIGRATE_WORKSPACE, CHECKPOINT_TREE_COMMAND];
 const PROBE_TIMEOUT_MS = 30_000;
 const SETTINGS_SETTLE_MS = 400;
 const PYTHON_EXTENSION_TIMEOUT_MS = 15_000;
@@ -69,6 +74,8 @@ class SwitcherooServer implements vscode.Disposable {
   /** Serialises start/stop so rapid setting changes cannot start two servers. */
   private queue: Promise<void> = Promise.resolve();
   private disposed = false;
+  /** The document each open checkpoint preview was opened from (its settings decide what is read). */
+  private readonly previewSources = new Map<string, string | undefined>();
   /** "Switcheroo" in the language status of Python editors: running, or why not. */
   private readonly status = vscode.languages.createLanguageStatusItem("switcheroo.status", { language: "python" });
 
@@ -236,6 +243,18 @@ class SwitcherooServer implements vscode.Disposable {
   }
 
   private async executeServerCommand(command: string, args: unknown[], next: ExecuteCommandSignature): Promise<unknown> {
+    if (command === CHECKPOINT_TREE_COMMAND) {
+      // A checkpoint code lens: show its tree as a read-only document (see checkpointTree).
+      const target = checkpointTreeTarget(args);
+      if (target === undefined) {
+        return next(command, args);
+      }
+      const uri = vscode.Uri.parse(target.preview, true);
+      this.previewSources.set(uri.toString(), target.document);
+      const document = await vscode.workspace.openTextDocument(uri);
+      await vscode.window.showTextDocument(document, { preview: true, viewColumn: vscode.ViewColumn.Beside });
+      return undefined;
+    }
     if (command === MIGRATE_FILE) {
       const editor = vscode.window.activeTextEditor;
       const activeUri = editor?.document.languageId === "python" ? editor.document.uri.toString() : undefined;
@@ -259,6 +278,21 @@ class SwitcherooServer implements vscode.Disposable {
     }
     // migrateWorkspace shows its own message (window/showMessage) when it applied or was cancelled.
     return this.reportCommandResult(await next(command, args), { onlyFailures: command === MIGRATE_WORKSPACE });
+  }
+
+  /** The text of a switcheroo-preview: document: the checkpoint's Flax tree, from the server. */
+  async checkpointTree(uri: vscode.Uri): Promise<string> {
+    await this.queue;
+    const client = this.client;
+    if (client?.state !== State.Running) {
+      return `# Switcheroo: the server is not running: ${this.notRunningReason}\n`;
+    }
+    const key = uri.toString();
+    const answer: unknown = await client.sendRequest(ExecuteCommandRequest.type, {
+      command: CHECKPOINT_TREE_COMMAND,
+      arguments: [key, this.previewSources.get(key)].filter((argument) => argument !== undefined),
+    });
+    return checkpointTreeText(answer);
   }
 
   /** Say what a migrate command did (the server's report), then pass its result on. */
@@ -525,6 +559,9 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand("switcheroo.restartServer", () => instance.restart("Switcheroo: Restart Server")),
     vscode.commands.registerCommand("switcheroo.showOutput", () => output.show(true)),
     vscode.commands.registerCommand(REVEAL_CALL_COMMAND, (...args: unknown[]) => revealCall(args)),
+    vscode.workspace.registerTextDocumentContentProvider(PREVIEW_SCHEME, {
+      provideTextDocumentContent: (uri) => instance.checkpointTree(uri),
+    }),
     vscode.workspace.onDidChangeConfiguration((event) => {
       const change = classifyConfigurationChange((section) => event.affectsConfiguration(section));
       if (change === "restart" || (change === "python-interpreter" && instance.interpreterSource !== "setting")) {

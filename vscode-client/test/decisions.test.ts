@@ -20,6 +20,8 @@ import {
   interpreterFromPythonApi,
   migrateFileArguments,
   revealCallTarget,
+  checkpointTreeTarget,
+  checkpointTreeText,
   MODULE_MISSING_EXIT,
   moduleProbeArgs,
   parsePythonIdentity,
@@ -324,6 +326,9 @@ describe("settings sent to the server", () => {
       hintNonModel: false,
       unsafeFixes: true,
       keymapperModule: "tools/_keymapper.py",
+      codeLens: false,
+      previewOutsideWorkspace: true,
+      checkpointDiagnostics: true,
     };
     const asSet = Object.fromEntries(Object.entries(user).map(([key, value]) => [key, { globalValue: value }]));
     assert.deepEqual(toServerSettings(inspecting(asSet)), user);
@@ -529,4 +534,30 @@ describe("revealCallTarget", () => {
       assert.deepEqual(revealCallTarget(args), expected);
     });
   }
+});
+
+describe("checkpointTreeTarget", () => {
+  const preview = "switcheroo-preview:/p/weights/model.safetensors.flax-tree";
+  const cases: [string, unknown[], { preview: string; document: string | undefined } | undefined][] = [
+    ["a preview and its document", [preview, "file:///p/train.py"], { preview, document: "file:///p/train.py" }],
+    ["a preview alone", [preview], { preview, document: undefined }],
+    ["another scheme", ["file:///p/weights/model.safetensors", "file:///p/train.py"], undefined],
+    ["no arguments", [], undefined],
+    ["a number", [3], undefined],
+  ];
+  for (const [name, args, expected] of cases) {
+    it(name, () => {
+      assert.deepEqual(checkpointTreeTarget(args), expected);
+    });
+  }
+});
+
+describe("checkpointTreeText", () => {
+  it("is the answer's text", () => {
+    assert.equal(checkpointTreeText({ uri: "switcheroo-preview:/m.pt.flax-tree", text: "params\n" }), "params\n");
+  });
+  it("says so when the answer is not a tree", () => {
+    assert.match(checkpointTreeText(null), /no checkpoint tree/);
+    assert.match(checkpointTreeText({ text: 3 }), /no checkpoint tree/);
+  });
 });

@@ -40,6 +40,7 @@ class ClientSupport:
     configuration_registration: bool = False  # didChangeConfiguration via client/registerCapability
     watched_files_registration: bool = False  # didChangeWatchedFiles via client/registerCapability
     work_done_progress: bool = False  # window/workDoneProgress/create
+    code_lens_refresh: bool = False  # workspace/codeLens/refresh
     show_message: bool = True
     # The client runs REVEAL_CALL_COMMAND itself (initializationOptions {"revealCommand": true},
     # sent only by the VS Code extension; other clients would send it back as executeCommand).
@@ -82,5 +83,8 @@ class ClientSupport:
             ),
             work_done_progress=bool(
                 get_capability(capabilities, "window.work_done_progress", False)
+            ),
+            code_lens_refresh=bool(
+                get_capability(capabilities, "workspace.code_lens.refresh_support", False)
             ),
         )

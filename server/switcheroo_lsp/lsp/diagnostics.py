@@ -9,10 +9,11 @@ analysis of the current version and ``unchanged`` when its result id is the one 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -192,6 +193,8 @@ class DocumentDiagnostics:
     last_change: dict[str, float] = field(default_factory=dict)  # monotonic time of the last change
     # uri -> (settings generation, excluded?): path checks stat the disk, once per generation
     exclusions: dict[str, tuple[int, bool]] = field(default_factory=dict)
+    # Features adding diagnostics of their own to a fresh analysis (the checkpoint preview's)
+    extra: list[Callable[[Analysis], Sequence[types.Diagnostic]]] = field(default_factory=list)
 
     def excluded(self, uri: str) -> bool:
         """True for a file the workspace walk would skip (``.venv``, ``site-packages``, the
@@ -260,6 +263,12 @@ class DocumentDiagnostics:
                     f"switcheroo internal error on {uri}: {error!r}", types.MessageType.Error
                 )
                 analysis = self.skipped(document)
+        added = [d for hook in self.extra for d in hook(analysis)] if analysis.scan else []
+        if added:
+            shown = (*analysis.diagnostics, *added)
+            analysis = dataclasses.replace(
+                analysis, diagnostics=shown, result_id=result_id_of(shown)
+            )
         current = server.open_document(uri)
         if current is not None and current.source is text:
             self.analyses[uri] = analysis
@@ -325,6 +334,14 @@ class DocumentDiagnostics:
                 version=analysis.version,
             )
         )
+
+    def recheck(self, uri: str) -> None:
+        """Analyse ``uri`` again and show it: what an ``extra`` hook adds has changed."""
+        self.analyses.pop(uri, None)
+        if not self.server.support.pull_diagnostics:
+            self.schedule(uri)
+        elif self.server.support.diagnostic_refresh:
+            self.server.workspace_diagnostic_refresh(None)
 
     def clear(self, uri: str) -> None:
         """Forget a closed document; in push mode, clear what the client shows."""

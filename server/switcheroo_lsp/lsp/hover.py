@@ -16,6 +16,7 @@ from .diagnostics import DocumentDiagnostics, diagnostic_for
 from .notebook_diagnostics import NotebookDiagnostics
 from .notebook_sync import route_cells
 from .positions import Encoding, LineIndex
+from .preview import CheckpointPreviews
 
 if TYPE_CHECKING:
     from .state import SwitcherooServer
@@ -49,7 +50,8 @@ def hover_at(
 
 
 async def hover(ls: SwitcherooServer, params: types.HoverParams) -> types.Hover | None:
-    """textDocument/hover in a file."""
+    """textDocument/hover in a file: the reported call's text, and first what the checkpoint it
+    reads becomes (or a checkpoint literal's preview alone, see preview.py)."""
     uri = params.text_document.uri
     document = ls.open_document(uri)
     if document is None:
@@ -58,8 +60,23 @@ async def hover(ls: SwitcherooServer, params: types.HoverParams) -> types.Hover 
     index = document.line_index
     if analysis.scan is None or index.text is not analysis.text:
         return None
-    return hover_at(
+    found = hover_at(
         analysis.scan.findings, index, document.encoding, ls.settings_for(uri), params.position
+    )
+    offset = index.offset(params.position, document.encoding)
+    checkpoint = await ls.feature_state(CheckpointPreviews).hover(document, offset)
+    if checkpoint is None:
+        return found
+    text, start, end = checkpoint
+    parts = [text]  # what the checkpoint becomes first, the rule's text after
+    if found is not None:
+        assert isinstance(found.contents, types.MarkupContent)
+        parts.append(found.contents.value)
+    return types.Hover(
+        contents=types.MarkupContent(
+            kind=types.MarkupKind.Markdown, value="\n\n---\n\n".join(parts)
+        ),
+        range=found.range if found is not None else index.range(start, end, document.encoding),
     )
 
 

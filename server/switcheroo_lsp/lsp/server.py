@@ -121,6 +121,7 @@ def create_server() -> SwitcherooServer:
         notebook_actions,
         notebook_diagnostics,
         notebook_sync,
+        preview,
     )
 
     server = SwitcherooServer()
@@ -130,6 +131,7 @@ def create_server() -> SwitcherooServer:
     actions.register(server)
     commands.register(server)
     hover.register(server)
+    preview.register(server)
     # Last: they route cell URIs of the handlers above to notebooks.
     notebook_sync.register(server)
     notebook_diagnostics.register(server)

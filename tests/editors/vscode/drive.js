@@ -446,6 +446,50 @@ async function migrateCommandScenario(page, config, report) {
   await shot(page, config, "saved");
 }
 
+/** Text of an element with non-breaking spaces made plain. */
+function plain(text) {
+  return (text || "").replace(/\u00a0/g, " ");
+}
+
+/**
+ * The checkpoint preview: the code lens above the model call (its text read from the DOM), the
+ * hover on the call (its text, and a screenshot showing both), then a click on the lens opens
+ * the read-only switcheroo-preview: document with the whole Flax tree.
+ */
+async function checkpointPreviewScenario(page, config, report) {
+  const squiggles = await waitForModelSquiggle(page, config);
+  const lens = page.locator(`${CODE_EDITORS.split(", ")[0]} .codelens-decoration`, { hasText: "Flax leaves" }).first();
+  await lens.waitFor({ state: "visible", timeout: config.startTimeoutMs }).catch(() => {
+    throw new Failure('no code lens with "Flax leaves" appeared above the model call');
+  });
+  report.lenses = (await page.locator(".codelens-decoration").allInnerTexts()).map((t) => plain(t).trim());
+
+  const model = squiggles.find((s) => MODEL_SEVERITIES.includes(s.kind) && s.line.includes(config.modelCall));
+  const hover = page.locator(".monaco-hover", { hasText: "Flax leaves" }).filter({ visible: true }).first();
+  const x = model.box.x + Math.min(model.box.width / 2, 60);
+  const y = model.box.y + model.box.height / 2;
+  await waitUntil("no hover with the checkpoint's Flax tree appeared over the model call", config.stepTimeoutMs, async () => {
+    await page.mouse.move(x - 3, y);
+    await page.mouse.move(x, y);
+    return hover.isVisible({ timeout: 1500 }).catch(() => false) || hover.waitFor({ state: "visible", timeout: 1500 }).then(() => true, () => false);
+  }, 500);
+  report.hover = plain(await hover.innerText());
+  report.previewShot = await shot(page, config, "hover-and-lens");
+
+  await page.mouse.move(5, 5); // let the hover go, so it does not cover the lens
+  await page.keyboard.press("Escape");
+  await lens.locator("a", { hasText: "Flax leaves" }).first().click();
+  const tree = page
+    .locator(".part.editor .monaco-editor .view-lines", { hasText: config.treeText || "params" })
+    .first();
+  await tree.waitFor({ state: "visible", timeout: config.stepTimeoutMs }).catch(() => {
+    throw new Failure("clicking the code lens did not open the checkpoint tree document");
+  });
+  report.tabs = (await page.locator(".tabs-container .tab").allInnerTexts()).map((t) => plain(t).trim());
+  report.treeLines = (await tree.locator(".view-line").allInnerTexts()).map((t) => plain(t));
+  report.treeShot = await shot(page, config, "tree-document");
+}
+
 async function main() {
   const config = readConfig();
   fs.mkdirSync(config.shots, { recursive: true });
@@ -484,6 +528,8 @@ async function main() {
       await quickFixScenario(page, config, report);
     } else if (config.scenario === "notebookQuickfix") {
       await notebookQuickFixScenario(page, config, report);
+    } else if (config.scenario === "checkpointPreview") {
+      await checkpointPreviewScenario(page, config, report);
     } else if (config.scenario === "fixAllOnSave") {
       await fixAllOnSaveScenario(page, config);
     } else {
