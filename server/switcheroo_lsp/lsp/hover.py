@@ -10,6 +10,7 @@ from lsprotocol import types
 
 from ..engine.explain import explain
 from ..engine.model import Finding
+from ..engine.notebook import mask_magics
 from ..engine.rules import RULES, rule_markdown
 from ..settings import Settings
 from .diagnostics import DocumentDiagnostics, diagnostic_for
@@ -50,8 +51,7 @@ def hover_at(
 
 
 async def hover(ls: SwitcherooServer, params: types.HoverParams) -> types.Hover | None:
-    """textDocument/hover in a file: the reported call's text, and first what the checkpoint it
-    reads becomes (or a checkpoint literal's preview alone, see preview.py)."""
+    """textDocument/hover in a file."""
     uri = params.text_document.uri
     document = ls.open_document(uri)
     if document is None:
@@ -63,21 +63,7 @@ async def hover(ls: SwitcherooServer, params: types.HoverParams) -> types.Hover 
     found = hover_at(
         analysis.scan.findings, index, document.encoding, ls.settings_for(uri), params.position
     )
-    offset = index.offset(params.position, document.encoding)
-    checkpoint = await ls.feature_state(CheckpointPreviews).hover(document, offset)
-    if checkpoint is None:
-        return found
-    text, start, end = checkpoint
-    parts = [text]  # what the checkpoint becomes first, the rule's text after
-    if found is not None:
-        assert isinstance(found.contents, types.MarkupContent)
-        parts.append(found.contents.value)
-    return types.Hover(
-        contents=types.MarkupContent(
-            kind=types.MarkupKind.Markdown, value="\n\n---\n\n".join(parts)
-        ),
-        range=found.range if found is not None else index.range(start, end, document.encoding),
-    )
+    return await with_checkpoint(ls, found, uri, index, document.encoding, params.position)
 
 
 async def cell_hover(
@@ -91,12 +77,55 @@ async def cell_hover(
     cell = analysis.snapshot.index_of(params.text_document.uri)
     if cell is None:
         return None
-    return hover_at(
+    text = analysis.snapshot.cells[cell].text
+    index = LineIndex(text)
+    found = hover_at(
         analysis.scan.in_cell(cell),
-        LineIndex(analysis.snapshot.cells[cell].text),
+        index,
         ls.support.encoding,
         ls.settings_for(notebook_uri),
         params.position,
+    )
+    return await with_checkpoint(
+        ls,
+        found,
+        params.text_document.uri,
+        index,
+        ls.support.encoding,
+        params.position,
+        located_at=notebook_uri,
+        python=mask_magics(text) or "",  # the cell as Python: magics masked, same offsets
+    )
+
+
+async def with_checkpoint(
+    ls: SwitcherooServer,
+    found: types.Hover | None,
+    uri: str,
+    index: LineIndex,
+    encoding: Encoding,
+    position: types.Position,
+    *,
+    located_at: str | None = None,
+    python: str | None = None,
+) -> types.Hover | None:
+    """The hover with, first, what the checkpoint under the cursor becomes (a checkpoint
+    literal's preview alone where no call is reported; see preview.py)."""
+    offset = index.offset(position, encoding)
+    previews = ls.feature_state(CheckpointPreviews)
+    text = index.text if python is None else python
+    checkpoint = await previews.hover(uri, text, offset, located_at=located_at)
+    if checkpoint is None:
+        return found
+    text, start, end = checkpoint
+    parts = [text]  # what the checkpoint becomes first, the rule's text after
+    if found is not None and isinstance(found.contents, types.MarkupContent):
+        parts.append(found.contents.value)
+    return types.Hover(
+        contents=types.MarkupContent(
+            kind=types.MarkupKind.Markdown, value="\n\n---\n\n".join(parts)
+        ),
+        range=found.range if found is not None else index.range(start, end, encoding),
     )
 
 

@@ -138,10 +138,10 @@ class CheckpointPreviews:
 
     # -- where ------------------------------------------------------------------------------------
 
-    async def refs(self, document: LspTextDocument) -> tuple[CheckpointRef, ...]:
-        """The document's checkpoint references (parsed once per text, in the engine thread)."""
-        text = document.source
-        cached = self._refs.get(document.uri)
+    async def refs(self, uri: str, text: str) -> tuple[CheckpointRef, ...]:
+        """The checkpoint references of a document's (or a cell's) text, parsed once per text, in
+        the engine thread."""
+        cached = self._refs.get(uri)
         if cached is not None and cached[0] is text:
             return cached[1]
         found: tuple[CheckpointRef, ...] = ()
@@ -152,7 +152,7 @@ class CheckpointPreviews:
             # now, in a reader thread, rather than its first hover
             self._warmed = True
             self.executor.submit(_import_numpy)
-        self._refs[document.uri] = (text, found)
+        self._refs[uri] = (text, found)
         return found
 
     def scope(self, uri: str | None) -> Scope:
@@ -237,12 +237,16 @@ class CheckpointPreviews:
 
     # -- LSP answers ---------------------------------------------------------------------------
 
-    async def hover(self, document: LspTextDocument, offset: int) -> tuple[str, int, int] | None:
-        """(Markdown, start, end) for the checkpoint reference under ``offset``, or None."""
-        ref = ref_at(await self.refs(document), offset)
+    async def hover(
+        self, uri: str, text: str, offset: int, *, located_at: str | None = None
+    ) -> tuple[str, int, int] | None:
+        """(Markdown, start, end) for the checkpoint reference under ``offset`` of ``text`` (the
+        document ``uri``, or a notebook cell whose paths are relative to ``located_at``, the
+        notebook), or None."""
+        ref = ref_at(await self.refs(uri, text), offset)
         if ref is None:
             return None
-        found = await self.lookup(document.uri, ref.path, ref.keys)
+        found = await self.lookup(located_at or uri, ref.path, ref.keys)
         if found is None:
             text = f"**Checkpoint** `{ref.path}`: still reading it; hover again in a moment"
         elif isinstance(found.result, str):
@@ -260,7 +264,7 @@ class CheckpointPreviews:
         fixable = {finding.span.start for finding in analysis.fixable}
         lenses = []
         waiting = False
-        for ref in await self.refs(document):
+        for ref in await self.refs(uri, document.source):
             if not (ref.call == "from_torch" or (ref.call and ref.start in fixable)):
                 continue
             found = await self.lookup(uri, ref.path, ref.keys)
