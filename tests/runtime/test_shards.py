@@ -255,3 +255,20 @@ def test_execution_holds_one_shard_open_at_a_time_except_for_a_layer_across_two(
     tree = plan.execute()
     assert max(most) == 2 and not open_now
     assert_same_tree(tree, KeyMapper.from_torch(state, num_heads=2))
+
+
+def test_the_result_is_a_copy_not_a_view_of_the_file(tmp_path: Path) -> None:
+    """JAX on CPU adopts a read-only, 64-byte aligned numpy array without copying: a tensor
+    memory-mapped from the file must not become such an array, or rewriting the file later
+    would change the converted weights (and its memory map would never be let go)."""
+    values = np.arange(4096, dtype=np.float32)
+    header = {"norm.weight": {"dtype": "F32", "shape": [4096], "data_offsets": [0, 4096 * 4]}}
+    text = json.dumps(header).encode()
+    text += b" " * (-(8 + len(text)) % 64)  # the tensor starts 64-byte aligned
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(len(text).to_bytes(8, "little") + text + values.tobytes())
+    scale = KeyMapper.from_torch(path)["params"]["norm"]["scale"]
+    with open(path, "r+b") as file:
+        file.seek(8 + len(text))
+        file.write(np.zeros(4096, np.float32).tobytes())
+    np.testing.assert_array_equal(np.asarray(scale), values)

@@ -1381,10 +1381,15 @@ class KeyMapper:
         """Arrays for entries: one with a sharding over several devices straight onto
         it, each device reading only its own slice of the (transposed) view; the rest
         sent to the device in one batch (copying a transposed view there is the
-        transpose: PJRT's strided copy beats numpy and jnp). `copy`: numpy results
-        must not keep a file's memory map."""
+        transpose: PJRT's strided copy beats numpy and jnp). `copy`: the arrays are
+        views of a file's memory map, which the result must not keep."""
         import jax
         import numpy as np
+
+        def own(x):
+            # JAX on CPU adopts an aligned contiguous array without copying: a view of
+            # the file would tie the result to it (a transposed view it copies anyway)
+            return np.array(x) if copy and x.flags.c_contiguous else x
 
         out: list = []
         batch = []  # (index in out, the sharding or None)
@@ -1397,7 +1402,7 @@ class KeyMapper:
 
                 def piece(index, view=view, dtype=dtype):
                     part = np.asarray(view[index])
-                    return part if part.dtype == dtype else part.astype(dtype)
+                    return own(part) if part.dtype == dtype else part.astype(dtype)
 
                 shape = tuple(entry.shape)
                 out.append(jax.make_array_from_callback(shape, entry.sharding, piece))
@@ -1405,6 +1410,7 @@ class KeyMapper:
             x = entry.leaf.value(entry.shape, entry.dtype)
             if fits:
                 batch.append((len(out), entry.sharding))
+                x = own(x)
             elif copy:  # 64-bit arrays stay numpy unless jax_enable_x64: values kept
                 x = np.array(x)
             out.append(x)
