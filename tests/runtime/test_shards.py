@@ -272,3 +272,26 @@ def test_the_result_is_a_copy_not_a_view_of_the_file(tmp_path: Path) -> None:
         file.seek(8 + len(text))
         file.write(np.zeros(4096, np.float32).tobytes())
     np.testing.assert_array_equal(np.asarray(scale), values)
+
+
+@pytest.mark.parametrize("suffix", [".pt", ".safetensors"])
+def test_a_tied_head_in_a_file_is_tied_not_unexpected(tmp_path: Path, suffix: str) -> None:
+    """A torch file keeps the tie as shared storage (found whatever the names), safetensors as
+    two equal copies (found for an embedding): read lazily, both are still tied."""
+    embed = "inp" if suffix == ".pt" else "embed_tokens"  # "inp": no name says embedding
+    model = torch.nn.ModuleDict({embed: torch.nn.Embedding(11, 4), "head": torch.nn.Linear(4, 11)})
+    model["head"].weight = model[embed].weight
+    state = randomize(model).state_dict()
+    path = tmp_path / f"m{suffix}"
+    if suffix == ".pt":
+        torch.save(state, path)
+    else:
+        save_file({k: v.clone() for k, v in state.items()}, path)
+    target = {
+        "params": {
+            embed: {"embedding": jax.ShapeDtypeStruct((11, 4), np.float32)},
+            "head": {"bias": jax.ShapeDtypeStruct((11,), np.float32)},
+        }
+    }
+    _, report = KeyMapper.from_torch(path, target=target, strict=True, return_report=True)
+    assert report.tied == [("head.weight", f"{embed}.weight")] and not report
