@@ -397,17 +397,20 @@ class KeyMapper:
         num_heads=None,
         return_report=False,
     ):
-        """Flax variables from a state dict (torch/numpy/jax) or a
-        .safetensors/.pt/.pth/.bin path.
+        """Flax variables from a state dict (torch/numpy/jax), a .safetensors/.pt/
+        .pth/.bin path, a sharded checkpoint (its *.index.json, a folder holding one, a
+        list of shard paths).
 
         layout "linen" gives {"params": ..., "batch_stats": ...}, "nnx" a pure dict for
         nnx.replace_by_pure_dict. `target` (arrays or ShapeDtypeStructs, e.g.
         jax.eval_shape of model.init, or an NNX model) decides names, shapes, structure
-        and dtypes; its own arrays stay where the checkpoint has nothing. strict=True
+        and dtypes; its own arrays stay where the checkpoint has nothing; a leaf with a
+        sharding is made on it, each device reading only its part. strict=True
         raises one error listing every problem, else they are warned once. num_heads
         shapes attention kernels when there is no target. return_report=True returns
         (variables, report): `missing, unexpected = report` as in torch. It is
-        `KeyMapper.plan(...)` then `.execute()`: a strict failure reads no array."""
+        `KeyMapper.plan(...)` then `.execute()`: a strict failure reads no tensor data,
+        and files are read one shard at a time."""
         import warnings
 
         plan = cls.plan(state, target=target, layout=layout, num_heads=num_heads)
