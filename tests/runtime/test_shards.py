@@ -176,6 +176,7 @@ def test_planning_reads_no_tensor_data(tmp_path: Path, monkeypatch, layout: str)
         raise AssertionError(f"{self.path} was read during planning")
 
     monkeypatch.setattr(KeyMapper._Shard, "arrays", no_reading)
+    assert len(KeyMapper._headers(index)) == len(model.state_dict())
     for given in (None, target):
         plan = KeyMapper.plan(index, target=given, layout=layout, num_heads=2)
         assert not plan.report and plan.entries
