@@ -1,7 +1,7 @@
 """KeyMapper.from_torch on a sharded Llama-shaped checkpoint, onto a tensor-parallel target.
 
-A generated checkpoint, no downloads: a 7B-class layer's real tensor sizes (hidden 4096, MLP 11008,
-32 query heads and 8 key/value heads of 128), a few layers, an embedding and an lm_head, bf16,
+A generated checkpoint, no downloads: a 7B-class layer's real tensor sizes (hidden 4096, MLP 14336 as
+Llama 3 8B, 32 query heads and 8 key/value heads of 128), a few layers, an embedding and an lm_head, bf16,
 written by safetensors as transformers shards it (an index and 4+ shards, several GB, in /tmp and
 deleted after). The target is the `jax.eval_shape` of a Llama-like linen model whose leaves carry
 NamedShardings on an 8-device CPU mesh: q/k/v/gate/up and lm_head kernels split by column, o/down
@@ -21,7 +21,7 @@ Peak is the resident high-water mark (VmHWM, reset by /proc/self/clear_refs) abo
 resident memory before the call. Goals (issue 16): keymapper peak <= output + largest shard + 10%;
 keymapper time <= 1.2x the transpose floor.
 
-    python benchmarks/bench_scale.py            # 6 layers, vocab 32000: 2.5 GB in 4 shards
+    python benchmarks/bench_scale.py            # 8 layers, vocab 32000: 3.7 GiB in 5 shards
     python benchmarks/bench_scale.py --quick    # 1 layer, vocab 4096: 0.4 GB
 """
 
@@ -325,11 +325,11 @@ def run_worker(method: str, folder: str, cfg: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 layer, vocab 4096")
-    parser.add_argument("--layers", type=int, default=6)
+    parser.add_argument("--layers", type=int, default=8)
     parser.add_argument("--vocab", type=int, default=32000)
-    parser.add_argument("--mlp", type=int, default=11008)
+    parser.add_argument("--mlp", type=int, default=14336)
     parser.add_argument("--shards", type=int, default=4)
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     parser.add_argument("--config", help=argparse.SUPPRESS)
