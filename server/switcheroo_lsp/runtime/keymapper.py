@@ -1649,8 +1649,9 @@ class KeyMapper:
         (listed in report.rebuilt): an RNN's summed bias b_ih + b_hh gives the change
         to b_ih and keeps like's b_hh; weight norm's weight w gives v = w and g = ||w||.
         Keys with no Flax place (counters, fixed buffers) come from `like`, tied keys
-        from their partner. Returns torch tensors (numpy arrays without torch), which
-        may share memory with `like`; strict and return_report as in from_torch."""
+        from their partner. Returns {torch key: tensor} in like's order (a plan's: the
+        tree's), torch tensors or, without torch, numpy arrays, which may share memory
+        with `like`; strict and return_report as in from_torch."""
         import warnings
 
         import numpy as np
@@ -1702,14 +1703,11 @@ class KeyMapper:
             for path, value in leaves
             if path not in used and hasattr(value, "shape")
         )
-        guesses = [f"{key}: {how}" for key, how in report.rebuilt if "guessed" in how]
+        guessed = any(how.startswith("guessed") for _, how in report.rebuilt)
         if strict and report:
             raise ValueError(f"the variables do not fit `like`:\n{report!r}")
-        if report or guesses:
-            warnings.warn(
-                "KeyMapper.to_torch:\n" + "\n".join([repr(report), *guesses]),
-                stacklevel=2,
-            )
+        if report or guessed:
+            warnings.warn(f"KeyMapper.to_torch:\n{report!r}", stacklevel=2)
         state = cls._as_torch(state)
         return (state, report) if return_report else state
 
