@@ -313,6 +313,15 @@ def test_a_plan_has_no_b_ih_b_hh_pair_the_sum_goes_to_b_ih_and_that_is_said() ->
     assert_close(loaded(tm, back)(ids).detach(), tm(ids))  # the same model, other biases
 
 
+def test_a_plan_has_no_weight_norm_g_shape_torchs_default_dim_is_assumed_and_said() -> None:
+    conv = _weight_norm_conv(0)
+    x = torch.randn(2, 4, 7)
+    plan = KeyMapper.plan(conv.state_dict())
+    with pytest.warns(UserWarning, match="original0: guessed: g = .*default dim=0"):
+        back = KeyMapper.to_torch(plan.execute(), plan)
+    assert_close(loaded(conv, back)(x).detach(), conv(x))
+
+
 def test_a_plan_has_no_batchnorm_counters_they_are_missing() -> None:
     state = randomize(TorchResNet()).state_dict()
     plan = KeyMapper.plan(state)
