@@ -296,6 +296,71 @@ def test_weight_norm_trained_in_jax_runs_in_torch_as_in_flax(dim: int) -> None:
     assert_close(flax_out, loaded(conv, back)(x), channels=True)
 
 
+# ---------------------------------------------------------------- every layer of the table
+def _zoo() -> torch.nn.Module:
+    """One of each layer the mapping table lists, in the variants that change the mapping."""
+    nn_ = torch.nn
+    return randomize(
+        nn_.ModuleDict(
+            {
+                "linear": nn_.Linear(7, 5),
+                "conv1": nn_.Conv1d(4, 6, 3),
+                "conv3": nn_.Conv3d(2, 4, 2, groups=2),
+                "depthwise": nn_.Conv2d(6, 6, (3, 1), groups=6, bias=False),
+                "up1": nn_.ConvTranspose1d(4, 3, 3, 2),
+                "up2": nn_.ConvTranspose2d(4, 6, 3),
+                "up3": nn_.ConvTranspose3d(2, 3, 3),
+                "bn": nn_.BatchNorm1d(5),
+                "ln": nn_.LayerNorm(8),
+                "gn": nn_.GroupNorm(3, 6),
+                "rms": nn_.RMSNorm(8),
+                "embed": nn_.Embedding(11, 4),
+                "attn": nn_.MultiheadAttention(8, 2),
+                "cross": nn_.MultiheadAttention(8, 2, kdim=5, vdim=6),
+                "kv": nn_.MultiheadAttention(8, 2, add_bias_kv=True),  # bias_k: no Flax place
+                "lstm": nn_.LSTM(3, 4, 2, bidirectional=True),
+                "gru": nn_.GRU(3, 4),
+                "rnn": nn_.RNN(3, 4, bias=False),
+                "wn": nn_.utils.parametrizations.weight_norm(nn_.Linear(5, 3)),
+            }
+        )
+    )
+
+
+def _from_torch_quietly(state: dict, **kw) -> dict:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Linear or Embedding? bias_k: said by from_torch
+        return KeyMapper.from_torch(state, num_heads=2, **kw)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("layout", ["linen", "nnx"])
+def test_every_layer_of_the_table_comes_back_bit_for_bit(layout: str, dtype) -> None:
+    state = in_dtype(_zoo().state_dict(), dtype)
+    variables = _from_torch_quietly(state, layout=layout)
+    back, report = KeyMapper.to_torch(variables, state, layout=layout, return_report=True)
+    assert_bit_exact(back, state)
+    assert not report and report.kept == ["bn.num_batches_tracked", "kv.bias_k", "kv.bias_v"]
+
+
+@pytest.mark.parametrize("layout", ["linen", "nnx"])
+def test_trained_variables_survive_a_trip_through_torch(layout: str) -> None:
+    """from_torch(to_torch(v)) == v: exactly where from_torch's step has an inverse, within fp32
+    rounding for the rebuilt RNN sums and weight norm."""
+    state = _zoo().state_dict()
+    variables = trained(_from_torch_quietly(state, layout=layout))
+    again = _from_torch_quietly(KeyMapper.to_torch(variables, state, layout=layout), layout=layout)
+    flat = dict(jax.tree_util.tree_leaves_with_path(variables))
+    flat_again = dict(jax.tree_util.tree_leaves_with_path(again))
+    assert flat.keys() == flat_again.keys()
+    rebuilt = ("lstm", "gru", "rnn", "wn")
+    for path, leaf in flat.items():
+        if str(path[0 if layout == "nnx" else 1].key) in rebuilt:
+            np.testing.assert_allclose(flat_again[path], leaf, rtol=1e-6, atol=1e-6)
+        else:
+            assert np.array_equal(flat_again[path], leaf), jax.tree_util.keystr(path)
+
+
 # ---------------------------------------------------------------- a plan as `like`
 def test_a_plan_gives_every_value_it_holds_back_bit_for_bit() -> None:
     state = randomize(TorchEncoder()).state_dict()
@@ -345,6 +410,17 @@ def test_a_flax_leaf_torch_has_no_place_for_is_unexpected() -> None:
     assert_bit_exact(back, state)
     with pytest.raises(ValueError, match="params/extra/kernel"):
         KeyMapper.to_torch(variables, state, strict=True)
+
+
+def test_a_bias_trained_where_torch_has_none_is_unexpected() -> None:
+    state = randomize(torch.nn.RNN(3, 4, bias=False)).state_dict()
+    variables = KeyMapper.from_torch(state)  # Flax's cell has a bias: zeros
+    back_silently(variables, state)
+    (path,) = [entry.path for entry in KeyMapper.plan(state).entries if not entry.key]
+    variables[path[0]][path[1]][path[2]][path[3]] = jnp.full((4,), 0.5)
+    with pytest.warns(UserWarning, match="torch has no bias there"):
+        _, report = KeyMapper.to_torch(variables, state, return_report=True)
+    assert report.unexpected_keys == [f"{'/'.join(path)} (torch has no bias there)"]
 
 
 def test_a_flax_leaf_of_another_shape_than_the_plan_is_a_mismatch() -> None:
