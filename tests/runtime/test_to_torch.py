@@ -18,6 +18,7 @@ import pytest
 import torch
 from flax import linen as nn
 from flax import nnx
+from hf_pairs import FAMILIES, MORE_FAMILIES, build
 from test_layers import RNNS, LinenRNN, NnxRNN
 from test_models import (
     LinenEncoder,
@@ -35,6 +36,7 @@ from torch_oracle import assert_close, channels_last, load_nnx, randomize
 from switcheroo_lsp.runtime import KeyMapper
 
 DTYPES = [torch.float32, torch.bfloat16, torch.float16]
+NAMES = [family.name for family in FAMILIES + MORE_FAMILIES]
 IMAGE = np.zeros((1, 8, 8, 3), np.float32)
 IDS = np.zeros((1, 7), np.int32)
 
@@ -237,8 +239,6 @@ def test_bidirectional_gru_trained_in_jax_runs_in_torch_as_in_flax() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_gpt2_round_trip_is_bit_exact_and_the_tied_head_is_the_embedding(dtype) -> None:
-    from hf_pairs import build
-
     pair = build("gpt2")
     state = in_dtype(pair.state_dict(), dtype)
     params = KeyMapper.from_torch(state, target=pair.target, strict=True)  # transformer/h/0/...
@@ -250,8 +250,6 @@ def test_gpt2_round_trip_is_bit_exact_and_the_tied_head_is_the_embedding(dtype) 
 
 @pytest.mark.slow
 def test_gpt2_trained_in_jax_runs_in_torch_as_in_flax() -> None:
-    from hf_pairs import build
-
     pair = build("gpt2")
     params = trained(KeyMapper.from_torch(pair.state_dict(), target=pair.target, strict=True))
     back = back_silently(params, pair.state_dict())
@@ -260,6 +258,37 @@ def test_gpt2_trained_in_jax_runs_in_torch_as_in_flax() -> None:
         logits = loaded(pair.torch_model, back)(**inputs).logits
     assert_close(pair.run_flax(params)["logits"], logits)  # the head is the trained embedding
     assert np.abs(pair.run_flax(params)["logits"] - pair.expected["logits"]).max() > 1e-2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NAMES)
+def test_every_transformers_family_round_trips_bit_for_bit(name: str) -> None:
+    pair = build(name)
+    params = KeyMapper.from_torch(pair.state_dict(), target=pair.target, strict=True)
+    assert_bit_exact(back_silently(params, pair.state_dict()), pair.state_dict())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NAMES)
+def test_every_transformers_family_trained_in_jax_runs_in_torch_as_in_flax(name: str) -> None:
+    """Except a torch model that ties its head to its embedding when the Flax port does not
+    (transformers' FlaxLlamaForCausalLM keeps its own lm_head): torch cannot hold the two
+    trained tensors, and to_torch says so."""
+    pair = build(name)
+    params = trained(KeyMapper.from_torch(pair.state_dict(), target=pair.target, strict=True))
+    if name == "llama-tied":
+        with pytest.warns(UserWarning, match="lm_head.weight is model.embed_tokens.weight"):
+            KeyMapper.to_torch(params, pair.state_dict())
+        return
+    back = back_silently(params, pair.state_dict())
+    inputs = {
+        k: torch.from_numpy(v).long() if v.dtype == np.int32 else torch.from_numpy(v)
+        for k, v in pair.inputs.items()
+    }
+    with torch.no_grad():
+        out = loaded(pair.torch_model, back)(**inputs)
+    for output, got in pair.run_flax(params).items():
+        np.testing.assert_allclose(got, getattr(out, output).numpy(), atol=1e-5, rtol=1e-5)
 
 
 # ---------------------------------------------------------------- weight norm
@@ -410,6 +439,21 @@ def test_a_flax_leaf_torch_has_no_place_for_is_unexpected() -> None:
     assert_bit_exact(back, state)
     with pytest.raises(ValueError, match="params/extra/kernel"):
         KeyMapper.to_torch(variables, state, strict=True)
+
+
+def test_tied_torch_tensors_whose_flax_leaves_diverged_are_said_to_be() -> None:
+    class TiedLM(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embed = torch.nn.Embedding(11, 4)
+            self.head = torch.nn.Linear(4, 11, bias=False)
+            self.head.weight = self.embed.weight
+
+    state = randomize(TiedLM()).state_dict()
+    variables = _from_torch_quietly(state)  # no target: the head gets a kernel of its own
+    back_silently(variables, state)  # unchanged: still one tensor's values
+    with pytest.warns(UserWarning, match="head.weight is embed.weight in `like` .*keeps only one"):
+        KeyMapper.to_torch(trained(variables), state)
 
 
 def test_a_bias_trained_where_torch_has_none_is_unexpected() -> None:

@@ -1696,6 +1696,14 @@ class KeyMapper:
             for key, rows, array, dtype in cls._unmap(entry, flax, originals, report):
                 pieces.setdefault(key, []).append((rows, array, dtype))
         state = cls._torch_state(plan, pieces, originals, report)
+        ties = cls._ties(originals) if originals else {}
+        for key, partner in ties.items():  # both placed in Flax, as untied ports do
+            both = key in pieces and partner in pieces
+            if both and not cls._same_bits(state[key], state[partner]):
+                report.ambiguous.append(
+                    f"{key} is {partner} in `like` (tied), but their Flax leaves now"
+                    " differ: a tied torch model keeps only one of them"
+                )
         leaves: list = []
         cls._walk(variables, (), lambda path, value: leaves.append((path, value)))
         report.unexpected_keys.extend(
