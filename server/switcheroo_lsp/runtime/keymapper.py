@@ -1654,8 +1654,6 @@ class KeyMapper:
         with `like`; strict and return_report as in from_torch."""
         import warnings
 
-        import numpy as np
-
         variables, layout = cls._pure_target(variables, layout)
         if not hasattr(variables, "items"):
             raise TypeError(
@@ -1675,26 +1673,7 @@ class KeyMapper:
         report.ambiguous += plan.report.ambiguous
         report.tied += plan.report.tied
         report.buffers += plan.report.buffers
-        pieces: dict = {}  # torch key -> [(rows, array in torch layout, dtype)]
-        used = set()
-        for entry in plan.entries:
-            found = cls._leaf_at(variables, entry.path)
-            where = "/".join(map(str, entry.path))
-            if found is None:
-                report.missing_keys.append(f"{entry.key} (nothing at {where})")
-                continue
-            spelled, value = found
-            used.add(spelled)
-            flax = np.asarray(value)  # a sharded array is gathered here, one at a time
-            if tuple(flax.shape) != entry.shape:
-                report.mismatched.append((entry.key, where, flax.shape, entry.shape))
-                continue
-            if not entry.key:  # the bias Flax gives an RNN layer that has none
-                if np.any(flax):
-                    report.unexpected_keys.append(f"{where} (torch has no bias there)")
-                continue
-            for key, rows, array, dtype in cls._unmap(entry, flax, originals, report):
-                pieces.setdefault(key, []).append((rows, array, dtype))
+        pieces, used = cls._pieces(plan, variables, originals, report)
         state = cls._torch_state(plan, pieces, originals, report)
         ties = cls._ties(originals) if originals else {}
         for key, partner in ties.items():  # both placed in Flax, as untied ports do
@@ -1718,6 +1697,34 @@ class KeyMapper:
             warnings.warn(f"KeyMapper.to_torch:\n{report!r}", stacklevel=2)
         state = cls._as_torch(state)
         return (state, report) if return_report else state
+
+    @classmethod
+    def _pieces(cls, plan, variables, originals, report):
+        """{torch key: [(rows, array in torch layout, dtype)]} from every plan entry's
+        Flax leaf, and the paths of the leaves used."""
+        import numpy as np
+
+        pieces: dict = {}
+        used = set()
+        for entry in plan.entries:
+            found = cls._leaf_at(variables, entry.path)
+            where = "/".join(map(str, entry.path))
+            if found is None:
+                report.missing_keys.append(f"{entry.key} (nothing at {where})")
+                continue
+            spelled, value = found
+            used.add(spelled)
+            flax = np.asarray(value)  # a sharded array is gathered here, one at a time
+            if tuple(flax.shape) != entry.shape:
+                report.mismatched.append((entry.key, where, flax.shape, entry.shape))
+                continue
+            if not entry.key:  # the bias Flax gives an RNN layer that has none
+                if np.any(flax):
+                    report.unexpected_keys.append(f"{where} (torch has no bias there)")
+                continue
+            for key, rows, array, dtype in cls._unmap(entry, flax, originals, report):
+                pieces.setdefault(key, []).append((rows, array, dtype))
+        return pieces, used
 
     @classmethod
     def _unmap(cls, entry, flax, originals, report):
