@@ -13,7 +13,7 @@ class KeyMapper:
     running_mean/var -> batch_stats mean/var (NNX: beside scale); Embedding weight ->
     embedding as is; MultiheadAttention -> query/key/value/out with the heads as an
     axis; LSTM/GRU/RNN gates split, b_ih + b_hh summed; weight norm (g, v) -> the weight
-    g * v / ||v|| it stands for.
+    g * v / ||v|| it stands for. KeyMapper.to_torch goes back.
 
     Against a target, the names the target uses come first (as they are, then renamed),
     then the order of the layers within a module, then shapes; a placement that none of
@@ -28,9 +28,11 @@ class KeyMapper:
         The other findings are attributes: `mismatched` (torch key, Flax path, shape,
         target shape), `ambiguous` (what no evidence decided), `renamed` (torch module,
         Flax path), `dropped` (keys with no Flax meaning), `tied` (key, the key whose
-        tensor it repeats) and `buffers` (fixed tensors that the Flax model recomputes).
-        Unlike torch's, a report is true only when there is a problem: something
-        missing, unexpected, mismatched or ambiguous."""
+        tensor it repeats) and `buffers` (fixed tensors that the Flax model recomputes);
+        to_torch's also `kept` (torch keys taken from `like` as they are) and `rebuilt`
+        (torch key, how: made by a rule, the step having no inverse). Unlike torch's,
+        a report is true only when there is a problem: something missing, unexpected,
+        mismatched or ambiguous."""
 
         def __new__(cls, keys=((), ())):
             missing, unexpected = keys
@@ -43,6 +45,8 @@ class KeyMapper:
             self.dropped: list[str] = []
             self.tied: list[tuple[str, str]] = []
             self.buffers: list[str] = []
+            self.kept: list[str] = []
+            self.rebuilt: list[tuple[str, str]] = []
 
         @property
         def missing_keys(self) -> list[str]:
@@ -78,6 +82,8 @@ class KeyMapper:
             notes = [
                 ("tied", [f"{key} = {partner}" for key, partner in self.tied]),
                 ("fixed buffers", self.buffers),
+                ("kept from like", self.kept),
+                ("rebuilt", [f"{key}: {how}" for key, how in self.rebuilt]),
             ]
             lines += [
                 f"{title} ({len(items)}): {'; '.join(items)}"
@@ -1925,3 +1931,299 @@ class KeyMapper:
             return self.mapper.Plan(
                 self.mapper, entries, self.report, self.layout, order
             )
+
+    # ------------------------------------------------------------------ back to torch
+    @classmethod
+    def to_torch(
+        cls,
+        variables,
+        like,
+        *,
+        target=None,
+        layout="linen",
+        strict=False,
+        return_report=False,
+    ):
+        """The torch state dict of Flax variables (train in JAX, serve in torch): the
+        mapping from_torch makes from `like` (a state dict, a checkpoint path or a
+        KeyMapper.Plan), undone leaf by leaf, so a round trip gives `like` bit for bit.
+
+        `variables` is what from_torch gave, trained or not: a linen dict, an NNX pure
+        dict (layout="nnx"), an NNX model or State; jax, numpy or sharded arrays. Give
+        `target` if from_torch had one whose names `variables` does not keep. Where
+        from_torch's step has no inverse, a leaf that changed is rebuilt by a rule
+        (listed in report.rebuilt): an RNN's summed bias b_ih + b_hh gives the change
+        to b_ih and keeps like's b_hh; weight norm's weight w gives v = w and g = ||w||.
+        Keys with no Flax place (counters, fixed buffers) come from `like`, tied keys
+        from their partner. Returns {torch key: tensor} in like's order (a plan's: the
+        tree's), torch tensors or, without torch, numpy arrays, which may share memory
+        with `like`; strict and return_report as in from_torch."""
+        import warnings
+
+        variables, layout = cls._pure_target(variables, layout)
+        if not hasattr(variables, "items"):
+            raise TypeError(
+                f"variables must be a tree of arrays, not {type(variables).__name__}"
+            )
+        if isinstance(like, cls.Plan):  # a plan holds the mapping, not every value
+            plan, originals = like, {}
+        else:
+            originals = cls._load(like, cls.Report())
+            plan = cls.plan(
+                originals,
+                target=variables if target is None else target,
+                layout=layout,
+            )
+        report = cls.Report()
+        report.mismatched += plan.report.mismatched
+        report.ambiguous += plan.report.ambiguous
+        report.tied += plan.report.tied
+        report.buffers += plan.report.buffers
+        pieces, used = cls._pieces(plan, variables, originals, report)
+        state = cls._torch_state(plan, pieces, originals, report)
+        ties = cls._ties(originals) if originals else {}
+        for key, partner in ties.items():  # both placed in Flax, as untied ports do
+            both = key in pieces and partner in pieces
+            if both and not cls._same_bits(state[key], state[partner]):
+                report.ambiguous.append(
+                    f"{key} is {partner} in `like` (tied), but their Flax leaves now"
+                    " differ: a tied torch model keeps only one of them"
+                )
+        leaves: list = []
+        cls._walk(variables, (), lambda path, value: leaves.append((path, value)))
+        report.unexpected_keys.extend(
+            "/".join(map(str, path))
+            for path, value in leaves
+            if path not in used and hasattr(value, "shape")
+        )
+        guessed = any(how.startswith("guessed") for _, how in report.rebuilt)
+        if strict and report:
+            raise ValueError(f"the variables do not fit `like`:\n{report!r}")
+        if report or guessed:
+            warnings.warn(f"KeyMapper.to_torch:\n{report!r}", stacklevel=2)
+        state = cls._as_torch(state)
+        return (state, report) if return_report else state
+
+    @classmethod
+    def _pieces(cls, plan, variables, originals, report):
+        """{torch key: [(rows, array in torch layout, dtype)]} from every plan entry's
+        Flax leaf, and the paths of the leaves used."""
+        import numpy as np
+
+        pieces: dict = {}
+        used = set()
+        for entry in plan.entries:
+            found = cls._leaf_at(variables, entry.path)
+            where = "/".join(map(str, entry.path))
+            if found is None:
+                report.missing_keys.append(f"{entry.key} (nothing at {where})")
+                continue
+            spelled, value = found
+            used.add(spelled)
+            flax = np.asarray(value)  # a sharded array is gathered here, one at a time
+            if tuple(flax.shape) != entry.shape:
+                report.mismatched.append((entry.key, where, flax.shape, entry.shape))
+                continue
+            if not entry.key:  # the bias Flax gives an RNN layer that has none
+                if np.any(flax):
+                    report.unexpected_keys.append(f"{where} (torch has no bias there)")
+                continue
+            for key, rows, array, dtype in cls._unmap(entry, flax, originals, report):
+                pieces.setdefault(key, []).append((rows, array, dtype))
+        return pieces, used
+
+    @classmethod
+    def _unmap(cls, entry, flax, originals, report):
+        """[(torch key, rows, array, dtype)] that give one Flax leaf back in torch's
+        layout: the reshape and transpose undone. A leaf from_torch made from two
+        tensors (an RNN's b_ih + b_hh, weight norm's g and v) or cast to a narrower
+        dtype comes back as `like` has it while it is unchanged, else by a rule."""
+        import numpy as np
+
+        leaf = entry.leaf
+        back = flax.reshape(leaf.shape)
+        if leaf.perm is not None:
+            back = back.transpose(np.argsort(leaf.perm))
+        rows, part = leaf.rows, slice(*leaf.rows) if leaf.rows else slice(None)
+        one_to_one = "+" not in entry.key and np.dtype(flax.dtype) == np.dtype(
+            leaf.array.dtype
+        )
+        if one_to_one:
+            return [(entry.key, rows, back, leaf.dtype)]
+        unchanged = cls._same_bits(flax, leaf.value(entry.shape, entry.dtype))
+        if " + " in entry.key:  # weight norm: g and v made one weight
+            return cls._unmap_weight_norm(entry.key, back, unchanged, originals, report)
+        if "+" not in entry.key:  # a cast from_torch made: only `like` has every bit
+            return [(entry.key, rows, leaf.array if unchanged else back, leaf.dtype)]
+        first, second = entry.key.split("+")  # an RNN's b_ih + b_hh
+        if first not in originals or second not in originals:
+            how = f"guessed: the plan holds only their sum, so {second} is zeros"
+            if (first, how) not in report.rebuilt:
+                report.rebuilt.append((first, how))
+            return [
+                (first, rows, back, leaf.dtype),
+                (second, rows, np.zeros(back.shape, leaf.dtype), leaf.dtype),
+            ]
+        b_ih, b_hh = originals[first][part], originals[second][part]
+        if unchanged:
+            return [(first, rows, b_ih, leaf.dtype), (second, rows, b_hh, leaf.dtype)]
+        how = f"trained: the Flax bias - {second}, which is kept"
+        if (first, how) not in report.rebuilt:  # (said once for all the gates)
+            report.rebuilt.append((first, how))
+        # the change since from_torch goes to b_ih, so b_ih + b_hh is the Flax bias
+        change = np.asarray(back, np.float64) - np.asarray(leaf.array, np.float64)
+        b_ih = np.asarray(b_ih, np.float64) + change
+        return [(first, rows, b_ih, leaf.dtype), (second, rows, b_hh, leaf.dtype)]
+
+    @staticmethod
+    def _unmap_weight_norm(key, weight, unchanged, originals, report):
+        """Weight norm's g and v for a weight w: `like`'s while w is unchanged, else
+        v = w and g = ||w|| over the axes of from_torch's norm (g's size-1 axes)."""
+        import numpy as np
+
+        g_key, v_key = key.split(" + ")
+        if g_key in originals and v_key in originals:
+            g, v = originals[g_key], originals[v_key]
+            if unchanged:
+                return [(g_key, None, g, g.dtype), (v_key, None, v, v.dtype)]
+            shape, dtype = g.shape, g.dtype
+            report.rebuilt.append((g_key, "trained: g = ||w||, v = w"))
+        else:
+            shape, dtype = (weight.shape[0], *(1,) * (weight.ndim - 1)), weight.dtype
+            how = (
+                "guessed: g = ||w|| over all axes but 0 (torch's default dim=0), v = w"
+            )
+            report.rebuilt.append((g_key, how))
+        if len(shape) == weight.ndim:
+            axes = tuple(axis for axis in range(weight.ndim) if shape[axis] == 1)
+        else:
+            axes = tuple(range(weight.ndim))
+        w = np.asarray(weight, np.float64)
+        norm = np.sqrt(np.sum(w * w, axis=axes, keepdims=True)).reshape(shape)
+        return [(g_key, None, norm, dtype), (v_key, None, weight, weight.dtype)]
+
+    @classmethod
+    def _torch_state(cls, plan, pieces, originals, report):
+        """{torch key: numpy array} in `like`'s order: keys from their Flax pieces, tied
+        keys as their partner, the rest from `like` (report.kept) or missing."""
+        names = list(originals) or list(pieces)
+        ties = dict(report.tied)
+        if not originals:  # a plan alone: also the keys it placed nowhere
+            placed_nowhere = [
+                key.split(" (")[0]
+                for key in (
+                    *plan.report.dropped,
+                    *plan.report.buffers,
+                    *plan.report.unexpected_keys,
+                )
+                if "(beside" not in key  # a training checkpoint's other entries
+            ]
+            names += [key for key in (*ties, *placed_nowhere) if key not in names]
+        state: dict = {}
+        for key in names:
+            if key in pieces:
+                state[key] = cls._assemble(key, pieces[key], originals.get(key), report)
+            elif ties.get(key) in state:
+                state[key] = state[ties[key]]
+            elif key in originals:
+                state[key] = originals[key]
+                report.kept.append(key)
+            else:
+                report.missing_keys.append(f"{key} (no value: a plan holds none)")
+        return state
+
+    @staticmethod
+    def _assemble(key, pieces, original, report):
+        """One torch tensor from its pieces (rows of the first axis, or the whole), in
+        `like`'s dtype. Rows no piece covers come from `like`, else are missing."""
+        import numpy as np
+
+        dtype = pieces[0][2] if original is None else original.dtype
+        if len(pieces) == 1 and pieces[0][0] is None:
+            return np.asarray(pieces[0][1]).astype(dtype, copy=False)
+        if original is not None:
+            shape = original.shape
+        else:
+            stop = max(rows[1] if rows else len(a) for rows, a, _ in pieces)
+            shape = (stop, *pieces[0][1].shape[1:])
+        out = np.zeros(shape, dtype)
+        covered = np.zeros(shape[0], bool)
+        for rows, array, _ in pieces:
+            part = slice(*rows) if rows else slice(None)
+            out[part] = np.asarray(array).astype(dtype, copy=False)
+            covered[part] = True
+        if not covered.all():
+            gaps = f"{key} rows {np.flatnonzero(~covered).tolist()}"
+            if original is None:
+                report.missing_keys.append(f"{gaps} (no Flax leaf)")
+            else:
+                out[~covered] = original[~covered]
+                report.kept.append(gaps)
+        return out
+
+    @staticmethod
+    def _leaf_at(tree, path):
+        """(path as the tree spells it, array) or None. orbax restores an NNX tree's
+        integer keys as strings."""
+        node, spelled = tree, []
+        for name in path:
+            if not hasattr(node, "items"):
+                return None
+            spelling = next((s for s in (name, str(name)) if s in node), None)
+            if spelling is None:
+                return None
+            node = node[spelling]
+            spelled.append(spelling)
+        return (tuple(spelled), node) if hasattr(node, "shape") else None
+
+    @staticmethod
+    def _same_bits(a, b):
+        """Equal bit for bit (NaNs and -0.0 included), shapes and dtypes too."""
+        import numpy as np
+
+        a, b = np.asarray(a), np.asarray(b)
+        if a.shape != b.shape or a.dtype != b.dtype:
+            return False
+        if a.dtype.itemsize not in (1, 2, 4, 8):
+            return bool(np.array_equal(a, b))
+        bits = np.dtype(f"u{a.dtype.itemsize}")
+        return bool(np.array_equal(a.view(bits), b.view(bits)))
+
+    @classmethod
+    def _as_torch(cls, state):
+        """Contiguous torch tensors of the same dtypes, or numpy arrays without torch.
+        Keys that share an array (tied) share one tensor, as in torch's state dicts."""
+        import numpy as np
+
+        made: dict = {}
+        out = {}
+        for key, array in state.items():
+            if id(array) not in made:
+                x = np.asarray(array)
+                # a transposed view, a memory map, jax's read-only buffer: torch's copy
+                if not (x.flags.c_contiguous and x.flags.writeable):
+                    x = x.copy(order="C")
+                made[id(array)] = cls._tensor(x)
+            out[key] = made[id(array)]
+        return out
+
+    @staticmethod
+    def _tensor(array):
+        """A torch tensor on the array's memory (bf16 and FP8 through their bits, as
+        _array reads them); the array itself without torch."""
+        try:
+            import torch
+        except ImportError:
+            return array
+        import ml_dtypes
+        import numpy as np
+
+        bits_and_dtype = {
+            np.dtype(ml_dtypes.bfloat16): (np.int16, torch.bfloat16),
+            np.dtype(ml_dtypes.float8_e4m3fn): (np.uint8, torch.float8_e4m3fn),
+            np.dtype(ml_dtypes.float8_e5m2): (np.uint8, torch.float8_e5m2),
+        }.get(array.dtype)
+        if bits_and_dtype is None:
+            return torch.from_numpy(array)
+        bits, dtype = bits_and_dtype
+        return torch.from_numpy(array.view(bits)).view(dtype)
