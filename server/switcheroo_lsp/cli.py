@@ -513,7 +513,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES,
     )
     parser.add_argument("--version", action="version", version=f"switcheroo {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{check,fix,rule}")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="{check,fix,rule,inspect,convert}"
+    )
     rule = commands.add_parser(
         name="rule",
         help="print a rule's documentation",
@@ -632,6 +634,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also rewrite calls whose receiver may not be a model (unsure judgements)",
     )
+    # checkpoints: `switcheroo inspect` / `switcheroo convert` (switcheroo_lsp/checkpoints)
+    from switcheroo_lsp.checkpoints.commands import add_parsers
+
+    add_parsers(commands)
     return parser
 
 
@@ -747,6 +753,10 @@ def main(
         return int(exc.code or 0)
     if args.command == "rule":
         return print_rule(args, out, err)
+    if args.command in ("inspect", "convert"):  # checkpoints: no settings, no source files
+        from switcheroo_lsp.checkpoints.commands import run
+
+        return run(args, out, err)
     config = ConfigFile() if args.no_config else find_config(Path.cwd())
     settings, setting_problems = merge_settings(config.table, _flag_overrides(args))
     where = (

@@ -1,0 +1,3 @@
+"""Checkpoints offline: `switcheroo inspect` (the Flax tree a checkpoint becomes, from its
+metadata) and `switcheroo convert` (the converted tree written once, as orbax or safetensors).
+The mapping itself is the KeyMapper's; this package only reads its plan and writes files."""

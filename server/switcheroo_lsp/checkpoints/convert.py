@@ -1,0 +1,180 @@
+"""`switcheroo convert`: the KeyMapper's plan of a torch checkpoint executed entry by entry
+and written as orbax or Flax-named safetensors, so the JAX program never needs torch."""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from switcheroo_lsp import __version__
+from switcheroo_lsp.checkpoints.errors import CheckpointError
+from switcheroo_lsp.checkpoints.opening import open_plan
+from switcheroo_lsp.checkpoints.progress import Bar
+from switcheroo_lsp.checkpoints.safetensors_writer import SafetensorsWriter, TensorSpec
+from switcheroo_lsp.checkpoints.staging import Staging
+from switcheroo_lsp.runtime.keymapper import KeyMapper
+
+FORMAT_VERSION = 1
+DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the command line asked for."""
+
+    layout: str = "linen"
+    format: str = "orbax"
+    dtype: str | None = None  # a key of DTYPES: floating leaves are cast to it
+    num_heads: int | None = None
+    max_shard_bytes: int = 5 * 10**9
+    force: bool = False
+    strict: bool = False
+
+
+@dataclass
+class Result:
+    out: Path
+    leaves: int = 0
+    nbytes: int = 0
+    files: int = 0
+    report: Any = None
+    stale: list[Path] = field(default_factory=list)
+
+
+def flat_name(path: Sequence[Any]) -> str:
+    """A Flax path as one name: its parts joined with "/" (the reader splits it again)."""
+    return "/".join(map(str, path))
+
+
+def output_dtype(dtype: Any, cast: str | None) -> np.dtype[Any]:
+    """The dtype a leaf is written in: --dtype for floating leaves (bf16 and FP8 included),
+    integers and booleans as they are."""
+    import jax.numpy as jnp
+
+    dtype = np.dtype(dtype)
+    if cast is None or not jnp.issubdtype(dtype, jnp.floating):
+        return dtype
+    return np.dtype(jnp.dtype(DTYPES[cast]))
+
+
+def entry_value(entry: Any, dtype: np.dtype[Any]) -> np.ndarray:
+    """One plan entry's array in Flax layout and the output dtype (the only place the
+    plan's tensors are read)."""
+    value = np.asarray(entry.leaf.value(entry.shape, entry.dtype))
+    return value if value.dtype == dtype else value.astype(dtype)
+
+
+def conversion_info(plan: Any, options: Options, source: str) -> dict[str, Any]:
+    """What the output records about itself, read back by KeyMapper.load_converted."""
+    integer_keys = {
+        flat_name(e.path): [i for i, part in enumerate(e.path) if isinstance(part, int)]
+        for e in plan.entries
+        if any(isinstance(part, int) for part in e.path)
+    }
+    return {
+        "version": FORMAT_VERSION,
+        "layout": plan.layout,
+        "dtype": DTYPES.get(options.dtype or "", "as in the checkpoint"),
+        "source": source,
+        "switcheroo": __version__,
+        "integer_keys": integer_keys,
+    }
+
+
+def convert(paths: Sequence[Path], out: Path, options: Options, bar_stream: Any) -> Result:
+    """Convert the checkpoint at ``paths`` into ``out``, all or nothing."""
+    plan = open_plan(paths, options.layout, options.num_heads)
+    if options.strict and plan.report:
+        raise CheckpointError(
+            f"the checkpoint does not convert cleanly (--strict):\n{plan.report!r}", code=1
+        )
+    if not plan.entries:
+        raise CheckpointError(f"{paths[0]}: no tensors to convert")
+    dtypes = [output_dtype(e.dtype, options.dtype) for e in plan.entries]
+    specs = [
+        TensorSpec(flat_name(e.path), tuple(e.shape), d)
+        for e, d in zip(plan.entries, dtypes, strict=True)
+    ]
+    result = Result(out, leaves=len(specs), nbytes=sum(s.nbytes for s in specs))
+    result.report = plan.report
+    bar = Bar(len(specs), result.nbytes, bar_stream, enabled=bar_stream is not None)
+    source = ", ".join(os.path.basename(os.fspath(p.absolute())) for p in paths)
+    info = conversion_info(plan, options, source)
+    with Staging(out, options.force) as staging:
+        result.stale = staging.stale
+        try:
+            if options.format == "safetensors":
+                result.files = _write_safetensors(staging.item, plan, specs, info, options, bar)
+            else:
+                _write_orbax(staging.item, plan, dtypes, info, bar)
+                result.files = sum(1 for p in staging.item.rglob("*") if p.is_file())
+        except OSError as exc:
+            raise CheckpointError(_write_failure(out, exc)) from None
+        finally:
+            bar.close()
+        staging.commit()
+    return result
+
+
+def _values(plan: Any, dtypes: list[np.dtype[Any]], bar: Bar) -> Iterator[tuple[Any, np.ndarray]]:
+    for entry, dtype in zip(plan.entries, dtypes, strict=True):
+        value = entry_value(entry, dtype)
+        yield entry, value
+        bar.advance(value.nbytes)
+
+
+def _write_safetensors(
+    folder: Path,
+    plan: Any,
+    specs: list[TensorSpec],
+    info: dict[str, Any],
+    options: Options,
+    bar: Bar,
+) -> int:
+    folder.mkdir()
+    shard_metadata = {
+        "format": "flax",
+        KeyMapper._CONVERTED: str(FORMAT_VERSION),
+        "layout": plan.layout,
+    }
+    writer = SafetensorsWriter(
+        folder, specs, options.max_shard_bytes, shard_metadata, {KeyMapper._CONVERTED: info}
+    )
+    try:
+        for entry, value in _values(plan, [s.dtype for s in specs], bar):
+            writer.add(flat_name(entry.path), value)
+        writer.finish()
+    finally:
+        writer.abandon()
+    return len(writer.shards) + 1
+
+
+def _write_orbax(
+    folder: Path, plan: Any, dtypes: list[np.dtype[Any]], info: dict[str, Any], bar: Bar
+) -> None:
+    """orbax saves a whole tree at once: the tree is made entry by entry, then saved."""
+    from switcheroo_lsp.checkpoints.orbax_writer import write_orbax
+
+    tree: dict[str, Any] = {}
+    for entry, value in _values(plan, dtypes, bar):
+        KeyMapper._insert(tree, entry.path, value, entry.key)
+    bar.say("orbax is writing")
+    try:
+        write_orbax(folder, tree, info)
+    except (OSError, CheckpointError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # orbax and tensorstore wrap I/O failures in their own types
+        raise CheckpointError(
+            f"{folder.name}: orbax could not write the checkpoint ({exc})"
+        ) from None
+
+
+def _write_failure(out: Path, exc: OSError) -> str:
+    reason = "no space left on device" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+    return f"{out}: cannot write ({reason}); nothing was left at {out}"
