@@ -51,6 +51,12 @@ def add_parsers(commands: Any) -> None:
     source.add_argument(
         "--num-heads", type=_positive, metavar="N", help="split attention kernels into N heads"
     )
+    source.add_argument(
+        "--target",
+        metavar="FILE.py:FUNCTION",
+        help="the Flax model to convert for (its code is run): a function returning"
+        " jax.eval_shape(model.init, ...) or an NNX model; names, shapes and dtypes come from it",
+    )
     convert = commands.add_parser(
         "convert",
         parents=[source],
@@ -117,7 +123,12 @@ def _inspect(args: argparse.Namespace, out: TextIO) -> int:
     if info is not None:
         doc = summary.of_converted(args.checkpoint[0], info)
     else:
-        plan = open_plan(args.checkpoint, args.layout, args.num_heads)
+        target = None
+        if args.target is not None:
+            from switcheroo_lsp.checkpoints.target import load_target
+
+            target = load_target(args.target)
+        plan = open_plan(args.checkpoint, args.layout, args.num_heads, target)
         doc = summary.of_plan(plan, ", ".join(map(str, args.checkpoint)))
     if args.format == "json":
         json.dump(doc, out, indent=2)
@@ -139,6 +150,7 @@ def _convert(args: argparse.Namespace, err: TextIO) -> int:
         max_shard_bytes=args.max_shard_size,
         force=args.force,
         strict=args.strict,
+        target=args.target,
     )
     bar = err if not args.quiet and err.isatty() else None
     result = convert(args.checkpoint, args.out, options, bar)

@@ -35,6 +35,7 @@ class Options:
     max_shard_bytes: int = 5 * 10**9
     force: bool = False
     strict: bool = False
+    target: str | None = None  # --target FILE.py:FUNCTION (see target.py)
 
 
 @dataclass
@@ -89,7 +90,12 @@ def conversion_info(plan: Any, options: Options, source: str) -> dict[str, Any]:
 
 def convert(paths: Sequence[Path], out: Path, options: Options, bar_stream: Any) -> Result:
     """Convert the checkpoint at ``paths`` into ``out``, all or nothing."""
-    plan = open_plan(paths, options.layout, options.num_heads)
+    target = None
+    if options.target is not None:
+        from switcheroo_lsp.checkpoints.target import load_target
+
+        target = load_target(options.target)
+    plan = open_plan(paths, options.layout, options.num_heads, target)
     if options.strict and plan.report:
         raise CheckpointError(
             f"the checkpoint does not convert cleanly (--strict):\n{plan.report!r}", code=1

@@ -28,12 +28,13 @@ def converted_info(paths: Sequence[Path]) -> dict[str, Any] | None:
     return KeyMapper._converted_info(os.fspath(paths[0]))
 
 
-def open_plan(paths: Sequence[Path], layout: str, num_heads: int | None) -> Any:
-    """The KeyMapper.Plan of a torch checkpoint, decided from its metadata."""
+def open_plan(paths: Sequence[Path], layout: str, num_heads: int | None, target: Any = None) -> Any:
+    """The KeyMapper.Plan of a torch checkpoint, decided from its metadata (and the
+    target's shapes, when there is one)."""
     source = source_of(paths)
     shown = ", ".join(map(str, paths))
     try:
-        return KeyMapper.plan(source, layout=layout, num_heads=num_heads)
+        return KeyMapper.plan(source, target=target, layout=layout, num_heads=num_heads)
     except FileNotFoundError as exc:
         raise CheckpointError(f"{exc.filename or shown}: no such file or directory") from None
     except ImportError as exc:
