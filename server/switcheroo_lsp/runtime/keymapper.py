@@ -140,23 +140,37 @@ class KeyMapper:
                 return False
             return set(np.cumprod(mine).tolist()) <= set(np.cumprod(theirs).tolist())
 
-        def value(self, shape=None, dtype=None):
-            """The array in Flax layout, as a numpy array or (transposed) view."""
-            x = self.array if self.perm is None else self.array.transpose(self.perm)
+        def view(self, shape=None):
+            """The array in Flax layout in its own dtype: a (transposed) view of the
+            torch array, memory-mapped for a file's tensor, nothing read yet."""
+            x = KeyMapper._Lazy.value_of(self.array)
+            x = x if self.perm is None else x.transpose(self.perm)
             if shape is None and isinstance(self.reshape, tuple):
                 shape = self.reshape
             if shape is not None and tuple(x.shape) != tuple(shape):
                 x = x.reshape(shape)
+            return x
+
+        def value(self, shape=None, dtype=None):
+            """The array in Flax layout, as a numpy array or (transposed) view."""
+            x = self.view(shape)
             dtype = self.dtype if dtype is None else dtype
             return x if x.dtype == dtype else x.astype(dtype)
 
     class _Form:
         """One reading of a torch module: {path relative to the module: _Leaf}, and the
-        torch keys that this reading has no place for."""
+        torch keys that this reading has no place for (a function giving them when
+        that depends on values: asked only if this reading is used)."""
 
         def __init__(self, leaves, lost=()):
             self.leaves = leaves
-            self.lost = list(lost)
+            self._lost = lost
+
+        @property
+        def lost(self) -> list:
+            if callable(self._lost):
+                self._lost = self._lost()
+            return list(self._lost)
 
     class _Unit:
         """One torch module (or one layer and direction of an RNN) and its readings,
@@ -273,6 +287,104 @@ class KeyMapper:
                     self.mapper._insert(tree, path, value, "")
             return tree
 
+    class _Lazy:
+        """An array known by its shape and dtype before its values exist: a tensor in a
+        checkpoint file, or one computed from others (an RNN's bias sum, weight norm's
+        weight). Planning needs only the shape and dtype; `compute()` makes the values
+        when the plan is executed, so a plan reads no tensor data. `files` are the
+        KeyMapper._Shard files the values come from; `where` says where a torch file's
+        tensor lives (tied tensors share it)."""
+
+        def __init__(self, shape, dtype, compute, inputs=(), files=None, where=None):
+            import math
+
+            import numpy as np
+
+            self.shape, self.dtype = tuple(shape), np.dtype(dtype)
+            self.ndim, self.size = len(self.shape), math.prod(self.shape)
+            self._compute, self.inputs, self.where = compute, tuple(inputs), where
+            if files is None:
+                files = [file for x in self.inputs for file in getattr(x, "files", ())]
+            self.files = tuple(dict.fromkeys(files))  # in order, each once
+
+        def compute(self):
+            """The values: the inputs' values, then this array's own step."""
+            return self._compute(*map(KeyMapper._Lazy.value_of, self.inputs))
+
+        @staticmethod
+        def value_of(array):
+            """An array's values: itself, or computed if it is a KeyMapper._Lazy."""
+            return array.compute() if isinstance(array, KeyMapper._Lazy) else array
+
+        def __getitem__(self, rows):
+            """Rows start:stop of the first axis (an RNN's gate, attention's query)."""
+            start, stop, _ = rows.indices(self.shape[0])
+            shape = (max(stop - start, 0), *self.shape[1:])
+            return KeyMapper._Lazy(shape, self.dtype, lambda x: x[rows], [self])
+
+        def __repr__(self) -> str:
+            return f"<lazy {self.dtype.name} array {self.shape}>"
+
+    class _Shard:
+        """One checkpoint file, read lazily: names, shapes and dtypes from its header
+        (safetensors) or its pickle (torch, memory-mapped); the bytes only while it is
+        open, which execution does one file at a time. `listed` are the keys an index
+        says it holds."""
+
+        def __init__(self, mapper, path, listed=()):
+            self.mapper, self.path, self.listed = mapper, path, tuple(listed)
+            self._arrays = None
+
+        def header(self, report):
+            """{key: KeyMapper._Lazy} for every tensor of the file, no tensor read."""
+            lazy = self.mapper._Lazy
+            if self.path.endswith(".safetensors"):
+                entries = self.mapper._safetensors_entries(self.path)
+                found = {
+                    key: lazy(shape, dtype, self.tensor(key), files=[self])
+                    for key, (shape, dtype, _) in entries.items()
+                }
+            else:
+                state = self.mapper._read_torch(self.path)
+                arrays = self.mapper._flatten(state, report)
+                found = {
+                    key: lazy(
+                        a.shape,
+                        a.dtype,
+                        self.tensor(key),
+                        files=[self],
+                        where=(self.path, a.__array_interface__["data"][0], a.strides),
+                    )
+                    for key, a in arrays.items()
+                }
+            lacking = [key for key in self.listed if key not in found]
+            if lacking:
+                raise ValueError(
+                    f"{self.path} lacks {len(lacking)} tensors its index lists:"
+                    f" {', '.join(map(repr, lacking[:5]))}"
+                    + (" ..." if len(lacking) > 5 else "")
+                )
+            return found
+
+        def tensor(self, key):
+            """A function giving the tensor `key` of this file (opening it)."""
+            return lambda: self.arrays()[key]
+
+        def arrays(self):
+            """{key: array} of the open file: memory-mapped views, nothing copied."""
+            if self._arrays is None:
+                if self.path.endswith(".safetensors"):
+                    entries = self.mapper._safetensors_entries(self.path)
+                    self._arrays = self.mapper._safetensors_arrays(self.path, entries)
+                else:
+                    state = self.mapper._read_torch(self.path)
+                    self._arrays = self.mapper._flatten(state, self.mapper.Report())
+            return self._arrays
+
+        def close(self):
+            """Let go of the memory map (the pages it holds leave the process)."""
+            self._arrays = None
+
     # ------------------------------------------------------------------ public API
     @classmethod
     def from_torch(
@@ -328,7 +440,7 @@ class KeyMapper:
         if target is None:
             return cls.Plan(cls, cls._place(units, layout, report), report, layout)
         return cls._place_in_target(
-            units, target, layout, report, lambda: cls._ties(flat)
+            units, target, layout, report, lambda keys: cls._ties(flat, keys)
         )
 
     @classmethod
@@ -534,12 +646,133 @@ class KeyMapper:
 
     @classmethod
     def _load(cls, state, report):
-        """{torch key: numpy array} from a state dict, a model, a training checkpoint or
-        a file."""
+        """{torch key: array} from a state dict, a model, a training checkpoint, or
+        checkpoint files (a file, an index, a folder, a list of shards): their tensors
+        are KeyMapper._Lazy, known by shape and dtype, nothing read yet."""
+        if cls._is_checkpoint_path(state):
+            flat: dict = {}
+            for shard in cls._shards(state):
+                for key, array in shard.header(report).items():
+                    if key in flat:
+                        raise ValueError(
+                            f"{key!r} is in two shards: {flat[key].files[0].path}"
+                            f" and {shard.path}"
+                        )
+                    flat[key] = array
+            if not flat:
+                raise ValueError("empty state dict: no tensors to convert")
+            return flat
+        return cls._flatten(state, report)
+
+    @classmethod
+    def _headers(cls, source):
+        """{torch key: (shape, dtype name, file)} of a checkpoint on disk (a file, an
+        index, a folder holding one, a list of shards), from the safetensors headers
+        and the index alone: no tensor data is read (a torch file's pickle is, its
+        tensors memory-mapped). What a preview or `inspect` shows before converting."""
+        if not cls._is_checkpoint_path(source):
+            raise TypeError(
+                "expected a checkpoint path or a list of them,"
+                f" not {type(source).__name__}"
+            )
+        flat = cls._load(source, cls.Report())
+        return {
+            key: (array.shape, array.dtype.name, array.files[0].path)
+            for key, array in flat.items()
+        }
+
+    @staticmethod
+    def _is_checkpoint_path(state):
+        """A path, or a non-empty list of paths (the shards of one checkpoint)."""
         import os
 
-        if isinstance(state, (str, os.PathLike)):
-            state = cls._read(os.fspath(state))
+        if isinstance(state, (list, tuple)):
+            return bool(state) and all(isinstance(p, (str, os.PathLike)) for p in state)
+        return isinstance(state, (str, os.PathLike))
+
+    @classmethod
+    def _shards(cls, source):
+        """The files of a checkpoint, each a KeyMapper._Shard: the file itself, the
+        shards an index names, what a folder holds, or each path of a list."""
+        import os
+
+        if isinstance(source, (list, tuple)):
+            return [cls._Shard(cls, os.fspath(path)) for path in source]
+        path = os.fspath(source)
+        if path.endswith(".index.json"):
+            return cls._indexed_shards(path)
+        if os.path.isdir(path) and not path.endswith(".safetensors"):
+            return cls._shards(cls._checkpoint_in(path))
+        return [cls._Shard(cls, path)]
+
+    @staticmethod
+    def _checkpoint_in(folder):
+        """The checkpoint a folder holds, as transformers saves one: a safetensors
+        index, else one .safetensors file, else a torch index, else one torch file."""
+        import glob
+        import os
+
+        for pattern in (
+            "*.safetensors.index.json",
+            "*.safetensors",
+            "*.index.json",
+            "*.bin",
+            "*.pt",
+            "*.pth",
+        ):
+            found = sorted(glob.glob(os.path.join(glob.escape(folder), pattern)))
+            if len(found) == 1:
+                return found[0]
+            if found:
+                names = ", ".join(os.path.basename(f) for f in found)
+                raise ValueError(
+                    f"{folder}: several checkpoints and no index to join them"
+                    f" ({names}); pass the index, one file or a list of shards"
+                )
+        raise FileNotFoundError(
+            f"{folder}: no checkpoint in it (a *.safetensors.index.json, a .safetensors"
+            " file, a pytorch_model.bin.index.json or a .bin/.pt/.pth file)"
+        )
+
+    @classmethod
+    def _indexed_shards(cls, index_path):
+        """The shards a transformers index names ({"weight_map": {key: file}}), each
+        with the keys it must hold; a shard that is not there is an error now."""
+        import json
+        import os
+
+        try:
+            with open(index_path) as file:
+                index = json.load(file)
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError, RecursionError) as e:
+            raise ValueError(
+                f"{index_path}: not a readable checkpoint index ({e!r})"
+            ) from None
+        weight_map = index.get("weight_map") if isinstance(index, dict) else None
+        if not isinstance(weight_map, dict) or not all(
+            isinstance(name, str) for name in weight_map.values()
+        ):
+            raise ValueError(
+                f"{index_path}: not a checkpoint index (it needs a weight_map of"
+                " torch key -> shard file)"
+            )
+        folder = os.path.dirname(index_path)
+        by_file: dict = {}
+        for key, name in weight_map.items():
+            by_file.setdefault(os.path.join(folder, name), []).append(key)
+        absent = [path for path in by_file if not os.path.isfile(path)]
+        if absent:
+            raise FileNotFoundError(
+                f"{index_path} names shards that are not there: {', '.join(absent)}"
+            )
+        return [cls._Shard(cls, path, keys) for path, keys in by_file.items()]
+
+    @classmethod
+    def _flatten(cls, state, report):
+        """{torch key: numpy array} from a state dict, a model or a training
+        checkpoint (its other entries are reported as dropped)."""
         if callable(getattr(state, "state_dict", None)):
             state = state.state_dict()
         if not hasattr(state, "items"):
@@ -567,12 +800,9 @@ class KeyMapper:
             raise ValueError("empty state dict: no tensors to convert")
         return {key: cls._array(key, value) for key, value in flat.items()}
 
-    @classmethod
-    def _read(cls, path):
-        """A .safetensors file needs no torch; a torch file is memory-mapped unless
-        legacy."""
-        if path.endswith(".safetensors"):
-            return cls._read_safetensors(path)
+    @staticmethod
+    def _read_torch(path):
+        """A torch file, memory-mapped (tensors are read when used) unless legacy."""
         try:
             import torch
 
@@ -590,9 +820,6 @@ class KeyMapper:
             raise ValueError(
                 f"{path}: not a readable PyTorch checkpoint ({e!r})"
             ) from None
-
-    # The FP8 dtypes safetensors' numpy loader refuses (it looks them up on numpy).
-    _OWN_READER_DTYPES = ("F8_E4M3", "F8_E5M2")
 
     @staticmethod
     def _safetensors_dtypes():
@@ -618,30 +845,34 @@ class KeyMapper:
         }
 
     @classmethod
-    def _read_safetensors(cls, path):
-        """{key: array} from a .safetensors file. FP8 tensors, which safetensors' numpy
-        loader refuses, are read from the file by KeyMapper itself; a dtype numpy
-        cannot hold at all is an error naming the key and the dtype."""
-        header = cls._safetensors_header(path)
+    def _safetensors_entries(cls, path):
+        """{key: (shape, numpy dtype, (start, stop) in the file)} of a .safetensors
+        file, from its header alone; a dtype numpy cannot hold, or a tensor whose bytes
+        do not match its shape, is an error naming the key."""
+        import math
+
+        import ml_dtypes
+        import numpy as np
+
+        header, data_start = cls._safetensors_header(path)
         readable = cls._safetensors_dtypes()
+        entries = {}
         for key, entry in header.items():
             if entry["dtype"] not in readable:
                 raise ValueError(
                     f"{path}: {key!r} is a {entry['dtype']} tensor, a dtype KeyMapper "
                     f"cannot read (it reads {', '.join(readable)})"
                 )
-        if any(entry["dtype"] in cls._OWN_READER_DTYPES for entry in header.values()):
-            return cls._safetensors_arrays(path, header)
-        try:
-            import ml_dtypes
-            from safetensors.numpy import load_file
-
-            del ml_dtypes  # imported for what it does: numpy learns bf16 tensors' dtype
-            return load_file(path)
-        except (FileNotFoundError, ImportError):
-            raise
-        except Exception as e:
-            raise cls._unreadable_safetensors(path, repr(e)) from None
+            name = readable[entry["dtype"]]
+            dtype = np.dtype(getattr(ml_dtypes, name, name))  # numpy's, or ml_dtypes'
+            begin, end = entry["data_offsets"]
+            if end - begin != math.prod(entry["shape"]) * dtype.itemsize:
+                raise cls._unreadable_safetensors(
+                    path, f"{key!r} has {end - begin} bytes for shape {entry['shape']}"
+                )
+            span = (data_start + begin, data_start + end)
+            entries[key] = (tuple(entry["shape"]), dtype, span)
+        return entries
 
     @staticmethod
     def _unreadable_safetensors(path, reason):
@@ -650,9 +881,10 @@ class KeyMapper:
 
     @classmethod
     def _safetensors_header(cls, path):
-        """{key: {"dtype", "shape", "data_offsets"}} from a .safetensors file's header:
-        8 bytes of little-endian length, then that many bytes of JSON. Offsets count
-        from the end of the header; each tensor's bytes must lie within the file."""
+        """({key: {"dtype", "shape", "data_offsets"}}, where the data starts) from a
+        .safetensors file's header: 8 bytes of little-endian length, then that many
+        bytes of JSON. Offsets count from the end of the header; each tensor's bytes
+        must lie within the file."""
         import json
         import os
 
@@ -677,7 +909,7 @@ class KeyMapper:
         for key, entry in header.items():
             if not cls._is_header_entry(entry, size - 8 - length):
                 raise cls._unreadable_safetensors(path, f"bad header entry for {key!r}")
-        return header
+        return header, 8 + length
 
     @staticmethod
     def _is_header_entry(entry, data_size):
@@ -692,35 +924,21 @@ class KeyMapper:
             return False
         return offsets[0] <= offsets[1] <= data_size
 
-    @classmethod
-    def _safetensors_arrays(cls, path, header):
-        """{key: array} memory-mapped from the file, for a header already checked."""
-        import math
-
-        import ml_dtypes
+    @staticmethod
+    def _safetensors_arrays(path, entries):
+        """{key: array}, views of one memory map of the file (checked entries): the
+        bytes are read as the arrays are used, and released with the last view."""
         import numpy as np
 
-        with open(path, "rb") as file:
-            data_start = 8 + int.from_bytes(file.read(8), "little")
-        numpy_names = cls._safetensors_dtypes()
+        raw = None
         arrays = {}
-        for key, entry in header.items():
-            name = numpy_names[entry["dtype"]]
-            dtype = np.dtype(
-                getattr(ml_dtypes, name, name)
-            )  # numpy's own, or ml_dtypes'
-            begin, end = entry["data_offsets"]
-            if end - begin != math.prod(entry["shape"]) * dtype.itemsize:
-                raise cls._unreadable_safetensors(
-                    path, f"{key!r} has {end - begin} bytes for shape {entry['shape']}"
-                )
+        for key, (shape, dtype, (begin, end)) in entries.items():
             if begin == end:
-                arrays[key] = np.zeros(entry["shape"], dtype)
+                arrays[key] = np.zeros(shape, dtype)
                 continue
-            raw = np.memmap(
-                path, np.uint8, "r", offset=data_start + begin, shape=(end - begin,)
-            )
-            arrays[key] = raw.view(dtype).reshape(entry["shape"])
+            if raw is None:
+                raw = np.memmap(path, np.uint8, "r")
+            arrays[key] = raw[begin:end].view(dtype).reshape(shape)
         return arrays
 
     @staticmethod
@@ -785,12 +1003,14 @@ class KeyMapper:
         )
 
     @staticmethod
-    def _ties(flat):
-        """{key: earlier key} for tensors that repeat an earlier one: the same memory
-        (torch's tied parameters), or identical values where one of the two is an
-        embedding (a tied output layer saved by value, as numpy or safetensors input
-        does)."""
+    def _ties(flat, wanted):
+        """{key: earlier key} for the keys in `wanted` that repeat an earlier tensor:
+        the same memory (torch's tied parameters), or identical values where one of
+        the two is an embedding (a tied output layer saved by value, as numpy or
+        safetensors input does). Values are read for the wanted keys only."""
         import numpy as np
+
+        value_of = KeyMapper._Lazy.value_of
 
         def embedding_like(key):
             return any(
@@ -803,16 +1023,22 @@ class KeyMapper:
         for key, array in flat.items():
             if array.ndim == 0 or array.size == 0:
                 continue
-            where = (array.__array_interface__["data"][0], array.shape, array.strides)
-            if where in seen:
+            if isinstance(array, KeyMapper._Lazy):  # a file's tensor
+                where = (array.where, array.shape)
+            else:
+                interface = array.__array_interface__
+                where = ((interface["data"][0], array.strides), array.shape)
+            if where in seen and where[0] is not None:
                 ties[key] = seen[where]
                 continue
             seen[where] = key
             if array.ndim != 2:
                 continue
             for earlier in by_shape.get((array.shape, array.dtype), []):
-                if (embedding_like(key) or embedding_like(earlier)) and np.array_equal(
-                    array, flat[earlier]
+                if (
+                    key in wanted
+                    and (embedding_like(key) or embedding_like(earlier))
+                    and np.array_equal(value_of(array), value_of(flat[earlier]))
                 ):
                     ties[key] = earlier
                     break
@@ -841,9 +1067,8 @@ class KeyMapper:
             return True
         if "pos" not in key.lower() or array.ndim != 2 or not array.size:
             return False
-        values = np.asarray(
-            array, np.float64
-        )  # sin/cos: within [-1, 1], row 0 is sin 0 / cos 0
+        # sin/cos: within [-1, 1], row 0 is sin 0 / cos 0
+        values = np.asarray(KeyMapper._Lazy.value_of(array), np.float64)
         first = values[0]
         return bool(
             np.abs(values).max() <= 1 + 1e-6 and np.all((first == 0) | (first == 1))
@@ -1019,17 +1244,20 @@ class KeyMapper:
             axes = tuple(axis for axis in range(v.ndim) if g.shape[axis] == 1)
         else:
             axes = tuple(range(v.ndim))
-        v64 = np.asarray(v, np.float64)
-        norm = np.sqrt(np.sum(v64 * v64, axis=axes, keepdims=True))
-        weight = (np.asarray(g, np.float64) * v64 / norm).astype(v.dtype)
-        return f"{g_key} + {v_key}", weight
+
+        def weight(g, v):
+            v64 = np.asarray(v, np.float64)
+            norm = np.sqrt(np.sum(v64 * v64, axis=axes, keepdims=True))
+            return (np.asarray(g, np.float64) * v64 / norm).astype(v.dtype)
+
+        lazy = KeyMapper._Lazy(v.shape, v.dtype, weight, [g, v])
+        return f"{g_key} + {v_key}", lazy
 
     @classmethod
     def _attention(cls, module, group, heads, report):
         """nn.MultiheadAttention: in_proj split into query/key/value; out_proj -> out.
         Flax keeps the heads as an axis: kernel (E, H, D), bias (H, D), out kernel (H,
         D, E)."""
-        import numpy as np
 
         group, name = dict(group), ".".join(module)
         rows: dict = {}  # the part of in_proj each of q, k, v takes
@@ -1043,9 +1271,8 @@ class KeyMapper:
                     " query, key, value"
                 )
             size = packed.shape[0] // 3
-            for i, (letter, third) in enumerate(
-                zip("qkv", np.split(packed, 3), strict=True)
-            ):
+            for i, letter in enumerate("qkv"):
+                third = packed[i * size : (i + 1) * size]
                 group[f"{letter}_proj_{suffix}"] = (key, third)
                 rows[f"{letter}_proj_{suffix}"] = (i * size, (i + 1) * size)
         embed = group["q_proj_weight"][1].shape[0]
@@ -1175,11 +1402,14 @@ class KeyMapper:
                 )
         if layout == "linen":
             return [cls._Form(per_gate)]
-        fused_bias = np.concatenate(
-            [
-                (bi if side == "*" else summed)[rows[j]]
-                for j, side in enumerate(bias_side)
-            ]
+        parts = [
+            (bi if side == "*" else summed)[rows[j]] for j, side in enumerate(bias_side)
+        ]
+        fused_bias = cls._Lazy(
+            (wi.shape[0],),
+            np.result_type(*(part.dtype for part in parts)),
+            lambda *values: np.concatenate(values),
+            parts,
         )
         fused = {
             ("dense_i", "kernel"): cls._Leaf(wi, ki, (1, 0)),
@@ -1188,22 +1418,33 @@ class KeyMapper:
                 fused_bias, summed_key, dtype=bi.dtype
             ),
         }
-        n_bias_lost = any(
-            np.any(bh[rows[j]]) for j, side in enumerate(bias_side) if side == "*"
-        )
-        lost = [f"{kbh} (nnx.GRUCell has no n-gate hidden bias)"] if n_bias_lost else []
+
+        def lost():  # read from values, so only asked when this reading is used
+            hidden_n_bias = [
+                bh[rows[j]] for j, side in enumerate(bias_side) if side == "*"
+            ]
+            if any(np.any(cls._Lazy.value_of(part)) for part in hidden_n_bias):
+                return [f"{kbh} (nnx.GRUCell has no n-gate hidden bias)"]
+            return []
+
         fused_form = cls._Form(fused, lost)
         return [cls._Form(per_gate), fused_form] if gates == 4 else [fused_form]
 
     @staticmethod
     def _exact_sum(a, b):
-        """a + b in at least fp32: a bf16/fp16 sum would round before the target's dtype
-        is known."""
+        """a + b in at least fp32 (a bf16/fp16 sum would round before the target's
+        dtype is known), computed when the plan is executed."""
         import numpy as np
 
         if (a.dtype.kind == "f" and a.dtype.itemsize < 4) or a.dtype.kind not in "fc":
-            return np.asarray(a, np.float32) + np.asarray(b, np.float32)
-        return a + b
+            dtype = np.dtype(np.float32)
+        else:
+            dtype = np.result_type(a.dtype, b.dtype)
+
+        def add(a, b):
+            return np.asarray(a, dtype) + np.asarray(b, dtype)
+
+        return KeyMapper._Lazy(a.shape, dtype, add, [a, b])
 
     # ------------------------------------------------------------------ square kernels
     @staticmethod
@@ -1277,22 +1518,68 @@ class KeyMapper:
             cls._insert(skeleton, entry.path, None, entry.key)
         return entries
 
-    @staticmethod
-    def _make(entries):
-        """Flax arrays for plan entries, sent to the device in one batch: copying a
-        transposed view there is the transpose (PJRT's strided copy beats numpy and
-        jnp)."""
+    @classmethod
+    def _make(cls, entries):
+        """Flax arrays for plan entries, made a group at a time: the entries reading the
+        same checkpoint files together, each file's memory map let go after its group,
+        so that memory holds one shard's pages beyond the output."""
         import jax
 
-        out = [entry.leaf.value(entry.shape, entry.dtype) for entry in entries]
-        fits = [
-            i
-            for i, x in enumerate(out)
-            if jax.dtypes.canonicalize_dtype(x.dtype) == x.dtype
-        ]
-        # (64-bit arrays stay numpy unless jax_enable_x64: their values are kept)
-        for i, x in zip(fits, jax.device_put([out[i] for i in fits]), strict=True):
-            out[i] = x
+        groups: dict = {}
+        for index, entry in enumerate(entries):
+            files = getattr(entry.leaf.array, "files", ())
+            groups.setdefault(files, []).append(index)
+        out: list = [None] * len(entries)
+        for files, indices in groups.items():
+            made = cls._make_group([entries[i] for i in indices], copy=bool(files))
+            jax.block_until_ready(made)  # the copies are done with the memory map
+            for index, value in zip(indices, made, strict=True):
+                out[index] = value
+            for shard in files:
+                shard.close()
+        return out
+
+    @staticmethod
+    def _make_group(entries, copy):
+        """Arrays for entries: one with a sharding over several devices straight onto
+        it, each device reading only its own slice of the (transposed) view; the rest
+        sent to the device in one batch (copying a transposed view there is the
+        transpose: PJRT's strided copy beats numpy and jnp). `copy`: numpy results
+        must not keep a file's memory map."""
+        import jax
+        import numpy as np
+
+        out: list = []
+        batch = []  # (index in out, the sharding or None)
+        for entry in entries:
+            spread = entry.sharding is not None and len(entry.sharding.device_set) > 1
+            dtype = np.dtype(entry.dtype)
+            fits = jax.dtypes.canonicalize_dtype(dtype) == dtype
+            if spread and fits:
+                view = entry.leaf.view(entry.shape)
+
+                def piece(index, view=view, dtype=dtype):
+                    part = np.asarray(view[index])
+                    return part if part.dtype == dtype else part.astype(dtype)
+
+                shape = tuple(entry.shape)
+                out.append(jax.make_array_from_callback(shape, entry.sharding, piece))
+                continue
+            x = entry.leaf.value(entry.shape, entry.dtype)
+            if fits:
+                batch.append((len(out), entry.sharding))
+            elif copy:  # 64-bit arrays stay numpy unless jax_enable_x64: values kept
+                x = np.array(x)
+            out.append(x)
+        if batch:
+            arrays = [out[index] for index, _ in batch]
+            shardings = [sharding for _, sharding in batch]
+            if all(sharding is None for sharding in shardings):
+                placed = jax.device_put(arrays)
+            else:
+                placed = jax.device_put(arrays, shardings)
+            for (index, _), x in zip(batch, placed, strict=True):
+                out[index] = x
         return out
 
     @staticmethod
@@ -1445,7 +1732,7 @@ class KeyMapper:
                         arrays.setdefault(leaf.key, leaf.array)
             seen = set(self.report.unexpected_keys)
             # whether a tensor repeats another is read from values: only when needed
-            ties = ties() if self.pending else {}
+            ties = ties(set(self.pending)) if self.pending else {}
             for key in self.pending:
                 if key in seen:
                     continue
