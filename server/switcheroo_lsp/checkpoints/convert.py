@@ -65,10 +65,19 @@ def output_dtype(dtype: Any, cast: str | None) -> np.dtype[Any]:
 
 
 def entry_value(entry: Any, dtype: np.dtype[Any]) -> np.ndarray:
-    """One plan entry's array in Flax layout and the output dtype (the only place the
-    plan's tensors are read)."""
+    """One plan entry's array in Flax layout and the output dtype, in memory of its own
+    (not a view of a checkpoint file's memory map, which is let go after its group)."""
     value = np.asarray(entry.leaf.value(entry.shape, entry.dtype))
-    return value if value.dtype == dtype else value.astype(dtype)
+    return np.array(value, dtype=dtype, order="C", copy=True)
+
+
+def by_file(entries: Sequence[Any]) -> list[tuple[tuple[Any, ...], list[int]]]:
+    """The entries' indices grouped by the checkpoint files they read, as the KeyMapper
+    executes a plan: a group at a time, each file's memory map let go after its group."""
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for index, entry in enumerate(entries):
+        groups.setdefault(tuple(getattr(entry.leaf.array, "files", ())), []).append(index)
+    return list(groups.items())
 
 
 def conversion_info(plan: Any, options: Options, source: str) -> dict[str, Any]:
@@ -102,10 +111,12 @@ def convert(paths: Sequence[Path], out: Path, options: Options, bar_stream: Any)
         )
     if not plan.entries:
         raise CheckpointError(f"{paths[0]}: no tensors to convert")
-    dtypes = [output_dtype(e.dtype, options.dtype) for e in plan.entries]
+    groups = by_file(plan.entries)
+    entries = [plan.entries[i] for _, indices in groups for i in indices]  # written in this order
+    dtypes = [output_dtype(e.dtype, options.dtype) for e in entries]
     specs = [
         TensorSpec(flat_name(e.path), tuple(e.shape), d)
-        for e, d in zip(plan.entries, dtypes, strict=True)
+        for e, d in zip(entries, dtypes, strict=True)
     ]
     result = Result(out, leaves=len(specs), nbytes=sum(s.nbytes for s in specs))
     result.report = plan.report
@@ -129,10 +140,17 @@ def convert(paths: Sequence[Path], out: Path, options: Options, bar_stream: Any)
 
 
 def _values(plan: Any, dtypes: list[np.dtype[Any]], bar: Bar) -> Iterator[tuple[Any, np.ndarray]]:
-    for entry, dtype in zip(plan.entries, dtypes, strict=True):
-        value = entry_value(entry, dtype)
-        yield entry, value
-        bar.advance(value.nbytes)
+    """(entry, array) in the order of by_file's groups, closing each group's files after it."""
+    done = 0
+    for files, indices in by_file(plan.entries):
+        for index in indices:
+            entry = plan.entries[index]
+            value = entry_value(entry, dtypes[done])
+            done += 1
+            yield entry, value
+            bar.advance(value.nbytes)
+        for shard in files:
+            shard.close()
 
 
 def _write_safetensors(

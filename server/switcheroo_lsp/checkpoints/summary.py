@@ -96,20 +96,12 @@ def of_converted(path: Path, info: dict[str, Any]) -> dict:
             name = flat_name(parts)
             leaves.append(_leaf(KeyMapper._converted_path(name, info), shape, dtype, "", ""))
     else:
-        numpy_names = KeyMapper._safetensors_dtypes()
         for file in info["files"]:
-            for name, entry in KeyMapper._safetensors_header(file).items():
-                dtype = _numpy_dtype(numpy_names[entry["dtype"]])
+            for name, (shape, dtype, _) in KeyMapper._safetensors_entries(file).items():
                 parts = KeyMapper._converted_path(name, info)
-                leaves.append(_leaf(parts, entry["shape"], dtype, os.path.basename(file), ""))
+                leaves.append(_leaf(parts, shape, dtype, os.path.basename(file), ""))
     empty: dict[str, list] = {"missing": [], "unexpected": [], "mismatched": [], "ambiguous": []}
     return document(os.fspath(path), f"converted ({info['format']})", info["layout"], leaves, empty)
-
-
-def _numpy_dtype(name: str) -> np.dtype[Any]:
-    import ml_dtypes
-
-    return np.dtype(getattr(ml_dtypes, name, name))
 
 
 def _orbax_leaves(path: Path) -> list[tuple[tuple[str, ...], tuple[int, ...], Any]]:

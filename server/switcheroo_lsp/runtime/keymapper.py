@@ -571,7 +571,7 @@ class KeyMapper:
 
         arrays = {}
         for file in info["files"]:
-            arrays.update(cls._safetensors_arrays(file, cls._safetensors_header(file)))
+            arrays.update(cls._safetensors_arrays(file, cls._safetensors_entries(file)))
         if target is None:
             tree: dict = {}
             for name, array in arrays.items():
