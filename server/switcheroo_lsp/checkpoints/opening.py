@@ -36,7 +36,9 @@ def open_plan(paths: Sequence[Path], layout: str, num_heads: int | None, target:
     try:
         return KeyMapper.plan(source, target=target, layout=layout, num_heads=num_heads)
     except FileNotFoundError as exc:
-        raise CheckpointError(f"{exc.filename or shown}: no such file or directory") from None
+        if exc.filename is None:  # the KeyMapper's own words: what it looked for
+            raise CheckpointError(_checkpoint_message(shown, exc)) from None
+        raise CheckpointError(f"{exc.filename}: no such file or directory") from None
     except ImportError as exc:
         raise CheckpointError(
             f"{shown}: reading it needs {exc.name or 'a missing package'} "
