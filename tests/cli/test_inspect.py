@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 from cli_runner import run
+from llama_checkpoint import llama_shapes, write_checkpoint
 from llama_pair import save_sharded, torch_llama, write_target_file
-from sparse_llama import llama_shapes, write_sparse_checkpoint
 
 SERVER = Path(__file__).parents[2] / "server"
 
@@ -104,17 +104,18 @@ def test_bad_input_gets_a_clear_message(tmp_path):
 
 
 MEASURED = """
-import json, resource, sys
+import json, sys
 from switcheroo_lsp import cli
 code = cli.main(["inspect", {index!r}, "--format", "json"], open("/dev/null", "w"))
 io = dict(line.split(": ") for line in open("/proc/self/io").read().splitlines())
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines())
+peak = int(status["VmHWM"].split()[0]) * 1024  # since exec (ru_maxrss counts the parent)
 print(json.dumps({{"code": code, "read": int(io["rchar"]), "peak": peak}}))
 """
 
 
 def test_a_multi_gigabyte_checkpoint_is_inspected_without_reading_its_tensors(tmp_path):
-    index = write_sparse_checkpoint(tmp_path / "llama", layers=4, shards=4)
+    index = write_checkpoint(tmp_path / "llama", layers=4, shards=4)
     data = sum(os.path.getsize(p) for p in index.parent.glob("*.safetensors"))
     assert data > 2.2e9  # 2.3 GB of bf16 tensors, declared in the headers
     done = subprocess.run(
@@ -127,5 +128,5 @@ def test_a_multi_gigabyte_checkpoint_is_inspected_without_reading_its_tensors(tm
     assert measured["code"] == 0
     # what the process read (Python's own imports included) and held, against 2.3 GB of data
     assert measured["read"] < data / 20, measured
-    assert measured["peak"] < data / 3, measured
+    assert measured["peak"] < data / 10, measured
     assert len(llama_shapes(4)) == 39
