@@ -64,23 +64,24 @@ def output_dtype(dtype: Any, cast: str | None) -> np.dtype[Any]:
     return np.dtype(jnp.dtype(DTYPES[cast]))
 
 
-def entry_value(entry: Any, dtype: np.dtype[Any]) -> np.ndarray:
+def entry_value(entry: Any, dtype: np.dtype[Any]) -> Any:
     """One plan entry's array in Flax layout and the output dtype, in memory of its own
-    (not a view of a checkpoint file's memory map, which is let go after its group). A
-    transposed view is copied by XLA (PJRT's strided copy: 5x numpy's for a bf16 MLP
-    kernel), casts too, as KeyMapper.from_torch does them."""
+    (not a view of a checkpoint file's memory map, which is let go after its group): a jax
+    array, or numpy for 64-bit values jax would narrow. XLA copies transposed views (PJRT's
+    strided copy: 5x numpy's for a bf16 MLP kernel) and casts, as KeyMapper.from_torch
+    does; orbax saves jax arrays with half the extra memory numpy ones take."""
     import jax
 
     view = np.asarray(entry.leaf.view(entry.shape))
     steps = [np.dtype(entry.dtype), dtype]  # the plan's dtype (the target's), then --dtype
-    if view.flags.c_contiguous or jax.dtypes.canonicalize_dtype(view.dtype) != view.dtype:
+    if any(jax.dtypes.canonicalize_dtype(d) != d for d in (view.dtype, *steps)):
         for step in steps:
             view = view if view.dtype == step else view.astype(step)
         return np.array(view, order="C", copy=True)
-    x = jax.device_put(view)
+    x = jax.device_put(np.array(view) if view.flags.c_contiguous else view)
     for step in steps:
         x = x if x.dtype == step else x.astype(step)
-    return np.asarray(x)
+    return x
 
 
 def by_file(entries: Sequence[Any]) -> list[tuple[tuple[Any, ...], list[int]]]:
@@ -151,7 +152,7 @@ def convert(paths: Sequence[Path], out: Path, options: Options, bar_stream: Any)
     return result
 
 
-def _values(plan: Any, dtypes: list[np.dtype[Any]], bar: Bar) -> Iterator[tuple[Any, np.ndarray]]:
+def _values(plan: Any, dtypes: list[np.dtype[Any]], bar: Bar) -> Iterator[tuple[Any, Any]]:
     """(entry, array) in the order of by_file's groups, closing each group's files after it."""
     done = 0
     for files, indices in by_file(plan.entries):
@@ -184,7 +185,7 @@ def _write_safetensors(
     )
     try:
         for entry, value in _values(plan, [s.dtype for s in specs], bar):
-            writer.add(flat_name(entry.path), value)
+            writer.add(flat_name(entry.path), np.asarray(value))
         writer.finish()
     finally:
         writer.abandon()
