@@ -47,7 +47,13 @@ def add_parsers(commands: Any) -> None:
         metavar="CHECKPOINT",
         help="a .safetensors/.pt/.bin file, a *.index.json, a checkpoint folder, or shard files",
     )
-    source.add_argument("--layout", choices=["linen", "nnx"], default="linen")
+    source.add_argument(
+        "--layout",
+        choices=["linen", "nnx"],
+        default="linen",
+        help='linen: {"params": ..., "batch_stats": ...} (default); nnx: the pure dict of'
+        " nnx.replace_by_pure_dict, layer indices as integers",
+    )
     source.add_argument(
         "--num-heads", type=_positive, metavar="N", help="split attention kernels into N heads"
     )
@@ -68,7 +74,13 @@ def add_parsers(commands: Any) -> None:
         " leaves nothing at --out.",
     )
     convert.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
-    convert.add_argument("--format", choices=["orbax", "safetensors"], default="orbax")
+    convert.add_argument(
+        "--format",
+        choices=["orbax", "safetensors"],
+        default="orbax",
+        help="orbax: an orbax-checkpoint folder (default); safetensors: shards named by Flax"
+        " path (params/model/layers_0/...) with a model.safetensors.index.json",
+    )
     convert.add_argument(
         "--dtype", choices=["bf16", "fp16", "fp32"], help="cast floating leaves (only) to it"
     )
@@ -97,7 +109,12 @@ def add_parsers(commands: Any) -> None:
         " top-level module, what is ambiguous) without reading its tensors; or the tree a"
         " converted checkpoint holds.",
     )
-    inspect.add_argument("--format", choices=["text", "json"], default="text")
+    inspect.add_argument(
+        "--format",
+        choices=["text", "json"],
+        default="text",
+        help="text: a table (default); json: one document (schema 1, see the README)",
+    )
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
