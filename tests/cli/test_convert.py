@@ -110,6 +110,8 @@ def test_safetensors_output_is_flax_named_sharded_and_reads_back_bit_for_bit(lla
                 np.testing.assert_array_equal(file.get_tensor(name).numpy(), expected[name])
     restored = KeyMapper.from_torch(out, target=abstract)
     _assert_bitwise_equal(restored, KeyMapper.from_torch(str(index), target=abstract))
+    with pytest.raises(ValueError, match=f"is one of {len(shards)} shards of a converted"):
+        KeyMapper.from_torch(shards[0])
     with jax.default_matmul_precision("highest"):
         assert_close(LinenLlama().apply(restored, IDS), _torch_logits(model))
 
@@ -176,6 +178,9 @@ def test_nnx_integer_keys_come_back_as_integers(fmt, tmp_path):
     assert code == 0, err
     pure = KeyMapper.load_converted(out)
     assert sorted(pure["layers"]) == [0, 2, 3]  # integers, as nnx.Sequential keys them
+    if fmt == "safetensors":  # one file: the file itself will do
+        (single,) = out.glob("*.safetensors")
+        _assert_bitwise_equal(KeyMapper.from_torch(single), pure)
     _assert_bitwise_equal(pure, KeyMapper.from_torch(model.state_dict(), layout="nnx"))
     if fmt == "orbax":  # the trap load_converted takes care of: orbax alone gives strings
         with ocp.StandardCheckpointer() as checkpointer:

@@ -500,10 +500,25 @@ class KeyMapper:
         if os.path.isdir(path) and os.path.isfile(
             os.path.join(path, "_CHECKPOINT_METADATA")
         ):
-            with open(os.path.join(path, "_CHECKPOINT_METADATA")) as file:
-                found = json.load(file).get("custom_metadata") or {}
-            info = found.get(cls._CONVERTED)
+            try:
+                with open(os.path.join(path, "_CHECKPOINT_METADATA")) as file:
+                    found = json.load(file).get("custom_metadata") or {}
+                info = found.get(cls._CONVERTED)
+            except (OSError, ValueError, AttributeError):
+                return None
             return None if not isinstance(info, dict) else {**info, "format": "orbax"}
+        if path.endswith(".safetensors") and os.path.isfile(path):
+            folder = os.path.dirname(path)
+            info = cls._converted_info(folder or ".")
+            names = [os.path.basename(f) for f in (info or {}).get("files", ())]
+            if os.path.basename(path) not in names:
+                return None
+            if len(names) > 1:
+                raise ValueError(
+                    f"{path} is one of {len(names)} shards of a converted checkpoint:"
+                    f" pass its folder, {folder or '.'}"
+                )
+            return info
         if os.path.isdir(path):
             path = os.path.join(path, "model.safetensors.index.json")
         if not path.endswith(".index.json") or not os.path.isfile(path):
