@@ -41,9 +41,11 @@ def test_the_table_lists_each_flax_path_with_shape_dtype_and_torch_key(llama):
     embedding = next(line for line in lines if "embed_tokens" in line).split()
     assert embedding[:4] == ["params/model/embed_tokens/embedding", "64x32", "float32",
                              "model.embed_tokens.weight"]  # fmt: skip
-    per_module = {line.split()[0]: line.split()[1:] for line in lines[lines.index("per top-level module:") + 2 :] if line.startswith("  ") and "leaves" in line}  # fmt: skip
+    table = lines[lines.index("per top-level module:") + 2 :]
+    table = table[: next(i for i, line in enumerate(table) if not line.strip())]
+    per_module = {line.split()[0]: line.split()[1:] for line in table}
     head = model.lm_head.weight.numel()
-    assert per_module["lm_head"] == ["1", "leaves", f"{head:,}", "8.2", "kB"]
+    assert per_module["lm_head"] == ["1", "leaf", f"{head:,}", "8.2", "kB"]
     body = sum(p.numel() for p in model.model.parameters())
     assert per_module["model"] == ["20", "leaves", f"{body:,}", "70.3", "kB"]
     assert per_module["total"][2] == f"{body + head:,}"

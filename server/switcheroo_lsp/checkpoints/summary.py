@@ -127,7 +127,7 @@ def text(doc: dict) -> str:
     """The document as a table for people."""
     total = doc["total"]
     lines = [
-        f"{doc['source']} ({doc['kind']}) -> Flax {doc['layout']}: {total['leaves']} leaves,"
+        f"{doc['source']} ({doc['kind']}) -> Flax {doc['layout']}: {_leaves(total['leaves'])},"
         f" {total['parameters']:,} parameters, {size_text(total['bytes'])}",
         "",
     ]
@@ -143,13 +143,13 @@ def text(doc: dict) -> str:
     lines += _table(("path", "shape", "dtype", "from"), rows)
     lines += ["", "per top-level module:"]
     module_rows = [
-        (m["name"], f"{m['leaves']} leaves", f"{m['parameters']:,}", size_text(m["bytes"]))
+        (m["name"], _leaves(m["leaves"]), f"{m['parameters']:,}", size_text(m["bytes"]))
         for m in doc["modules"]
     ]
     module_rows.append(
         (
             "total",
-            f"{total['leaves']} leaves",
+            _leaves(total["leaves"]),
             f"{total['parameters']:,}",
             size_text(total["bytes"]),
         )
@@ -164,6 +164,10 @@ def text(doc: dict) -> str:
     ):
         lines += ["", "nothing ambiguous, nothing left over"]
     return "\n".join(lines) + "\n"
+
+
+def _leaves(count: int) -> str:
+    return f"{count} leaf" if count == 1 else f"{count} leaves"
 
 
 def _problem_text(item: Any) -> str:
