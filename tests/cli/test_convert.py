@@ -421,3 +421,29 @@ def test_an_eight_device_sharded_restore_puts_every_leaf_on_its_sharding(llama, 
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count(" ok ") == 2
+
+
+NNX_TARGET = """
+from flax import nnx
+
+def model():
+    rngs = nnx.Rngs(0)
+    return nnx.Sequential(
+        nnx.Linear(6, 8, rngs=rngs), nnx.relu, nnx.LayerNorm(8, rngs=rngs), nnx.Linear(8, 3, rngs=rngs)
+    )
+"""
+
+
+def test_an_nnx_model_as_target_gives_the_nnx_tree(tmp_path):
+    model = _sequential()
+    source = tmp_path / "m.pt"
+    torch.save(model.state_dict(), source)
+    (tmp_path / "port.py").write_text(NNX_TARGET)
+    out = tmp_path / "flax"
+    spec = f"{tmp_path / 'port.py'}:model"
+    code, _, err = run("convert", str(source), "--out", str(out), "--target", spec, "--strict")
+    assert code == 0, err
+    assert "Wrote 6 Flax leaves (396 B, nnx)" in err  # the layout comes from the NNX target
+    pure = KeyMapper.load_converted(out)
+    assert sorted(pure["layers"]) == [0, 2, 3]
+    _assert_bitwise_equal(pure, KeyMapper.from_torch(model.state_dict(), layout="nnx"))

@@ -132,3 +132,30 @@ def test_a_multi_gigabyte_checkpoint_is_inspected_without_reading_its_tensors(tm
     assert measured["read"] < data / 20, measured
     assert measured["peak"] < data / 10, measured
     assert len(llama_shapes(4)) == 39
+
+
+WRONG_TARGET = """
+import jax, jax.numpy as jnp
+
+def target():
+    return {"params": {"layers_0": {"kernel": jax.ShapeDtypeStruct((4, 7), jnp.float32),
+                                    "bias": jax.ShapeDtypeStruct((7,), jnp.float32)},
+                       "extra": {"scale": jax.ShapeDtypeStruct((3,), jnp.float32)}}}
+"""
+
+
+def test_against_a_target_what_does_not_fit_is_shown(tmp_path):
+    source = tmp_path / "m.pt"
+    torch.save(torch.nn.Sequential(torch.nn.Linear(4, 8)).state_dict(), source)
+    (tmp_path / "port.py").write_text(WRONG_TARGET)
+    code, out, _ = run("inspect", str(source), "--target", f"{tmp_path / 'port.py'}:target")
+    assert code == 0
+    assert "missing (" in out and "params/extra/scale" in out
+    doc = json.loads(
+        run(
+            "inspect", str(source), "--target", f"{tmp_path / 'port.py'}:target", "--format", "json"
+        )[1]
+    )
+    assert "params/extra/scale" in doc["problems"]["missing"]
+    assert doc["problems"]["mismatched"] or doc["problems"]["unexpected"]
+    assert "nothing ambiguous" not in out

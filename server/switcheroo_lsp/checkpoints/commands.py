@@ -176,7 +176,7 @@ def _convert(args: argparse.Namespace, err: TextIO) -> int:
     if result.report:
         err.write(f"switcheroo: warning: converted, but:\n{result.report!r}\n")
     err.write(
-        f"Wrote {result.leaves} Flax leaves ({size_text(result.nbytes)}, {args.layout}) to"
+        f"Wrote {result.leaves} Flax leaves ({size_text(result.nbytes)}, {result.layout}) to"
         f" {args.out} as {args.format} ({result.files} files).\n"
     )
     return 0

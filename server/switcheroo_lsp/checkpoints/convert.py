@@ -45,6 +45,7 @@ class Result:
     nbytes: int = 0
     files: int = 0
     report: Any = None
+    layout: str = "linen"  # the plan's: an NNX target makes it nnx
     stale: list[Path] = field(default_factory=list)
 
 
@@ -132,7 +133,7 @@ def convert(paths: Sequence[Path], out: Path, options: Options, bar_stream: Any)
         for e, d in zip(entries, dtypes, strict=True)
     ]
     result = Result(out, leaves=len(specs), nbytes=sum(s.nbytes for s in specs))
-    result.report = plan.report
+    result.report, result.layout = plan.report, plan.layout
     bar = Bar(len(specs), result.nbytes, bar_stream, enabled=bar_stream is not None)
     source = ", ".join(os.path.basename(os.fspath(p.absolute())) for p in paths)
     info = conversion_info(plan, options, source)
