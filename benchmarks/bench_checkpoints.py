@@ -50,7 +50,7 @@ print(json.dumps({"code": code, "seconds": seconds, "read": int(io["rchar"]), "p
 RESTORE = """
 import json, sys, time
 import jax, numpy as np
-import orbax.checkpoint as ocp
+import orbax.checkpoint.experimental.v1 as ocp
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 sys.path[:0] = [{tests!r}]
 from llama_checkpoint import llama_target
@@ -68,8 +68,7 @@ result = {{}}
 for name, out in (("orbax", {orbax!r}), ("safetensors", {safetensors!r})):
     start = time.perf_counter()
     if name == "orbax":
-        with ocp.StandardCheckpointer() as checkpointer:
-            restored = checkpointer.restore(out, abstract)
+        restored = ocp.load(out, abstract)
     else:
         restored = KeyMapper.from_torch(out, target=abstract)
     jax.block_until_ready(restored)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import jax
 import numpy as np
-import orbax.checkpoint as ocp
+import orbax.checkpoint.experimental.v1 as ocp
 import pytest
 import torch
 from cli_runner import run
@@ -33,7 +33,7 @@ from llama_pair import (
 from safetensors import safe_open
 from torch_oracle import assert_close, load_nnx, randomize
 
-from switcheroo_lsp.checkpoints import safetensors_writer
+from switcheroo_lsp.checkpoints import orbax_writer, safetensors_writer
 from switcheroo_lsp.runtime import KeyMapper
 
 SERVER = Path(__file__).parents[2] / "server"
@@ -76,8 +76,7 @@ def test_orbax_output_restores_with_orbax_bit_for_bit_and_runs_like_torch(llama,
     assert code == 0, err
     assert "Wrote 21 Flax leaves" in err and "as orbax" in err
     abstract = target()
-    with ocp.StandardCheckpointer() as checkpointer:
-        restored = checkpointer.restore(out.absolute(), abstract)
+    restored = ocp.load(out.absolute(), abstract)  # orbax's own restore
     expected = KeyMapper.from_torch(str(index), target=abstract, strict=True)
     _assert_bitwise_equal(restored, expected)
     with jax.default_matmul_precision("highest"):
@@ -183,8 +182,7 @@ def test_nnx_integer_keys_come_back_as_integers(fmt, tmp_path):
         _assert_bitwise_equal(KeyMapper.from_torch(single), pure)
     _assert_bitwise_equal(pure, KeyMapper.from_torch(model.state_dict(), layout="nnx"))
     if fmt == "orbax":  # the trap load_converted takes care of: orbax alone gives strings
-        with ocp.StandardCheckpointer() as checkpointer:
-            assert sorted(checkpointer.restore(out.absolute())["layers"]) == ["0", "2", "3"]
+        assert sorted(ocp.load(out.absolute())["layers"]) == ["0", "2", "3"]
     rngs = nnx.Rngs(0)
     flax_model = nnx.Sequential(
         nnx.Linear(6, 8, rngs=rngs), nnx.relu, nnx.LayerNorm(8, epsilon=1e-5, rngs=rngs),
@@ -231,7 +229,7 @@ def test_a_full_disk_leaves_nothing_behind(fmt, llama, tmp_path, monkeypatch):
         real_add(self, name, array)
 
     monkeypatch.setattr(safetensors_writer.SafetensorsWriter, "add", add_then_fail)
-    monkeypatch.setattr("switcheroo_lsp.checkpoints.orbax_writer.write_orbax", no_space)
+    monkeypatch.setattr(orbax_writer.OrbaxWriter, "add", no_space)
     out = tmp_path / "flax"
     code, _, err = run("convert", str(index), "--out", str(out), "--target", spec, "--format", fmt)
     assert code == 2
@@ -270,11 +268,11 @@ def add_then_die(self, name, array):
     real_add(self, name, array)
 
 safetensors_writer.SafetensorsWriter.add = add_then_die
-real_orbax = orbax_writer.write_orbax
-def orbax_then_die(*args):
-    real_orbax(*args)  # orbax's checkpoint is complete: killed before it is moved to --out
+real_finish = orbax_writer.OrbaxWriter.finish
+def finish_then_die(self):
+    real_finish(self)  # orbax's checkpoint is complete: killed before it is moved to --out
     killed()
-orbax_writer.write_orbax = orbax_then_die
+orbax_writer.OrbaxWriter.finish = finish_then_die
 sys.exit(cli.main(sys.argv[1:]))
 """
 
@@ -362,7 +360,7 @@ def test_a_progress_bar_on_a_terminal_only(llama, tmp_path):
 SHARDED_RESTORE = """
 import sys
 import jax, numpy as np
-import orbax.checkpoint as ocp
+import orbax.checkpoint.experimental.v1 as ocp
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 sys.path[:0] = [{tests!r}]
 from llama_pair import target
@@ -377,8 +375,7 @@ abstract = jax.tree.map(sharding, target())
 expected = KeyMapper.from_torch({index!r}, target=target(), strict=True)
 for out in ({orbax!r}, {safetensors!r}):
     if out.endswith("orbax"):
-        with ocp.StandardCheckpointer() as checkpointer:
-            restored = checkpointer.restore(out, abstract)
+        restored = ocp.load(out, abstract)
     else:
         restored = KeyMapper.from_torch(out, target=abstract)
     got = jax.tree_util.tree_leaves_with_path(restored)

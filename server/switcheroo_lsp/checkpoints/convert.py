@@ -196,15 +196,23 @@ def _write_safetensors(
 def _write_orbax(
     folder: Path, plan: Any, dtypes: list[np.dtype[Any]], info: dict[str, Any], bar: Bar
 ) -> None:
-    """orbax saves a whole tree at once: the tree is made entry by entry, then saved."""
-    from switcheroo_lsp.checkpoints.orbax_writer import write_orbax
+    """The tree saved in parts of about PART_BYTES, each made entry by entry."""
+    from switcheroo_lsp.checkpoints.orbax_writer import PART_BYTES, OrbaxWriter
 
-    tree: dict[str, Any] = {}
-    for entry, value in _values(plan, dtypes, bar):
-        KeyMapper._insert(tree, entry.path, value, entry.key)
-    bar.say("orbax is writing")
+    writer = OrbaxWriter(folder, info)
+    part: dict[str, Any] = {}
+    held = 0
     try:
-        write_orbax(folder, tree, info)
+        for entry, value in _values(plan, dtypes, bar):
+            KeyMapper._insert(part, entry.path, value, entry.key)
+            held += value.nbytes
+            if held >= PART_BYTES:
+                writer.add(part)
+                part, held = {}, 0
+        if part:
+            writer.add(part)
+        bar.say("orbax is finishing")
+        writer.finish()
     except (OSError, CheckpointError, KeyboardInterrupt):
         raise
     except Exception as exc:  # orbax and tensorstore wrap I/O failures in their own types

@@ -115,7 +115,8 @@ def _orbax_leaves(path: Path) -> list[tuple[tuple[str, ...], tuple[int, ...], An
             " (pip install 'switcheroo-lsp[convert]')"
         ) from None
     with ocp.StandardCheckpointer() as checkpointer:
-        tree = checkpointer.metadata(path.absolute()).item_metadata.tree
+        item = KeyMapper._orbax_item(os.fspath(path.absolute()))
+        tree = checkpointer.metadata(item).item_metadata.tree
     found = jax.tree_util.tree_flatten_with_path(tree)[0]
     return [
         (tuple(str(getattr(k, "key", k)) for k in keys), tuple(m.shape), m.dtype)

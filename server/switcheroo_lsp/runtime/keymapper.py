@@ -554,6 +554,7 @@ class KeyMapper:
         import jax
         import orbax.checkpoint as ocp
 
+        path = cls._orbax_item(path)
         with ocp.StandardCheckpointer() as checkpointer:
             if target is not None:
                 device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
@@ -577,6 +578,19 @@ class KeyMapper:
 
         cls._walk(restored, (), put)
         return tree
+
+    @staticmethod
+    def _orbax_item(path):
+        """The folder orbax keeps the tree in: the checkpoint itself, or (written in
+        parts, orbax's newer layout) its one checkpointable, e.g. path/state."""
+        import json
+        import os
+
+        with open(os.path.join(path, "_CHECKPOINT_METADATA")) as file:
+            handlers = json.load(file).get("item_handlers")
+        if isinstance(handlers, dict) and len(handlers) == 1:
+            return os.path.join(path, next(iter(handlers)))
+        return path
 
     @classmethod
     def _restore_safetensors(cls, info, target):
