@@ -24,7 +24,7 @@ class OrbaxWriter:
             from orbax.checkpoint.experimental.v1 import partial
         except ImportError:
             raise CheckpointError(
-                "--format orbax needs orbax-checkpoint 0.12 or later"
+                "--format orbax needs orbax-checkpoint 0.12.4 or later"
                 " (pip install 'switcheroo-lsp[convert]'), or use --format safetensors"
             ) from None
         self._partial = partial
