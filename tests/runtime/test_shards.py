@@ -73,7 +73,9 @@ def assert_same_tree(a, b) -> None:
 
 # ---------------------------------------------------------------- the sources
 @pytest.mark.parametrize("layout", ["linen", "nnx"])
-@pytest.mark.parametrize("source", ["index", "folder", "list", "bin index", "bin folder"])
+@pytest.mark.parametrize(
+    "source", ["index", "folder", "list", "reversed list", "bin index", "bin folder"]
+)
 def test_a_sharded_checkpoint_gives_the_tree_of_its_state_dict(
     tmp_path: Path, source: str, layout: str
 ) -> None:
@@ -85,6 +87,7 @@ def test_a_sharded_checkpoint_gives_the_tree_of_its_state_dict(
         "index": index,
         "folder": index.parent,
         "list": sorted(index.parent.glob("*.safetensors")),
+        "reversed list": sorted(index.parent.glob("*.safetensors"))[::-1],  # out_proj first
         "bin index": index,
         "bin folder": index.parent,
     }[source]
@@ -173,6 +176,7 @@ def test_planning_reads_no_tensor_data(tmp_path: Path, monkeypatch, layout: str)
         raise AssertionError(f"{self.path} was read during planning")
 
     monkeypatch.setattr(KeyMapper._Shard, "arrays", no_reading)
+    assert len(KeyMapper._headers(index)) == len(model.state_dict())
     for given in (None, target):
         plan = KeyMapper.plan(index, target=given, layout=layout, num_heads=2)
         assert not plan.report and plan.entries
@@ -252,3 +256,43 @@ def test_execution_holds_one_shard_open_at_a_time_except_for_a_layer_across_two(
     tree = plan.execute()
     assert max(most) == 2 and not open_now
     assert_same_tree(tree, KeyMapper.from_torch(state, num_heads=2))
+
+
+def test_the_result_is_a_copy_not_a_view_of_the_file(tmp_path: Path) -> None:
+    """JAX on CPU adopts a read-only, 64-byte aligned numpy array without copying: a tensor
+    memory-mapped from the file must not become such an array, or rewriting the file later
+    would change the converted weights (and its memory map would never be let go)."""
+    values = np.arange(4096, dtype=np.float32)
+    header = {"norm.weight": {"dtype": "F32", "shape": [4096], "data_offsets": [0, 4096 * 4]}}
+    text = json.dumps(header).encode()
+    text += b" " * (-(8 + len(text)) % 64)  # the tensor starts 64-byte aligned
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(len(text).to_bytes(8, "little") + text + values.tobytes())
+    scale = KeyMapper.from_torch(path)["params"]["norm"]["scale"]
+    with open(path, "r+b") as file:
+        file.seek(8 + len(text))
+        file.write(np.zeros(4096, np.float32).tobytes())
+    np.testing.assert_array_equal(np.asarray(scale), values)
+
+
+@pytest.mark.parametrize("suffix", [".pt", ".safetensors"])
+def test_a_tied_head_in_a_file_is_tied_not_unexpected(tmp_path: Path, suffix: str) -> None:
+    """A torch file keeps the tie as shared storage (found whatever the names), safetensors as
+    two equal copies (found for an embedding): read lazily, both are still tied."""
+    embed = "inp" if suffix == ".pt" else "embed_tokens"  # "inp": no name says embedding
+    model = torch.nn.ModuleDict({embed: torch.nn.Embedding(11, 4), "head": torch.nn.Linear(4, 11)})
+    model["head"].weight = model[embed].weight
+    state = randomize(model).state_dict()
+    path = tmp_path / f"m{suffix}"
+    if suffix == ".pt":
+        torch.save(state, path)
+    else:
+        save_file({k: v.clone() for k, v in state.items()}, path)
+    target = {
+        "params": {
+            embed: {"embedding": jax.ShapeDtypeStruct((11, 4), np.float32)},
+            "head": {"bias": jax.ShapeDtypeStruct((11,), np.float32)},
+        }
+    }
+    _, report = KeyMapper.from_torch(path, target=target, strict=True, return_report=True)
+    assert report.tied == [("head.weight", f"{embed}.weight")] and not report

@@ -397,18 +397,21 @@ class KeyMapper:
         num_heads=None,
         return_report=False,
     ):
-        """Flax variables from a state dict (torch/numpy/jax) or a
-        .safetensors/.pt/.pth/.bin path.
+        """Flax variables from a state dict (torch/numpy/jax), a .safetensors/.pt/
+        .pth/.bin path, a sharded checkpoint (its *.index.json, a folder holding one, a
+        list of shard paths).
 
         layout "linen" gives {"params": ..., "batch_stats": ...}, "nnx" a pure dict for
         nnx.replace_by_pure_dict. `target` (arrays or ShapeDtypeStructs, e.g.
         jax.eval_shape of model.init, or an NNX model) decides names, shapes, structure
-        and dtypes; its own arrays stay where the checkpoint has nothing. strict=True
+        and dtypes; its own arrays stay where the checkpoint has nothing; a leaf with a
+        sharding is made on it, each device reading only its part. strict=True
         raises one error listing every problem, else they are warned once. num_heads
         shapes attention kernels when there is no target. return_report=True returns
         (variables, report): `missing, unexpected = report` as in torch. It is
-        `KeyMapper.plan(...)` then `.execute()`: a strict failure reads no array.
-        What `switcheroo convert` wrote is read back by load_converted."""
+        `KeyMapper.plan(...)` then `.execute()`: a strict failure reads no tensor data,
+        and files are read one shard at a time. What `switcheroo convert` wrote is
+        read back as it is (see load_converted)."""
         import os
         import warnings
 
@@ -1140,7 +1143,14 @@ class KeyMapper:
 
         groups = cls._group_by_module(flat)
         units = []
+
+        def attention(module):
+            group = groups.get(module, {})
+            return "in_proj_weight" in group or "q_proj_weight" in group
+
         for module in list(groups):
+            if module[-1:] == ("out_proj",) and attention(module[:-1]):
+                continue  # taken with its attention (a shard may list it first)
             group = groups.pop(module, None)
             if group is None:  # an attention's out_proj, taken with its attention
                 continue
@@ -1573,10 +1583,15 @@ class KeyMapper:
         """Arrays for entries: one with a sharding over several devices straight onto
         it, each device reading only its own slice of the (transposed) view; the rest
         sent to the device in one batch (copying a transposed view there is the
-        transpose: PJRT's strided copy beats numpy and jnp). `copy`: numpy results
-        must not keep a file's memory map."""
+        transpose: PJRT's strided copy beats numpy and jnp). `copy`: the arrays are
+        views of a file's memory map, which the result must not keep."""
         import jax
         import numpy as np
+
+        def own(x):
+            # JAX on CPU adopts an aligned contiguous array without copying: a view of
+            # the file would tie the result to it (a transposed view it copies anyway)
+            return np.array(x) if copy and x.flags.c_contiguous else x
 
         out: list = []
         batch = []  # (index in out, the sharding or None)
@@ -1589,7 +1604,7 @@ class KeyMapper:
 
                 def piece(index, view=view, dtype=dtype):
                     part = np.asarray(view[index])
-                    return part if part.dtype == dtype else part.astype(dtype)
+                    return own(part) if part.dtype == dtype else part.astype(dtype)
 
                 shape = tuple(entry.shape)
                 out.append(jax.make_array_from_callback(shape, entry.sharding, piece))
@@ -1597,6 +1612,7 @@ class KeyMapper:
             x = entry.leaf.value(entry.shape, entry.dtype)
             if fits:
                 batch.append((len(out), entry.sharding))
+                x = own(x)
             elif copy:  # 64-bit arrays stay numpy unless jax_enable_x64: values kept
                 x = np.array(x)
             out.append(x)
