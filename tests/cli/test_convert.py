@@ -444,3 +444,33 @@ def test_an_nnx_model_as_target_gives_the_nnx_tree(tmp_path):
     pure = KeyMapper.load_converted(out)
     assert sorted(pure["layers"]) == [0, 2, 3]
     _assert_bitwise_equal(pure, KeyMapper.from_torch(model.state_dict(), layout="nnx"))
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path):
+    """A 256 kB tmpfs: a real full disk (needs root and mount; skipped elsewhere)."""
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        (folder / "filler").write_bytes(b"\0" * 200_000)  # leaves less than the 78 kB output
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+@pytest.mark.parametrize("fmt", ["orbax", "safetensors"])
+def test_a_really_full_disk_says_so_and_leaves_nothing(fmt, llama, tiny_disk):
+    _, index, spec = llama
+    out = tiny_disk / "flax"
+    code, _, err = run("convert", str(index), "--out", str(out), "--target", spec, "--format", fmt)
+    assert code == 2
+    assert err == (
+        f"switcheroo: error: {out}: cannot write (no space left on device);"
+        f" nothing was left at {out}\n"
+    )  # one line: orbax's threads' own logging is kept quiet
+    assert _leftovers(tiny_disk) == ["filler"]

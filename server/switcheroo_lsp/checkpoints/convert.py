@@ -4,6 +4,7 @@ and written as orbax or Flax-named safetensors, so the JAX program never needs t
 from __future__ import annotations
 
 import errno
+import logging
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -202,6 +203,9 @@ def _write_orbax(
     writer = OrbaxWriter(folder, info)
     part: dict[str, Any] = {}
     held = 0
+    absl = logging.getLogger("absl")
+    level = absl.level
+    absl.setLevel(logging.CRITICAL)  # orbax's threads log each failure: the error says it once
     try:
         for entry, value in _values(plan, dtypes, bar):
             KeyMapper._insert(part, entry.path, value, entry.key)
@@ -216,9 +220,12 @@ def _write_orbax(
     except (OSError, CheckpointError, KeyboardInterrupt):
         raise
     except Exception as exc:  # orbax and tensorstore wrap I/O failures in their own types
-        raise CheckpointError(
-            f"{folder.name}: orbax could not write the checkpoint ({exc})"
-        ) from None
+        text = str(exc)
+        if "No space left on device" in text or "os_error_code='28'" in text:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)) from None
+        raise OSError(errno.EIO, f"orbax: {text.splitlines()[0][:300]}") from None
+    finally:
+        absl.setLevel(level)
 
 
 def _write_failure(out: Path, exc: OSError) -> str:
