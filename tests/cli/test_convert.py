@@ -336,6 +336,11 @@ def test_bad_input_gets_a_clear_message(tmp_path):
     assert code == 2 and "expected FILE.py:FUNCTION" in err
     assert code == 2 and not (tmp_path / "o").exists()
     assert run("convert", str(pickle), "--out", "o", "--max-shard-size", "lots")[0] == 2
+    converted = tmp_path / "converted"
+    torch.save({"head.weight": torch.ones(2, 3), "head.bias": torch.ones(2)}, tmp_path / "m.pt")
+    assert run("convert", str(tmp_path / "m.pt"), "--out", str(converted))[0] == 0
+    code, _, err = run("convert", str(converted), "--out", str(tmp_path / "twice"))
+    assert code == 2 and "already converted by `switcheroo convert`" in err
 
 
 class _Terminal(io.StringIO):

@@ -15,7 +15,7 @@ import numpy as np
 
 from switcheroo_lsp import __version__
 from switcheroo_lsp.checkpoints.errors import CheckpointError
-from switcheroo_lsp.checkpoints.opening import open_plan
+from switcheroo_lsp.checkpoints.opening import converted_info, open_plan
 from switcheroo_lsp.checkpoints.progress import Bar
 from switcheroo_lsp.checkpoints.safetensors_writer import SafetensorsWriter, TensorSpec
 from switcheroo_lsp.checkpoints.staging import Staging
@@ -114,6 +114,11 @@ def conversion_info(plan: Any, options: Options, source: str) -> dict[str, Any]:
 
 def convert(paths: Sequence[Path], out: Path, options: Options, bar_stream: Any) -> Result:
     """Convert the checkpoint at ``paths`` into ``out``, all or nothing."""
+    if converted_info(paths) is not None:
+        raise CheckpointError(
+            f"{paths[0]}: already converted by `switcheroo convert`; read it with"
+            " KeyMapper.load_converted, or look at it with `switcheroo inspect`"
+        )
     target = None
     if options.target is not None:
         from switcheroo_lsp.checkpoints.target import load_target
