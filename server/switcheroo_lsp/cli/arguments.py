@@ -43,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES,
     )
     parser.add_argument("--version", action="version", version=f"switcheroo {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{check,fix,rule}")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="{check,fix,rule,inspect,convert}"
+    )
     rule = commands.add_parser(
         name="rule",
         help="print a rule's documentation",
@@ -162,6 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also rewrite calls whose receiver may not be a model (unsure judgements)",
     )
+    # checkpoints: `switcheroo inspect` / `switcheroo convert` (switcheroo_lsp/checkpoints)
+    from switcheroo_lsp.checkpoints.commands import add_parsers
+
+    add_parsers(commands)
     return parser
 
 

@@ -53,6 +53,10 @@ def main(
         return int(exc.code or 0)
     if args.command == "rule":
         return print_rule(args, out, err)
+    if args.command in ("inspect", "convert"):  # checkpoints: no settings, no source files
+        from switcheroo_lsp.checkpoints.commands import run
+
+        return run(args, out, err)
     finder = ConfigFinder(flag_overrides(args), read_files=not args.no_config)
     named = [args.stdin_filename] if args.stdin_filename is not None else args.paths
     configs = given_configs(named, finder)

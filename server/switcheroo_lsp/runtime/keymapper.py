@@ -416,9 +416,16 @@ class KeyMapper:
         shapes attention kernels when there is no target. return_report=True returns
         (variables, report): `missing, unexpected = report` as in torch. It is
         `KeyMapper.plan(...)` then `.execute()`: a strict failure reads no tensor data,
-        and files are read one shard at a time."""
+        and files are read one shard at a time. What `switcheroo convert` wrote is
+        read back as it is (see load_converted)."""
+        import os
         import warnings
 
+        if isinstance(state, (str, os.PathLike)) and cls._converted_info(
+            os.fspath(state)
+        ):
+            tree = cls.load_converted(state, target=target)
+            return (tree, cls.Report()) if return_report else tree
         plan = cls.plan(state, target=target, layout=layout, num_heads=num_heads)
         report = plan.report
         if strict and report:
@@ -465,6 +472,198 @@ class KeyMapper:
         plan = cls.Plan(cls, cls._place(units, layout, report), report, layout)
         cls._walk(plan.execute(), (), out.__setitem__)
         return out
+
+    # ------------------------------------------------ what `switcheroo convert` wrote
+    # The mark `switcheroo convert` leaves in its metadata (orbax's custom metadata,
+    # the safetensors index and each shard's __metadata__); the value is the version
+    # of the format.
+    _CONVERTED = "switcheroo-flax"
+
+    @classmethod
+    def load_converted(cls, path, *, target=None):
+        """The Flax variables that `switcheroo convert` wrote to `path` (its orbax
+        directory, its safetensors directory or index), as they were converted: no
+        names or layouts change. With a target (arrays or ShapeDtypeStructs, as
+        jax.eval_shape gives them) each leaf takes the target's dtype and goes
+        straight onto its sharding, and the trees must match leaf for leaf."""
+        import os
+
+        path = os.fspath(path)
+        info = cls._converted_info(path)
+        if info is None:
+            raise ValueError(
+                f"{path}: not a checkpoint written by `switcheroo convert`"
+            )
+        target, _ = cls._pure_target(target, info["layout"])
+        if info["format"] == "orbax":
+            return cls._restore_orbax(path, info, target)
+        return cls._restore_safetensors(info, target)
+
+    @classmethod
+    def _converted_info(cls, path):
+        """What `switcheroo convert` recorded at path ({"format", "layout",
+        "integer_keys", "files"...}), or None when something else is there."""
+        import json
+        import os
+
+        if os.path.isdir(path) and os.path.isfile(
+            os.path.join(path, "_CHECKPOINT_METADATA")
+        ):
+            try:
+                with open(os.path.join(path, "_CHECKPOINT_METADATA")) as file:
+                    found = json.load(file).get("custom_metadata") or {}
+                info = found.get(cls._CONVERTED)
+            except (OSError, ValueError, AttributeError):
+                return None
+            return None if not isinstance(info, dict) else {**info, "format": "orbax"}
+        if path.endswith(".safetensors") and os.path.isfile(path):
+            folder = os.path.dirname(path)
+            info = cls._converted_info(folder or ".")
+            names = [os.path.basename(f) for f in (info or {}).get("files", ())]
+            if os.path.basename(path) not in names:
+                return None
+            if len(names) > 1:
+                raise ValueError(
+                    f"{path} is one of {len(names)} shards of a converted checkpoint:"
+                    f" pass its folder, {folder or '.'}"
+                )
+            return info
+        if os.path.isdir(path):
+            path = os.path.join(path, "model.safetensors.index.json")
+        if not path.endswith(".index.json") or not os.path.isfile(path):
+            return None
+        try:
+            with open(path) as file:
+                index = json.load(file)
+            info = index["metadata"][cls._CONVERTED]
+            files = sorted(set(index["weight_map"].values()))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+        folder = os.path.dirname(path)
+        return {
+            **info,
+            "format": "safetensors",
+            "index": path,
+            "files": [os.path.join(folder, name) for name in files],
+        }
+
+    @staticmethod
+    def _converted_path(name, info):
+        """The Flax path of a "/"-joined name: the parts that were integers (NNX's
+        layer indices) become integers again."""
+        parts = name.split("/")
+        for position in info.get("integer_keys", {}).get(name, ()):
+            parts[position] = int(parts[position])
+        return tuple(parts)
+
+    @classmethod
+    def _restore_orbax(cls, path, info, target):
+        """orbax restores onto the target's shardings itself; without a target it gives
+        numpy arrays and string keys, which are put right here."""
+        import jax
+        import orbax.checkpoint as ocp
+
+        path = cls._orbax_item(path)
+        with ocp.StandardCheckpointer() as checkpointer:
+            if target is not None:
+                device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+                abstract = jax.tree.map(
+                    lambda x: jax.ShapeDtypeStruct(
+                        x.shape,
+                        x.dtype,
+                        sharding=getattr(x, "sharding", None) or device,
+                    ),
+                    target,
+                )
+                return checkpointer.restore(path, abstract)
+            restored = checkpointer.restore(path)
+        tree: dict = {}
+
+        def put(parts, value):
+            name = "/".join(map(str, parts))
+            cls._insert(
+                tree, cls._converted_path(name, info), cls._on_device(value), name
+            )
+
+        cls._walk(restored, (), put)
+        return tree
+
+    @staticmethod
+    def _orbax_item(path):
+        """The folder orbax keeps the tree in: the checkpoint itself, or (written in
+        parts, orbax's newer layout) its one checkpointable, e.g. path/state."""
+        import json
+        import os
+
+        with open(os.path.join(path, "_CHECKPOINT_METADATA")) as file:
+            handlers = json.load(file).get("item_handlers")
+        if isinstance(handlers, dict) and len(handlers) == 1:
+            return os.path.join(path, next(iter(handlers)))
+        return path
+
+    @classmethod
+    def _restore_safetensors(cls, info, target):
+        """Each tensor memory-mapped from its shard and put on the device (or, with a
+        target, each device's slice of it straight onto the target's sharding)."""
+        import jax
+
+        arrays = {}
+        for file in info["files"]:
+            arrays.update(cls._safetensors_arrays(file, cls._safetensors_entries(file)))
+        if target is None:
+            tree: dict = {}
+            for name, array in arrays.items():
+                value = cls._on_device(array)
+                cls._insert(tree, cls._converted_path(name, info), value, name)
+            return tree
+        slots: dict = {}
+        cls._walk(target, (), lambda parts, slot: slots.__setitem__(parts, slot))
+        paths = {cls._converted_path(name, info): name for name in arrays}
+        problems = [f"missing {'/'.join(map(str, p))}" for p in slots if p not in paths]
+        problems += [f"unexpected {n}" for p, n in paths.items() if p not in slots]
+        problems += [
+            f"{name}: {arrays[name].shape} vs target {tuple(slots[p].shape)}"
+            for p, name in paths.items()
+            if p in slots and tuple(arrays[name].shape) != tuple(slots[p].shape)
+        ]
+        if problems:
+            raise ValueError(
+                "converted checkpoint does not fit the target: " + "; ".join(problems)
+            )
+        tree = {}
+        for parts, slot in slots.items():
+            array = arrays[paths[parts]]
+            sharding = getattr(slot, "sharding", None)
+            if sharding is None:
+                value = jax.device_put(array.astype(slot.dtype, copy=False))
+            else:
+                value = cls._sharded(array, slot.dtype, sharding)
+            cls._insert(tree, parts, value, paths[parts])
+        return tree
+
+    @staticmethod
+    def _sharded(array, dtype, sharding):
+        """The array on a sharding, each device given only its own slice of it (read
+        from the memory map when it is one)."""
+        import jax
+        import numpy as np
+
+        def slice_for(index):
+            return np.asarray(array[index]).astype(dtype, copy=False)
+
+        return jax.make_array_from_callback(array.shape, sharding, slice_for)
+
+    @staticmethod
+    def _on_device(array):
+        """A jax array, as from_torch gives (64-bit arrays stay numpy unless x64 is on,
+        so their values are kept)."""
+        import jax
+        import numpy as np
+
+        array = np.asarray(array)
+        if jax.dtypes.canonicalize_dtype(array.dtype) != array.dtype:
+            return array
+        return jax.device_put(array)
 
     # ----------------------------------------------------------- reading the checkpoint
     @staticmethod
@@ -1981,7 +2180,7 @@ class KeyMapper:
         report.buffers += plan.report.buffers
         pieces, used = cls._pieces(plan, variables, originals, report)
         state = cls._torch_state(plan, pieces, originals, report)
-        ties = cls._ties(originals) if originals else {}
+        ties = cls._ties(originals, set(originals)) if originals else {}
         for key, partner in ties.items():  # both placed in Flax, as untied ports do
             both = key in pieces and partner in pieces
             if both and not cls._same_bits(state[key], state[partner]):
