@@ -986,6 +986,8 @@ class KeyMapper:
         recognised."""
         import numpy as np
 
+        if isinstance(value, KeyMapper._Lazy):  # read lazily from a file already
+            return value
         if isinstance(value, (np.ndarray, np.generic)):
             return np.asarray(value)
         import jax
@@ -2253,7 +2255,8 @@ class KeyMapper:
         if " + " in entry.key:  # weight norm: g and v made one weight
             return cls._unmap_weight_norm(entry.key, back, unchanged, originals, report)
         if "+" not in entry.key:  # a cast from_torch made: only `like` has every bit
-            return [(entry.key, rows, leaf.array if unchanged else back, leaf.dtype)]
+            kept = cls._Lazy.value_of(leaf.array)
+            return [(entry.key, rows, kept if unchanged else back, leaf.dtype)]
         first, second = entry.key.split("+")  # an RNN's b_ih + b_hh
         if first not in originals or second not in originals:
             how = f"guessed: the plan holds only their sum, so {second} is zeros"
@@ -2263,14 +2266,17 @@ class KeyMapper:
                 (first, rows, back, leaf.dtype),
                 (second, rows, np.zeros(back.shape, leaf.dtype), leaf.dtype),
             ]
-        b_ih, b_hh = originals[first][part], originals[second][part]
+        value_of = cls._Lazy.value_of  # like's tensors, read now if they are lazy
+        b_ih, b_hh = value_of(originals[first])[part], value_of(originals[second])[part]
         if unchanged:
             return [(first, rows, b_ih, leaf.dtype), (second, rows, b_hh, leaf.dtype)]
         how = f"trained: the Flax bias - {second}, which is kept"
         if (first, how) not in report.rebuilt:  # (said once for all the gates)
             report.rebuilt.append((first, how))
         # the change since from_torch goes to b_ih, so b_ih + b_hh is the Flax bias
-        change = np.asarray(back, np.float64) - np.asarray(leaf.array, np.float64)
+        change = np.asarray(back, np.float64) - np.asarray(
+            value_of(leaf.array), np.float64
+        )
         b_ih = np.asarray(b_ih, np.float64) + change
         return [(first, rows, b_ih, leaf.dtype), (second, rows, b_hh, leaf.dtype)]
 
@@ -2282,7 +2288,8 @@ class KeyMapper:
 
         g_key, v_key = key.split(" + ")
         if g_key in originals and v_key in originals:
-            g, v = originals[g_key], originals[v_key]
+            value_of = KeyMapper._Lazy.value_of  # like's tensors, read now if lazy
+            g, v = value_of(originals[g_key]), value_of(originals[v_key])
             if unchanged:
                 return [(g_key, None, g, g.dtype), (v_key, None, v, v.dtype)]
             shape, dtype = g.shape, g.dtype
@@ -2325,7 +2332,7 @@ class KeyMapper:
             elif ties.get(key) in state:
                 state[key] = state[ties[key]]
             elif key in originals:
-                state[key] = originals[key]
+                state[key] = cls._Lazy.value_of(originals[key])
                 report.kept.append(key)
             else:
                 report.missing_keys.append(f"{key} (no value: a plan holds none)")
