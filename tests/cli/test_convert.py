@@ -428,6 +428,8 @@ def test_an_eight_device_sharded_restore_puts_every_leaf_on_its_sharding(llama, 
 NNX_TARGET = """
 from flax import nnx
 
+pytestmark = pytest.mark.slow  # real conversions, orbax writes, an 8-device restore
+
 def model():
     rngs = nnx.Rngs(0)
     return nnx.Sequential(

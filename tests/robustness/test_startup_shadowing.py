@@ -29,6 +29,8 @@ import pytest
 
 import switcheroo_lsp
 
+pytestmark = pytest.mark.slow  # fresh venvs with the wheel and an editable install
+
 REPO = Path(__file__).resolve().parents[2]
 HOOK = REPO / "server" / "switcheroo-lsp-startup.pth"
 SMOKE = REPO / ".ci" / "lsp_smoke.py"

@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 from safetensors.torch import save_file
+
+pytestmark = pytest.mark.slow  # 8 simulated devices in a subprocess each
 from switcheroo_lsp.runtime import KeyMapper
 
 assert len(jax.devices()) == 8, jax.devices()
