@@ -8,6 +8,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # 8 simulated devices in a subprocess each
+
 SETUP = '''
 import json
 import jax
@@ -15,8 +19,6 @@ import numpy as np
 import torch
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 from safetensors.torch import save_file
-
-pytestmark = pytest.mark.slow  # 8 simulated devices in a subprocess each
 from switcheroo_lsp.runtime import KeyMapper
 
 assert len(jax.devices()) == 8, jax.devices()
