@@ -36,6 +36,8 @@ from torch_oracle import assert_close, load_nnx, randomize
 from switcheroo_lsp.checkpoints import orbax_writer, safetensors_writer
 from switcheroo_lsp.runtime import KeyMapper
 
+pytestmark = pytest.mark.slow  # real conversions, orbax writes, an 8-device restore
+
 SERVER = Path(__file__).parents[2] / "server"
 
 
@@ -427,8 +429,6 @@ def test_an_eight_device_sharded_restore_puts_every_leaf_on_its_sharding(llama, 
 
 NNX_TARGET = """
 from flax import nnx
-
-pytestmark = pytest.mark.slow  # real conversions, orbax writes, an 8-device restore
 
 def model():
     rngs = nnx.Rngs(0)
