@@ -18,6 +18,8 @@ from cli_runner import write
 
 from switcheroo_lsp import cli
 
+pytestmark = pytest.mark.slow  # runs migrated packages in subprocesses
+
 torch = pytest.importorskip("torch")
 
 NET = """\

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import ast
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from switcheroo_lsp.engine import apply_edits, fix_all, scan
 from switcheroo_lsp.settings import Settings
+
+pytestmark = pytest.mark.slow  # hypothesis, about 10 s
 
 UNSAFE = Settings(unsafe_fixes=True)  # every fixable call, sure or not: all forms are exercised
 

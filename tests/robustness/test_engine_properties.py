@@ -21,6 +21,8 @@ from switcheroo_lsp.engine import apply_edits, fix, fix_all, scan
 from switcheroo_lsp.engine.model import Edit, Position
 from switcheroo_lsp.lsp.positions import Encoding
 
+pytestmark = pytest.mark.slow  # hypothesis over generated programs, about 50 s
+
 ROBUST = settings.get_profile("robustness")
 # whole programs with every single fix checked cost ~10x a scan: a third of the examples
 HEAVY = settings(ROBUST, max_examples=max(10, ROBUST.max_examples // 3))

@@ -12,9 +12,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from switcheroo_lsp.engine import notebook
 from switcheroo_lsp.engine.cache import TextCache
 from switcheroo_lsp.engine.notebook import NotebookCell, scan_notebook
+
+pytestmark = pytest.mark.slow  # thousands of edits of a 2,000-line cell
 
 LINES = 2_000
 EDITS = 40

@@ -11,10 +11,13 @@ from __future__ import annotations
 import ast
 from collections import Counter
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from switcheroo_lsp.engine import apply_edits, fix_all
+
+pytestmark = pytest.mark.slow  # hypothesis over generated files, about 40 s
 
 # Module-level bindings real projects write, several of them on the preamble's names.
 HEADER_LINES = [
