@@ -9,7 +9,9 @@ by hover, code lens and the full-tree document are made here, from one :class:`P
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -103,9 +105,8 @@ def preview(header: CheckpointHeader, keys: tuple[str, ...] = ()) -> Preview:
     base = Preview(header, keys, tensors, ignored=ignored)
     if not tensors:
         return _replace(base, note="no tensors here")
-    try:
-        import numpy as np
-    except ImportError:
+    np = import_numpy()
+    if np is None:
         return _replace(base, note=NO_NUMPY.format(path=header.path))
     stand_ins = _stand_ins(part, np)
     if isinstance(stand_ins, str):
@@ -155,6 +156,23 @@ def _count_other(node: Any) -> int:
     if isinstance(node, dict):
         return sum(_count_other(value) for value in node.values())
     return 1
+
+
+_IMPORTING = threading.Lock()
+
+
+def import_numpy() -> Any | None:
+    """numpy (with ml_dtypes, for bf16 and FP8, when installed), or None when numpy is not.
+    One thread at a time: numpy's first import, run in two reader threads at once, sees its C
+    extension half initialised and fails for good in that process."""
+    with _IMPORTING:
+        try:
+            import numpy
+        except ImportError:
+            return None
+        with contextlib.suppress(ImportError):
+            import ml_dtypes  # noqa: F401
+        return numpy
 
 
 def _stand_ins(node: dict[str, Any], np: Any) -> dict[str, Any] | str:

@@ -9,7 +9,6 @@ by a timeout; a read that outlives it keeps going and fills the cache for the ne
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -26,6 +25,7 @@ from pygls.uris import to_fs_path
 from ..checkpoints.flax_preview import (
     Preview,
     hover_markdown,
+    import_numpy,
     lens_title,
     preview,
     strict_message,
@@ -380,10 +380,8 @@ class CheckpointPreviews:
 
 
 def _import_numpy() -> None:
-    """Import what the Flax preview needs, if it is installed."""
-    with contextlib.suppress(ImportError):
-        import ml_dtypes  # noqa: F401
-        import numpy  # noqa: F401
+    """Import what the Flax preview needs, if it is installed (one thread at a time)."""
+    import_numpy()
 
 
 def _inside(path: Path, root: Path) -> bool:
