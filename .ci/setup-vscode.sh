@@ -73,8 +73,11 @@ fi
 rm -f "$test_log"
 step "package the .vsix"
 rm -f "$VSIX"
-timeout 120 npx --no-install vsce package --no-dependencies --out "$VSIX" >/dev/null \
-  || fail "vsce package failed (run 'npm run package' in vscode-client)"
+# scripts/package.sh: vsce package with the switcheroo-lsp wheel the Install button installs
+timeout 900 bash scripts/package.sh "$VSIX" >/dev/null \
+  || fail "packaging the .vsix failed (run 'npm run package' in vscode-client)"
+python3 -c 'import sys, zipfile; sys.exit(not any(n.startswith("extension/bundled/switcheroo_lsp-") and n.endswith(".whl") for n in zipfile.ZipFile(sys.argv[1]).namelist()))' "$VSIX" \
+  || fail "$VSIX carries no switcheroo-lsp wheel (scripts/bundle-wheel.sh)"
 [ -s "$VSIX" ] || fail "vsce did not write $VSIX"
 cd "$ROOT"
 
