@@ -120,30 +120,37 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def timing_client(published: dict[tuple[str, int | None], float]) -> LanguageClient:
+    """A client that records when each (uri, version) is published and answers the server's own
+    requests as an editor would: no settings, registration ok."""
+    client = LanguageClient("switcheroo-bench", "1")
+
+    @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    def on_publish(params: types.PublishDiagnosticsParams) -> None:
+        published[(params.uri, params.version)] = time.perf_counter()
+
+    @client.feature(types.WORKSPACE_CONFIGURATION)
+    def configuration(params: types.ConfigurationParams) -> list[None]:
+        return [None for _ in params.items]
+
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register(params: types.RegistrationParams) -> None:
+        return None
+
+    @client.feature(types.WINDOW_LOG_MESSAGE)
+    def log_message(params: types.LogMessageParams) -> None:
+        return None
+
+    return client
+
+
 class Bench:
     """One server process and a client that timestamps every publish."""
 
     def __init__(self) -> None:
-        self.client = LanguageClient("switcheroo-bench", "1")
         self.published: dict[tuple[str, int | None], float] = {}
+        self.client = timing_client(self.published)
         self.versions: dict[str, int] = {}
-
-        @self.client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-        def on_publish(params: types.PublishDiagnosticsParams) -> None:
-            self.published[(params.uri, params.version)] = time.perf_counter()
-
-        # What an editor answers to the server's own requests: no settings, registration ok.
-        @self.client.feature(types.WORKSPACE_CONFIGURATION)
-        def configuration(params: types.ConfigurationParams) -> list[None]:
-            return [None for _ in params.items]
-
-        @self.client.feature(types.CLIENT_REGISTER_CAPABILITY)
-        def register(params: types.RegistrationParams) -> None:
-            return None
-
-        @self.client.feature(types.WINDOW_LOG_MESSAGE)
-        def log_message(params: types.LogMessageParams) -> None:
-            return None
 
     async def start(self) -> None:
         await self.client.start_io(sys.executable, "-m", "switcheroo_lsp", env=SERVER_ENV)

@@ -28,8 +28,9 @@ import time
 from pathlib import Path
 
 from lsprotocol import types
-from pygls.lsp.client import LanguageClient
 from pytest_lsp import client_capabilities
+
+from bench_lsp import timing_client
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -56,24 +57,8 @@ class Bench:
     """One server process, a client timing hovers, lenses and publishes."""
 
     def __init__(self) -> None:
-        self.client = LanguageClient("switcheroo-bench", "1")
         self.published: dict[tuple[str, int | None], float] = {}
-
-        @self.client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-        def on_publish(params: types.PublishDiagnosticsParams) -> None:
-            self.published[(params.uri, params.version)] = time.perf_counter()
-
-        @self.client.feature(types.WORKSPACE_CONFIGURATION)
-        def configuration(params: types.ConfigurationParams) -> list[None]:
-            return [None for _ in params.items]
-
-        @self.client.feature(types.CLIENT_REGISTER_CAPABILITY)
-        def register(params: types.RegistrationParams) -> None:
-            return None
-
-        @self.client.feature(types.WINDOW_LOG_MESSAGE)
-        def log_message(params: types.LogMessageParams) -> None:
-            return None
+        self.client = timing_client(self.published)
 
         @self.client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
         def refresh(params: None) -> None:

@@ -15,26 +15,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from safetensors.torch import save_file
-from torch_oracle import randomize
+from torch_oracle import assert_same_tree, randomize
 
 from switcheroo_lsp.runtime import KeyMapper
 
 
 def small_model() -> torch.nn.Module:
     return randomize(torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3)))
-
-
-def leaves(tree) -> dict:
-    return {
-        jax.tree_util.keystr(p): np.asarray(v) for p, v in jax.tree_util.tree_leaves_with_path(tree)
-    }
-
-
-def assert_same_tree(a, b) -> None:
-    la, lb = leaves(a), leaves(b)
-    assert la.keys() == lb.keys()
-    for k in la:
-        assert la[k].dtype == lb[k].dtype and np.array_equal(la[k], lb[k]), k
 
 
 # ---------------------------------------------------------------- files

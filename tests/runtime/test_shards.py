@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import save_file
-from torch_oracle import randomize
+from torch_oracle import assert_same_tree, randomize
 
 from switcheroo_lsp.runtime import KeyMapper
 
@@ -56,19 +56,6 @@ def write_sharded(folder: Path, state: dict, count: int = 3, kind: str = "safete
                       "pytorch_model.bin.index.json")  # fmt: skip
     index.write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
     return index
-
-
-def leaves(tree) -> dict:
-    return {
-        jax.tree_util.keystr(p): np.asarray(v) for p, v in jax.tree_util.tree_leaves_with_path(tree)
-    }
-
-
-def assert_same_tree(a, b) -> None:
-    la, lb = leaves(a), leaves(b)
-    assert la.keys() == lb.keys()
-    for k in la:
-        assert la[k].dtype == lb[k].dtype and np.array_equal(la[k], lb[k], equal_nan=True), k
 
 
 # ---------------------------------------------------------------- the sources

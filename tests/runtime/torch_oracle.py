@@ -1,5 +1,6 @@
 """What the runtime tests compare with: torch runs the original, Flax the converted weights."""
 
+import jax
 import numpy as np
 import torch
 from flax import nnx
@@ -35,3 +36,18 @@ def load_nnx(model: nnx.Module, pure: dict) -> nnx.Module:
     nnx.replace_by_pure_dict(state, pure)
     nnx.update(model, state)
     return model
+
+
+def leaves(tree) -> dict:
+    """{path: numpy array} of a tree's leaves."""
+    return {
+        jax.tree_util.keystr(p): np.asarray(v) for p, v in jax.tree_util.tree_leaves_with_path(tree)
+    }
+
+
+def assert_same_tree(a, b) -> None:
+    """The same paths, dtypes and values, bit for bit (NaN equal to NaN)."""
+    la, lb = leaves(a), leaves(b)
+    assert la.keys() == lb.keys()
+    for k in la:
+        assert la[k].dtype == lb[k].dtype and np.array_equal(la[k], lb[k], equal_nan=True), k
